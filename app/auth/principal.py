@@ -1,0 +1,34 @@
+"""Who is calling: decoded from the access token, checked by schema/permissions.py."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["buyer", "staff"]
+    id: int
+    staff_kind: Literal["ADMIN", "MERCHANT"] | None = None
+    merchant_id: int | None = None
+    merchant_role: Literal["OWNER", "OPERATOR"] | None = None
+    token_id: str = ""
+    expires_at: int = 0
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "staff" and self.staff_kind == "ADMIN"
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.kind == "buyer"
+
+    @property
+    def is_merchant_staff(self) -> bool:
+        return self.kind == "staff" and self.staff_kind == "MERCHANT"
+
+    def can_manage_merchant(self, merchant_id: int) -> bool:
+        return self.is_admin or (self.is_merchant_staff and self.merchant_id == merchant_id)

@@ -1,0 +1,72 @@
+"""One settings object, read from the environment (and `.env` if present)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # Unset means: start the embedded PostgreSQL / Redis under `data_dir`.
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 1
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    jwt_secret: str = DEV_JWT_SECRET
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    login_attempts_per_phone: int = 5  # per login_window_seconds
+    login_attempts_per_ip: int = 30
+    login_window_seconds: int = 300
+
+    # GraphQL safety limits
+    max_query_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_body_bytes: int = 256 * 1024
+    max_page_size: int = 100
+
+    # Report SQL statements per request (log field and `x-sql-statements` header).
+    count_sql: bool = Field(default=True)
+    log_json: bool | None = None  # default: JSON in production, console otherwise
+    log_level: str = "INFO"
+
+    outbox_poll_seconds: float = 0.5
+
+    @model_validator(mode="after")
+    def _no_dev_secrets(self) -> "Settings":
+        if self.env == "production":
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError("JWT_SECRET must be set to a strong secret in production")
+            if not self.database_url or not self.redis_url:
+                raise ValueError("DATABASE_URL and REDIS_URL are required in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

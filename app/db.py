@@ -1,0 +1,87 @@
+"""PostgreSQL access: one asyncpg pool per process, explicit transactions, statement counting.
+
+Services take a connection explicitly (`async with db.transaction() as conn:`), so a use case
+is one transaction and tests can inject a connection.
+"""
+
+import contextvars
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+# A mutable cell per request/job: the query logger adds one per statement sent to PostgreSQL.
+_statement_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "sql_statement_counter", default=None
+)
+
+
+class StatementCount:
+    """Counts SQL statements executed in this context (and tasks started from it)."""
+
+    def __init__(self) -> None:
+        self._cell = [0]
+        self._token: contextvars.Token | None = None
+
+    def __enter__(self) -> "StatementCount":
+        self._token = _statement_counter.set(self._cell)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _statement_counter.reset(self._token)
+
+    @property
+    def value(self) -> int:
+        return self._cell[0]
+
+
+def _count_statement(_record) -> None:
+    cell = _statement_counter.get()
+    if cell is not None:
+        cell[0] += 1
+
+
+async def _init_connection(conn: asyncpg.Connection, count_sql: bool) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    if count_sql:
+        conn.add_query_logger(_count_statement)
+
+
+class Database:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10,
+                      count_sql: bool = False) -> "Database":
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, command_timeout=30,
+            max_inactive_connection_lifetime=300,
+            init=lambda c: _init_connection(c, count_sql),
+        )
+        return cls(pool)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection without a transaction, for single read statements."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    async def fetch(self, sql: str, *args) -> list[asyncpg.Record]:
+        return await self.pool.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args):
+        return await self.pool.fetchval(sql, *args)
+
+    async def close(self) -> None:
+        await self.pool.close()

@@ -1,0 +1,123 @@
+"""Sign-up, sign-in, token refresh and sign-out."""
+
+from enum import Enum
+
+import strawberry
+
+from app.auth import service as auth
+from app.errors import DomainError
+from app.ids import encode_id
+from schema.context import Info
+from schema.errors import UserError, user_errors
+from schema.permissions import IsAuthenticated
+
+
+@strawberry.enum
+class AccountKind(Enum):
+    BUYER = "buyer"
+    STAFF = "staff"
+
+
+@strawberry.type
+class Viewer:
+    id: strawberry.ID
+    kind: AccountKind
+    is_admin: bool
+    merchant_id: strawberry.ID | None
+    merchant_role: str | None
+
+
+def _viewer(p) -> Viewer:
+    return Viewer(
+        id=strawberry.ID(encode_id("Buyer" if p.is_buyer else "Staff", p.id)),
+        kind=AccountKind(p.kind), is_admin=p.is_admin,
+        merchant_id=strawberry.ID(encode_id("Merchant", p.merchant_id)) if p.merchant_id else None,
+        merchant_role=p.merchant_role)
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str | None = None
+    access_token_expires_at: int | None = strawberry.field(
+        default=None, description="Unix seconds; refresh before then.")
+    refresh_token: str | None = None
+    viewer: Viewer | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RegisterBuyerInput:
+    phone: str
+    password: str
+    nickname: str = ""
+
+
+@strawberry.input
+class BuyerLoginInput:
+    phone: str
+    password: str
+
+
+@strawberry.input
+class StaffLoginInput:
+    username: str
+    password: str
+
+
+def _session_payload(session) -> AuthPayload:
+    return AuthPayload(access_token=session.access_token,
+                       access_token_expires_at=session.access_token_expires_at,
+                       refresh_token=session.refresh_token, viewer=_viewer(session.principal))
+
+
+async def _payload(call) -> AuthPayload:
+    try:
+        return _session_payload(await call)
+    except DomainError as exc:
+        return AuthPayload(user_errors=user_errors(exc))
+
+
+@strawberry.type
+class AuthQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
+    def me(self, info: Info) -> Viewer:
+        return _viewer(info.context.principal)
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation
+    async def register_buyer(self, info: Info, input: RegisterBuyerInput) -> AuthPayload:
+        c = info.context
+        return await _payload(auth.register_buyer(c.db, c.settings, input.phone, input.password, input.nickname))
+
+    @strawberry.mutation
+    async def buyer_login(self, info: Info, input: BuyerLoginInput) -> AuthPayload:
+        c = info.context
+        return await _payload(auth.login_buyer(c.db, c.redis, c.settings, input.phone, input.password, c.client_ip))
+
+    @strawberry.mutation
+    async def staff_login(self, info: Info, input: StaffLoginInput) -> AuthPayload:
+        c = info.context
+        return await _payload(auth.login_staff(c.db, c.redis, c.settings, input.username, input.password,
+                                               c.client_ip))
+
+    @strawberry.mutation
+    async def refresh_session(self, info: Info, refresh_token: str) -> AuthPayload:
+        c = info.context
+        return await _payload(auth.refresh_session(c.db, c.settings, refresh_token))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def logout(self, info: Info, refresh_token: str | None = None) -> LogoutPayload:
+        c = info.context
+        await auth.logout(c.db, c.redis, c.principal, refresh_token)
+        return LogoutPayload(ok=True)
+
+
+__all__ = ["AuthQuery", "AuthMutation", "UserError"]

@@ -1,0 +1,37 @@
+"""Per-request context: services' handles, the caller, and this request's DataLoaders."""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import strawberry
+from redis.asyncio import Redis
+
+from app.auth.principal import Principal
+from app.config import Settings
+from app.db import Database
+from app.events import Broadcaster
+
+
+@dataclass
+class Context:
+    db: Database
+    redis: Redis
+    settings: Settings
+    broadcaster: Broadcaster
+    principal: Principal | None = None
+    auth_problem: str | None = None      # why a presented token was not accepted
+    connection_params: dict | None = None  # websocket connection_init payload
+    client_ip: str | None = None
+    request: object | None = None
+    response: object | None = None
+    # Subscriptions share one context for a whole websocket; their loaders must not cache.
+    cache_loaders: bool = True
+    _extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def loaders(self):
+        from schema.loaders import Loaders
+        return Loaders(self.db, cache=self.cache_loaders)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,216 @@
+"""The ASGI application: Starlette routes, GraphQL over HTTP and graphql-transport-ws,
+health probes, request ids, body limits, and the process-wide pools."""
+
+import contextlib
+import re
+import time
+import uuid
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.extensions import DisableIntrospection
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
+
+from app.auth.service import is_access_token_revoked
+from app.auth.tokens import InvalidToken, decode_access_token
+from app.config import Settings, get_settings
+from app.db import Database, StatementCount
+from app.events import Broadcaster
+from app.logs import configure_logging
+from app.redis import connect_redis
+from schema.context import Context
+from schema.root import build_schema
+
+log = structlog.get_logger("api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class GraphQLApp(GraphQL):
+    """Strawberry's ASGI app with our context; one per schema variant."""
+
+    async def get_context(self, request, response) -> Context:
+        state = request.app.state
+        scope = request.scope
+        ctx = Context(db=state.db, redis=state.redis, settings=state.settings,
+                      broadcaster=state.broadcaster, principal=scope.get("principal"),
+                      auth_problem=scope.get("auth_problem"),
+                      client_ip=request.client.host if request.client else None,
+                      request=request, response=response)
+        if scope["type"] == "websocket":
+            ctx.cache_loaders = False
+        return ctx
+
+    async def on_ws_connect(self, context: Context):
+        """Authenticate the websocket once, from `connection_init` {"authorization": "Bearer …"}."""
+        raw = (context.connection_params or {}).get("authorization") or ""
+        if raw:
+            principal, problem = await _authenticate(context.settings, context.redis, str(raw))
+            if principal is None:
+                log.info("websocket rejected", reason=problem)
+                raise ConnectionRejectionError({"reason": problem})  # closes with 4403
+            context.principal = principal
+        return UNSET
+
+
+async def _authenticate(settings: Settings, redis, header: str):
+    token = header.removeprefix("Bearer ").strip()
+    try:
+        principal = decode_access_token(token, settings.jwt_secret)
+    except InvalidToken:
+        return None, "invalid or expired access token"
+    if await is_access_token_revoked(redis, principal):
+        return None, "access token was revoked"
+    return principal, None
+
+
+class RequestMiddleware:
+    """Request id, body size limit, bearer token decoding, access log with SQL count."""
+
+    def __init__(self, app, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id", "")
+        rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        try:
+            if scope["type"] == "http":
+                if int(headers.get("content-length") or 0) > self.settings.max_body_bytes:
+                    return await PlainTextResponse("request body too large", 413)(scope, receive, send)
+                auth = headers.get("authorization", "")
+                if not auth and scope["method"] == "GET":  # GraphiQL page for back-office browsers
+                    cookie = headers.get("cookie", "")
+                    m = re.search(r"(?:^|;\s*)access_token=([^;]+)", cookie)
+                    auth = m.group(1) if m else ""
+                if auth:
+                    redis = scope["app"].state.redis
+                    scope["principal"], scope["auth_problem"] = await _authenticate(self.settings, redis, auth)
+            await self._timed(scope, receive, send, rid)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _timed(self, scope, receive, send, rid):
+        status = {"code": 0}
+        limit = self.settings.max_body_bytes
+        seen = {"bytes": 0}
+
+        async def limited_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["bytes"] += len(message.get("body", b""))
+                if seen["bytes"] > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                if self.settings.count_sql:
+                    headers.append((b"x-sql-statements", str(counter.value).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        t0 = time.perf_counter()
+        with StatementCount() as counter:
+            try:
+                await self.app(scope, limited_receive if scope["type"] == "http" else receive, send_with_id)
+            except _BodyTooLarge:
+                await PlainTextResponse("request body too large", 413)(scope, receive, send)
+                status["code"] = 413
+        if scope["type"] == "http" and scope["path"] not in ("/healthz", "/readyz"):
+            log.info("request", method=scope["method"], path=scope["path"], status=status["code"],
+                     ms=round((time.perf_counter() - t0) * 1000, 1), sql=counter.value)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _AsgiEndpoint:
+    """Starlette treats plain functions as request handlers; an object is mounted as ASGI."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+async def healthz(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks = {}
+    try:
+        await state.db.fetchval("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await state.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(checks, status_code=200 if ready else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    configure_logging(settings.json_logs, settings.log_level)
+    schema = build_schema(settings)
+    full = GraphQLApp(schema, graphql_ide="graphiql", keep_alive=True,
+                      subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    if settings.is_production:
+        public_schema = build_schema(settings)
+        public_schema.extensions.append(DisableIntrospection)
+        public = GraphQLApp(public_schema, graphql_ide=None, keep_alive=True,
+                            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    else:
+        public = full
+
+    async def graphql_endpoint(scope, receive, send):
+        """Admins (and everyone outside production) get GraphiQL and introspection."""
+        principal = scope.get("principal")
+        app = full if principal is not None and principal.is_admin else public
+        await app(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be set (the `ecom dev` command sets them)")
+        app.state.settings = settings
+        app.state.db = await Database.connect(settings.database_url, min_size=settings.db_pool_min,
+                                              max_size=settings.db_pool_max, count_sql=settings.count_sql)
+        app.state.redis = connect_redis(settings.redis_url)
+        app.state.broadcaster = Broadcaster(app.state.redis)
+        await app.state.broadcaster.start()
+        try:
+            yield
+        finally:
+            await app.state.broadcaster.stop()
+            await app.state.redis.aclose()
+            await app.state.db.close()
+
+    app = Starlette(
+        routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
+                WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
+                Route("/healthz", healthz), Route("/readyz", readyz)],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestMiddleware, settings=settings)
+    return app

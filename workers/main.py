@@ -1,0 +1,60 @@
+"""arq worker: job functions, crons, and the outbox relay running beside them.
+
+Start with `ecom worker` (or `arq workers.main.WorkerSettings`); liveness probe:
+`arq --check workers.main.WorkerSettings`.
+"""
+
+import asyncio
+import contextlib
+
+import structlog
+
+from app.config import get_settings
+from app.db import Database
+from app.events import run_outbox_relay
+from app.logs import configure_logging
+from app.redis import arq_settings, connect_redis
+from workers import catalog
+
+log = structlog.get_logger("worker")
+
+
+async def startup(ctx: dict) -> None:
+    settings = get_settings()
+    configure_logging(settings.json_logs, settings.log_level)
+    ctx["settings"] = settings
+    ctx["db"] = await Database.connect(settings.database_url, min_size=1, max_size=5)
+    ctx["redis_app"] = connect_redis(settings.redis_url)
+    ctx["relay"] = asyncio.create_task(
+        run_outbox_relay(ctx["db"], ctx["redis_app"], settings.database_url, settings.outbox_poll_seconds),
+        name="outbox-relay")
+    log.info("worker started")
+
+
+async def shutdown(ctx: dict) -> None:
+    relay = ctx.get("relay")
+    if relay:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+    if "redis_app" in ctx:
+        await ctx["redis_app"].aclose()
+    if "db" in ctx:
+        await ctx["db"].close()
+
+
+def _redis_settings():
+    url = get_settings().redis_url
+    return arq_settings(url) if url else None
+
+
+class WorkerSettings:
+    functions = [*catalog.FUNCTIONS]
+    cron_jobs = [*catalog.CRON_JOBS]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = _redis_settings()
+    health_check_interval = 10
+    job_timeout = 60
+    max_tries = 5
+    keep_result = 3600

@@ -12,17 +12,20 @@ from strawberry.extensions import (
 
 from app.config import Settings
 from schema.auth import AuthMutation, AuthQuery
+from schema.catalog.browse import BrowseMutation, BrowseQuery
+from schema.catalog.products import ProductMutation, ProductQuery
+from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import should_mask_error
 from schema.events import EventSubscription
 
 
 @strawberry.type
-class Query(AuthQuery):
+class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, BrowseMutation):
     pass
 
 

@@ -1,0 +1,13 @@
+"""(being written) GraphQL for the catalog: products."""
+
+import strawberry
+
+
+@strawberry.type
+class ProductQuery:
+    pass
+
+
+@strawberry.type
+class ProductMutation:
+    pass

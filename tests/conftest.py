@@ -47,6 +47,16 @@ async def _fresh_redis(services):
     await client.aclose()
 
 
+def _pid_alive(database_name: str) -> bool:
+    try:
+        os.kill(int(database_name.split("_")[2]), 0)
+        return True
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+
+
 @pytest.fixture(scope="session")
 async def template_db(services):
     admin_url, _ = services
@@ -54,7 +64,8 @@ async def template_db(services):
     conn = await asyncpg.connect(admin_url)
     try:
         for (stale,) in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'ecom_test_%'"):
-            await conn.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
+            if not _pid_alive(stale):  # left by a killed run; a concurrent run keeps its own
+                await conn.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{prefix}_tpl"')
     finally:
         await conn.close()

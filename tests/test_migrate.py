@@ -1,4 +1,5 @@
 import asyncio
+import os
 
 import asyncpg
 import pytest
@@ -10,13 +11,14 @@ from tests.conftest import with_database
 @pytest.fixture
 async def empty_db(services):
     admin_url, _ = services
+    name = f"ecom_test_{os.getpid()}_migrate"
     conn = await asyncpg.connect(admin_url)
-    await conn.execute('DROP DATABASE IF EXISTS "ecom_test_migrate" WITH (FORCE)')
-    await conn.execute('CREATE DATABASE "ecom_test_migrate"')
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    yield with_database(admin_url, "ecom_test_migrate")
+    yield with_database(admin_url, name)
     conn = await asyncpg.connect(admin_url)
-    await conn.execute('DROP DATABASE IF EXISTS "ecom_test_migrate" WITH (FORCE)')
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await conn.close()
 
 

@@ -6,5 +6,5 @@ COPY app ./app
 COPY schema ./schema
 COPY workers ./workers
 COPY migrations ./migrations
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -e .  # editable: `ecom migrate` reads migrations/ beside app/
 USER nobody

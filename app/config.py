@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     outbox_poll_seconds: float = 0.5
+    # Anonymous GraphQL query answers are cached this long per process (0 disables);
+    # product events clear the cache at once.
+    response_cache_seconds: float = 30.0
 
     @model_validator(mode="after")
     def _no_dev_secrets(self) -> "Settings":

@@ -11,7 +11,7 @@
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,7 +107,12 @@ class Broadcaster:
         self._redis = redis
         self._queue_size = queue_size
         self._subscribers: dict[str, set[asyncio.Queue]] = {}
+        self._listeners: list[Callable[[Event], None]] = []
         self._task: asyncio.Task | None = None
+
+    def add_listener(self, callback: Callable[[Event], None]) -> None:
+        """Call `callback` (synchronously, so keep it cheap) for every event of every topic."""
+        self._listeners.append(callback)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._read_forever(), name="broadcaster")
@@ -140,10 +145,12 @@ class Broadcaster:
 
     def _fan_out(self, topic: str, data: str) -> None:
         queues = self._subscribers.get(topic)
-        if not queues:
+        if not queues and not self._listeners:
             return
         event = Event.from_json(data)
-        for q in queues:
+        for listener in self._listeners:
+            listener(event)
+        for q in queues or ():
             if q.full():  # a slow consumer loses its oldest message, never blocks the reader
                 q.get_nowait()
             q.put_nowait(event)

@@ -25,6 +25,7 @@ from app.events import Broadcaster
 from app.logs import configure_logging
 from app.redis import connect_redis
 from schema.context import Context
+from schema.response_cache import ResponseCache, cache_key
 from schema.root import build_schema
 
 log = structlog.get_logger("api")
@@ -148,6 +149,47 @@ class _AsgiEndpoint:
         await self.app(scope, receive, send)
 
 
+async def _serve_cached(cache: ResponseCache, app, scope, receive, send) -> None:
+    """Answer an anonymous query from the cache, or run it and keep a clean 200 answer."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    key = cache_key(body)
+    hit = cache.get(key) if key else None
+    if hit is not None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"x-cache", b"hit"),
+                                (b"content-length", str(len(hit)).encode())]})
+        await send({"type": "http.response.body", "body": hit})
+        return
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status, out = 0, []
+
+    async def capture(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            out.append(message.get("body", b""))
+        await send(message)
+
+    await app(scope, replay, capture)
+    if key and status == 200:
+        cache.put(key, b"".join(out))
+
+
 async def healthz(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
@@ -183,11 +225,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     else:
         public = full
 
+    cache = ResponseCache(settings.response_cache_seconds) if settings.response_cache_seconds > 0 else None
+
     async def graphql_endpoint(scope, receive, send):
         """Admins (and everyone outside production) get GraphiQL and introspection."""
         principal = scope.get("principal")
         app = full if principal is not None and principal.is_admin else public
-        await app(scope, receive, send)
+        anonymous = principal is None and scope.get("auth_problem") is None
+        if cache is not None and anonymous and scope["type"] == "http" and scope["method"] == "POST":
+            await _serve_cached(cache, app, scope, receive, send)
+        else:
+            await app(scope, receive, send)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -198,6 +246,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                               max_size=settings.db_pool_max, count_sql=settings.count_sql)
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
+        if cache is not None:
+            app.state.broadcaster.add_listener(cache.on_event)
         await app.state.broadcaster.start()
         try:
             yield

@@ -97,8 +97,9 @@ async def database_url(services, template_db) -> str:
 
 @pytest.fixture(scope="module")
 def settings(database_url, services) -> Settings:
+    # No response cache by default: tests write rows with SQL and expect to read them back.
     return Settings(env="test", database_url=database_url, redis_url=services[1], count_sql=True,
-                    log_level="WARNING", login_attempts_per_ip=10_000)
+                    log_level="WARNING", login_attempts_per_ip=10_000, response_cache_seconds=0)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,76 @@
+"""Per-process cache of anonymous GraphQL query responses (catalog browsing).
+
+Anonymous callers all see the same catalog, so a query's JSON answer depends only on its body.
+Entries are dropped as a whole whenever a product event arrives through the Broadcaster
+(review, listing, stock, price), and expire after a short TTL in any case because pub/sub is
+at-most-once. Mutations, subscriptions, signed-in callers and answers with errors are never cached.
+"""
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from functools import lru_cache
+
+from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
+
+from app.events import Event
+
+INVALIDATING_TOPICS = frozenset({"product"})
+
+
+@lru_cache(maxsize=512)
+def _is_query_only(query: str, operation_name: str | None) -> bool:
+    try:
+        doc = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        ops = [d for d in ops if d.name and d.name.value == operation_name]
+    return bool(ops) and all(d.operation.value == "query" for d in ops)
+
+
+def cache_key(body: bytes) -> str | None:
+    """The key of a cacheable request body, or None when the body must not be cached."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return None
+    op = payload.get("operationName")
+    if not _is_query_only(payload["query"], op if isinstance(op, str) else None):
+        return None
+    return hashlib.sha256(body).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, ttl_seconds: float, max_entries: int = 5000, max_body_bytes: int = 512 * 1024) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self.max_body_bytes = max_body_bytes
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        stored_at, body = entry
+        if time.monotonic() - stored_at > self.ttl:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.max_body_bytes or b'"errors"' in body:
+            return
+        self._entries[key] = (time.monotonic(), body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def on_event(self, event: Event) -> None:
+        if event.topic in INVALIDATING_TOPICS:
+            self._entries.clear()

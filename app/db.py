@@ -36,9 +36,24 @@ class StatementCount:
         return self._cell[0]
 
 
-def _count_statement(_record) -> None:
+def _is_driver_housekeeping(query: str) -> bool:
+    """asyncpg's one-time type introspection on a fresh connection says nothing about how a
+    request uses the database."""
+    return "set_config('jit'" in query or query.startswith("WITH RECURSIVE typeinfo_tree(")
+
+
+class _PooledConnection(asyncpg.Connection):
+    """Pooled connections keep no session state (no SET, LISTEN or advisory locks: those use
+    their own connections), so the pool's reset round trip on every release is skipped.
+    asyncpg still rolls back a transaction left open."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _count_statement(record) -> None:
     cell = _statement_counter.get()
-    if cell is not None:
+    if cell is not None and not _is_driver_housekeeping(record.query):
         cell[0] += 1
 
 
@@ -58,7 +73,7 @@ class Database:
                       count_sql: bool = False) -> "Database":
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=30,
-            max_inactive_connection_lifetime=300,
+            max_inactive_connection_lifetime=300, connection_class=_PooledConnection,
             init=lambda c: _init_connection(c, count_sql),
         )
         return cls(pool)

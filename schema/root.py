@@ -2,6 +2,7 @@
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -12,7 +13,7 @@ from strawberry.extensions import (
 
 from app.config import Settings
 from schema.auth import AuthMutation, AuthQuery
-from schema.catalog.browse import BrowseMutation, BrowseQuery
+from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import should_mask_error
@@ -25,7 +26,7 @@ class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery):
 
 
 @strawberry.type
-class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, BrowseMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation):
     pass
 
 
@@ -34,10 +35,17 @@ class Subscription(EventSubscription):
     pass
 
 
+def _rules_once(limiter: AddValidationRules):
+    """A limiter builds a new rule class per instance, and the rule classes are part of
+    ValidationCache's key: built once per schema, repeated queries skip validation."""
+    rules = limiter.validation_rules
+    return lambda: AddValidationRules(rules)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        _rules_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
+        _rules_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

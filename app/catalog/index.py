@@ -57,3 +57,9 @@ async def refresh_products_of_category(conn: asyncpg.Connection, category_ids: l
     ids = [r["id"] for r in await conn.fetch(
         "SELECT id FROM products WHERE category_id = ANY($1::bigint[])", category_ids)]
     await refresh_product_index(conn, ids)
+
+
+async def refresh_products_of_brand(conn: asyncpg.Connection, brand_id: int) -> None:
+    """After a brand rename: its names are part of its products' search text."""
+    ids = [r["id"] for r in await conn.fetch("SELECT id FROM products WHERE brand_id = $1", brand_id)]
+    await refresh_product_index(conn, ids)

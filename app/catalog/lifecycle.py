@@ -12,6 +12,7 @@ from enum import StrEnum
 import asyncpg
 
 from app.auth.principal import Principal
+from app.catalog import categories
 from app.errors import DomainError, Forbidden, NotFound, Problem
 from app.events import emit
 
@@ -77,8 +78,19 @@ async def lock_owned_product(conn: asyncpg.Connection, principal: Principal, pro
     return row
 
 
+async def _missing_required_attributes(conn: asyncpg.Connection, product_id: int) -> list[str]:
+    """Required template attributes the product gives no value for (drafts may lack them)."""
+    category_id = await conn.fetchval("SELECT category_id FROM products WHERE id = $1", product_id)
+    [template] = await categories.template_attributes_by_category_ids(conn, [category_id])
+    given = {r["attribute_id"] for r in await conn.fetch(
+        "SELECT attribute_id FROM product_attributes WHERE product_id = $1"
+        " UNION SELECT attribute_id FROM product_sales_values WHERE product_id = $1", product_id)}
+    return [a["name"] for a in template if a["required"] and a["id"] not in given]
+
+
 async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: LifecycleAction) -> None:
-    """A product goes to review or on sale only with an image and an active, priced SKU."""
+    """A product goes to review or on sale only with an image and an active, priced SKU, and to
+    review only with its required attributes."""
     if action not in (A.SUBMIT, A.LIST):
         return
     facts = await conn.fetchrow(
@@ -90,12 +102,15 @@ async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: Li
         problems.append(("NO_IMAGE", "add at least one main image first"))
     if not facts["has_sku"]:
         problems.append(("NO_SKU", "add at least one active SKU first"))
+    if action is A.SUBMIT:
+        problems += [("MISSING_ATTRIBUTE", f"fill in the required attribute '{name}' first")
+                     for name in await _missing_required_attributes(conn, product_id)]
     if problems:
         raise DomainError(*(Problem(code, msg, ("productId",)) for code, msg in problems))
 
 
 async def record_transition(conn: asyncpg.Connection, product_id: int, merchant_id: int,
-                            from_status: ProductStatus, to_status: ProductStatus, event_type: str,
+                            from_status: ProductStatus | None, to_status: ProductStatus, event_type: str,
                             actor: str, reason: str | None) -> None:
     """History row + outbox event for a status change already made by the caller."""
     await conn.execute(

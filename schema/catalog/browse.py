@@ -1,13 +1,166 @@
-"""(being written) GraphQL for the catalog: browse."""
+"""Buyer browsing: search with filters, facets, sorts and cursor pagination; product detail."""
+
+from enum import Enum
 
 import strawberry
+from strawberry.types.nodes import SelectedField
+
+from app.catalog import reads
+from app.errors import DomainError
+from app.ids import InvalidId, decode_id
+from schema.catalog.setup_types import Attribute, AttributeValue, Brand
+from schema.catalog.types import Product
+from schema.context import Info
+from schema.errors import PublicError, public_error
+
+
+@strawberry.enum
+class ProductSort(Enum):
+    RELEVANCE = "RELEVANCE"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+    SALES = "SALES"
+    NEWEST = "NEWEST"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ProductEdge:
+    node: Product
+    cursor: str
+
+
+@strawberry.type
+class BrandFacet:
+    brand: Brand
+    count: int
+
+
+@strawberry.type
+class AttributeValueFacet:
+    value: AttributeValue
+    count: int
+
+
+@strawberry.type
+class AttributeFacet:
+    attribute: Attribute
+    values: list[AttributeValueFacet]
+
+
+@strawberry.type(description="Cents; over the active SKUs of the matching products.")
+class PriceRange:
+    min: int | None
+    max: int | None
+
+
+@strawberry.type(description="Counts over the whole result, each group ignoring its own filter, so a buyer "
+                             "sees what choosing another brand, value, price or stock option would give.")
+class ProductFacets:
+    brands: list[BrandFacet]
+    attributes: list[AttributeFacet] = strawberry.field(description="Filterable attributes only.")
+    price_range: PriceRange
+    in_stock_count: int
+
+    @classmethod
+    def from_row(cls, r) -> "ProductFacets":
+        return cls(
+            brands=[BrandFacet(brand=Brand.from_row(b["brand"]), count=b["count"]) for b in r["brands"]],
+            attributes=[AttributeFacet(attribute=Attribute.from_row(a["attribute"]),
+                                       values=[AttributeValueFacet(value=AttributeValue.from_row(v["value"]),
+                                                                   count=v["count"]) for v in a["values"]])
+                        for a in r["attributes"]],
+            price_range=PriceRange(min=r["price_range"]["min"], max=r["price_range"]["max"]),
+            in_stock_count=r["in_stock_count"])
+
+
+def _selected_names(selections, path: tuple[str, ...]) -> set[str]:
+    """Field names selected at `path` below these selections, through fragments."""
+    names: set[str] = set()
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            if not path:
+                names.add(sel.name)
+            elif sel.name == path[0]:
+                names |= _selected_names(sel.selections, path[1:])
+        else:  # a fragment spread or an inline fragment
+            names |= _selected_names(sel.selections, path)
+    return names
+
+
+@strawberry.type
+class ProductConnection:
+    search: strawberry.Private[reads.ProductSearch]
+    page: strawberry.Private[list[ProductEdge]]
+    page_info: PageInfo
+
+    @strawberry.field
+    async def edges(self, info: Info) -> list[ProductEdge]:
+        await Product.prefetch(info, [e.node for e in self.page],
+                               _selected_names(info.selected_fields, ("edges", "node")))
+        return self.page
+
+    @strawberry.field(description="Matching products over all pages (one more statement).")
+    async def total_count(self, info: Info) -> int:
+        return await reads.count_products(info.context.db, self.search)
+
+    @strawberry.field
+    async def facets(self, info: Info) -> ProductFacets:
+        return ProductFacets.from_row(await reads.product_facets(info.context.db, self.search))
+
+
+def _pk(type_name: str, gid: str, argument: str) -> int:
+    try:
+        return decode_id(type_name, gid)
+    except InvalidId as exc:
+        raise PublicError(f"{argument}: {exc}", "INVALID_ID") from None
 
 
 @strawberry.type
 class BrowseQuery:
-    pass
+    @strawberry.field(description="Buyer search over listed products. Filters AND together; several "
+                                  "values of one attribute OR together. A price range matches products "
+                                  "whose SKU price range overlaps it. `inStock: true` keeps products with "
+                                  "an active SKU available; false or null does not filter.")
+    async def products(self, info: Info, search: str | None = None,
+                       frontend_category_id: strawberry.ID | None = None,
+                       brand_ids: list[strawberry.ID] | None = None,
+                       attribute_value_ids: list[strawberry.ID] | None = None,
+                       price_min: int | None = None, price_max: int | None = None,
+                       in_stock: bool | None = None, sort: ProductSort = ProductSort.RELEVANCE,
+                       first: int = 20, after: str | None = None) -> ProductConnection:
+        limit = info.context.settings.max_page_size
+        if not 0 <= first <= limit:
+            raise PublicError(f"first must be between 0 and {limit}", "BAD_ARGUMENT")
+        query = reads.ProductSearch(
+            search=search,
+            frontend_category_id=None if frontend_category_id is None else _pk(
+                "FrontendCategory", frontend_category_id, "frontendCategoryId"),
+            brand_ids=tuple(_pk("Brand", b, "brandIds") for b in brand_ids or ()),
+            attribute_value_ids=tuple(_pk("AttributeValue", v, "attributeValueIds") for v in attribute_value_ids or ()),
+            price_min=price_min, price_max=price_max, in_stock=in_stock, sort=sort.value)
+        try:
+            query.check()
+            page = await reads.search_products(info.context.db, query, first, after)
+        except DomainError as exc:
+            raise public_error(exc) from None
+        edges = [ProductEdge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)]
+        return ProductConnection(search=query, page=edges,
+                                 page_info=PageInfo(has_next_page=page.has_next_page,
+                                                    end_cursor=page.cursors[-1] if page.cursors else None))
 
+    @strawberry.field(description="A product by id: listed ones for everyone, any status for its "
+                                  "merchant's staff and admins.")
+    async def product(self, info: Info, id: strawberry.ID) -> Product:
+        product = await info.context.loaders.product.load(_pk("Product", id, "id"))
+        principal = info.context.principal
+        if product is None or (product.status != "LISTED"
+                               and not (principal and principal.can_manage_merchant(product.merchant_pk))):
+            raise PublicError("product not found", "NOT_FOUND")
+        return product
 
-@strawberry.type
-class BrowseMutation:
-    pass

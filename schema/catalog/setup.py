@@ -1,13 +1,467 @@
-"""(being written) GraphQL for the catalog: setup."""
+"""GraphQL for the catalog setup: category trees, attribute templates, commission, brands,
+regions, warehouses and stock. Resolvers decode ids, run one service call in one transaction
+and map the result; the rules live in app/catalog/.
+"""
+
+from decimal import Decimal
 
 import strawberry
 
+from app.catalog import brands, categories, warehouses
+from app.errors import DomainError
+from app.ids import InvalidId, decode_id
+from schema.catalog.setup_types import (
+    Attribute,
+    AttributeKind,
+    BackendCategory,
+    Brand,
+    BrandStatus,
+    FrontendCategory,
+    Region,
+    StockLevel,
+    Warehouse,
+    gid,
+)
+from schema.context import Info
+from schema.errors import PublicError, UserError, public_error, user_errors
+from schema.permissions import IsAdmin, IsStaff
+
+
+def _pk(type_name: str, global_id: str, *field: str) -> int:
+    """Decode a client id, reporting a malformed one at its input path."""
+    try:
+        return decode_id(type_name, global_id)
+    except InvalidId as exc:
+        raise DomainError.of("INVALID_ID", str(exc), *field) from None
+
+
+def _optional_pk(type_name: str, global_id: str | None, *field: str) -> int | None:
+    return None if global_id is None else _pk(type_name, global_id, *field)
+
+
+def _pks(type_name: str, global_ids: list[strawberry.ID], *field: str) -> list[int]:
+    return [_pk(type_name, g, *field, str(i)) for i, g in enumerate(global_ids)]
+
+
+async def _run(info: Info, use_case, *args):
+    """One use case, in one transaction, as the caller."""
+    async with info.context.db.transaction() as conn:
+        return await use_case(conn, info.context.principal, *args)
+
+
+def _planted_tree(loader, rows, build) -> list:
+    """Build a whole tree from one statement's rows and prime `loader` with every node's children."""
+    nodes = {r["id"]: build(r) for r in rows}
+    tree = categories.children_by_parent(rows)
+    loader.prime_many({pk: [nodes[c["id"]] for c in kids] for pk, kids in tree.items() if pk is not None})
+    return [nodes[r["id"]] for r in tree[None]]
+
+
+# ---- inputs and payloads ----------------------------------------------------------------
+
+@strawberry.input
+class CreateBackendCategoryInput:
+    parent_id: strawberry.ID | None = None
+    name: str
+    commission_rate: Decimal = strawberry.field(description="Fraction 0..1, e.g. 0.05 for 5%.")
+    sort: int = 0
+
+
+@strawberry.input(description="Omitted (null) fields keep their value.")
+class UpdateBackendCategoryInput:
+    id: strawberry.ID
+    name: str | None = None
+    commission_rate: Decimal | None = None
+    sort: int | None = None
+
+
+@strawberry.type
+class BackendCategoryPayload:
+    category: BackendCategory | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="rate null removes the merchant's override.")
+class SetMerchantCommissionRateInput:
+    merchant_id: strawberry.ID
+    category_id: strawberry.ID
+    rate: Decimal | None = None
+
+
+@strawberry.type
+class CommissionRatePayload:
+    effective_rate: Decimal | None = strawberry.field(
+        default=None, description="What the merchant now pays in this category.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateAttributeInput:
+    category_id: strawberry.ID
+    name: str
+    kind: AttributeKind
+    filterable: bool = False
+    required: bool = False
+    sort: int = 0
+    values: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AddAttributeValuesInput:
+    attribute_id: strawberry.ID
+    values: list[str]
+
+
+@strawberry.type
+class AttributePayload:
+    attribute: Attribute | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateFrontendCategoryInput:
+    parent_id: strawberry.ID | None = None
+    name: str
+    icon_url: str | None = None
+    sort: int = 0
+
+
+@strawberry.input(description="Omitted (null) fields keep their value; iconUrl \"\" removes the icon.")
+class UpdateFrontendCategoryInput:
+    id: strawberry.ID
+    name: str | None = None
+    icon_url: str | None = None
+    sort: int | None = None
+
+
+@strawberry.input
+class DeleteFrontendCategoryInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="Replaces the backend leaf categories the display category shows.")
+class SetFrontendCategoryMappingsInput:
+    frontend_category_id: strawberry.ID
+    backend_category_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class FrontendCategoryPayload:
+    category: FrontendCategory | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteFrontendCategoryPayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateBrandInput:
+    name_zh: str
+    name_en: str = ""
+    logo_url: str | None = None
+    origin: str = ""
+    status: BrandStatus = BrandStatus.ACTIVE
+
+
+@strawberry.input(description="Omitted (null) fields keep their value; logoUrl \"\" removes the logo.")
+class UpdateBrandInput:
+    id: strawberry.ID
+    name_zh: str | None = None
+    name_en: str | None = None
+    logo_url: str | None = None
+    origin: str | None = None
+    status: BrandStatus | None = None
+
+
+@strawberry.input(description="Replaces the backend categories the brand is offered in.")
+class SetBrandCategoriesInput:
+    brand_id: strawberry.ID
+    category_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class BrandPayload:
+    brand: Brand | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreateWarehouseInput:
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Admins choose (default: the platform); staff may give only their own.")
+    name: str
+    address: str = ""
+    region_code: str | None = None
+    priority: int = 0
+    delivery_region_codes: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Omitted (null) fields keep their value; deliveryRegionCodes replaces the set.")
+class UpdateWarehouseInput:
+    id: strawberry.ID
+    name: str | None = None
+    address: str | None = None
+    region_code: str | None = None
+    priority: int | None = None
+    active: bool | None = None
+    delivery_region_codes: list[str] | None = None
+
+
+@strawberry.type
+class WarehousePayload:
+    warehouse: Warehouse | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class SetStockInput:
+    sku_id: strawberry.ID
+    warehouse_id: strawberry.ID
+    on_hand: int
+
+
+@strawberry.input
+class AdjustStockInput:
+    sku_id: strawberry.ID
+    warehouse_id: strawberry.ID
+    delta: int = strawberry.field(description="Units to add (positive) or remove (negative).")
+
+
+@strawberry.type
+class StockPayload:
+    stock: StockLevel | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# ---- queries ----------------------------------------------------------------------------
 
 @strawberry.type
 class CatalogSetupQuery:
-    pass
+    @strawberry.field(description="China's province-level regions.")
+    async def regions(self, info: Info) -> list[Region]:
+        async with info.context.db.connection() as conn:
+            rows = await warehouses.all_regions(conn)
+        return [Region.from_row(r) for r in rows]
 
+    @strawberry.field(permission_classes=[IsStaff], description="The whole backend category tree (roots).")
+    async def backend_categories(self, info: Info) -> list[BackendCategory]:
+        async with info.context.db.connection() as conn:
+            rows = await categories.all_backend_categories(conn)
+        return _planted_tree(info.context.loaders.backend_category_children, rows, BackendCategory.from_row)
+
+    @strawberry.field(permission_classes=[IsStaff])
+    async def backend_category(self, info: Info, id: strawberry.ID) -> BackendCategory:
+        try:
+            async with info.context.db.connection() as conn:
+                row = await categories.get_backend_category(conn, decode_id("BackendCategory", id), "id")
+        except (DomainError, InvalidId) as exc:
+            raise public_error(exc) from None
+        return BackendCategory.from_row(row)
+
+    @strawberry.field(description="The display category tree (roots), for everyone.")
+    async def frontend_categories(self, info: Info) -> list[FrontendCategory]:
+        async with info.context.db.connection() as conn:
+            rows = await categories.all_frontend_categories(conn)
+        info.context.loaders.frontend_category_backend_ids.prime_many(
+            {r["id"]: [gid("BackendCategory", pk) for pk in r["backend_category_ids"]] for r in rows})
+        return _planted_tree(info.context.loaders.frontend_category_children, rows, FrontendCategory.from_row)
+
+    @strawberry.field(description="Brands by Chinese name, optionally those offered in a category; "
+                                  "ACTIVE only unless an admin asks.")
+    async def brands(self, info: Info, category_id: strawberry.ID | None = None, first: int = 50) -> list[Brand]:
+        max_page = info.context.settings.max_page_size
+        if not 1 <= first <= max_page:
+            raise PublicError(f"first must be between 1 and {max_page}", "INVALID_ARGUMENT")
+        try:
+            category_pk = None if category_id is None else decode_id("BackendCategory", category_id)
+        except InvalidId as exc:
+            raise public_error(exc) from None
+        async with info.context.db.connection() as conn:
+            rows = await brands.list_brands(conn, info.context.principal, category_pk, first)
+        return [Brand.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsStaff],
+                      description="Staff: their merchant's warehouses; admins: one merchant's, or all.")
+    async def warehouses(self, info: Info, merchant_id: strawberry.ID | None = None) -> list[Warehouse]:
+        try:
+            merchant_pk = None if merchant_id is None else decode_id("Merchant", merchant_id)
+            async with info.context.db.connection() as conn:
+                rows = await warehouses.list_warehouses(conn, info.context.principal, merchant_pk)
+        except (DomainError, InvalidId) as exc:
+            raise public_error(exc) from None
+        return [Warehouse.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsStaff],
+                      description="The commission rate a merchant pays in a backend category.")
+    async def effective_commission_rate(self, info: Info, merchant_id: strawberry.ID,
+                                        category_id: strawberry.ID) -> Decimal:
+        try:
+            async with info.context.db.connection() as conn:
+                return await categories.commission_rate_for(conn, info.context.principal,
+                                                            decode_id("Merchant", merchant_id),
+                                                            decode_id("BackendCategory", category_id))
+        except (DomainError, InvalidId) as exc:
+            raise public_error(exc) from None
+
+
+# ---- mutations --------------------------------------------------------------------------
 
 @strawberry.type
 class CatalogSetupMutation:
-    pass
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_backend_category(self, info: Info, input: CreateBackendCategoryInput) -> BackendCategoryPayload:
+        try:
+            row = await _run(info, categories.create_backend_category,
+                             _optional_pk("BackendCategory", input.parent_id, "parentId"),
+                             input.name, input.commission_rate, input.sort)
+        except DomainError as exc:
+            return BackendCategoryPayload(user_errors=user_errors(exc))
+        return BackendCategoryPayload(category=BackendCategory.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_backend_category(self, info: Info, input: UpdateBackendCategoryInput) -> BackendCategoryPayload:
+        try:
+            row = await _run(info, categories.update_backend_category, _pk("BackendCategory", input.id, "id"),
+                             input.name, input.commission_rate, input.sort)
+        except DomainError as exc:
+            return BackendCategoryPayload(user_errors=user_errors(exc))
+        return BackendCategoryPayload(category=BackendCategory.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def set_merchant_commission_rate(self, info: Info,
+                                           input: SetMerchantCommissionRateInput) -> CommissionRatePayload:
+        try:
+            rate = await _run(info, categories.set_merchant_commission_rate,
+                              _pk("Merchant", input.merchant_id, "merchantId"),
+                              _pk("BackendCategory", input.category_id, "categoryId"), input.rate)
+        except DomainError as exc:
+            return CommissionRatePayload(user_errors=user_errors(exc))
+        return CommissionRatePayload(effective_rate=rate)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_attribute(self, info: Info, input: CreateAttributeInput) -> AttributePayload:
+        try:
+            row = await _run(info, categories.create_attribute, _pk("BackendCategory", input.category_id, "categoryId"),
+                             input.name, input.kind.value, input.filterable, input.required, input.sort,
+                             input.values)
+        except DomainError as exc:
+            return AttributePayload(user_errors=user_errors(exc))
+        return AttributePayload(attribute=Attribute.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def add_attribute_values(self, info: Info, input: AddAttributeValuesInput) -> AttributePayload:
+        try:
+            row = await _run(info, categories.add_attribute_values,
+                             _pk("Attribute", input.attribute_id, "attributeId"), input.values)
+        except DomainError as exc:
+            return AttributePayload(user_errors=user_errors(exc))
+        return AttributePayload(attribute=Attribute.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_frontend_category(self, info: Info,
+                                       input: CreateFrontendCategoryInput) -> FrontendCategoryPayload:
+        try:
+            row = await _run(info, categories.create_frontend_category,
+                             _optional_pk("FrontendCategory", input.parent_id, "parentId"),
+                             input.name, input.icon_url, input.sort)
+        except DomainError as exc:
+            return FrontendCategoryPayload(user_errors=user_errors(exc))
+        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_frontend_category(self, info: Info,
+                                       input: UpdateFrontendCategoryInput) -> FrontendCategoryPayload:
+        try:
+            row = await _run(info, categories.update_frontend_category, _pk("FrontendCategory", input.id, "id"),
+                             input.name, input.icon_url, input.sort)
+        except DomainError as exc:
+            return FrontendCategoryPayload(user_errors=user_errors(exc))
+        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def delete_frontend_category(self, info: Info,
+                                       input: DeleteFrontendCategoryInput) -> DeleteFrontendCategoryPayload:
+        try:
+            await _run(info, categories.delete_frontend_category, _pk("FrontendCategory", input.id, "id"))
+        except DomainError as exc:
+            return DeleteFrontendCategoryPayload(user_errors=user_errors(exc))
+        return DeleteFrontendCategoryPayload(deleted_id=input.id)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def set_frontend_category_mappings(self, info: Info,
+                                             input: SetFrontendCategoryMappingsInput) -> FrontendCategoryPayload:
+        try:
+            row = await _run(info, categories.set_frontend_category_mappings,
+                             _pk("FrontendCategory", input.frontend_category_id, "frontendCategoryId"),
+                             _pks("BackendCategory", input.backend_category_ids, "backendCategoryIds"))
+        except DomainError as exc:
+            return FrontendCategoryPayload(user_errors=user_errors(exc))
+        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_brand(self, info: Info, input: CreateBrandInput) -> BrandPayload:
+        try:
+            row = await _run(info, brands.create_brand, input.name_zh, input.name_en, input.logo_url, input.origin,
+                             input.status.value)
+        except DomainError as exc:
+            return BrandPayload(user_errors=user_errors(exc))
+        return BrandPayload(brand=Brand.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
+        try:
+            row = await _run(info, brands.update_brand, _pk("Brand", input.id, "id"), input.name_zh, input.name_en,
+                             input.logo_url, input.origin, input.status and input.status.value)
+        except DomainError as exc:
+            return BrandPayload(user_errors=user_errors(exc))
+        return BrandPayload(brand=Brand.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def set_brand_categories(self, info: Info, input: SetBrandCategoriesInput) -> BrandPayload:
+        try:
+            row = await _run(info, brands.set_brand_categories, _pk("Brand", input.brand_id, "brandId"),
+                             _pks("BackendCategory", input.category_ids, "categoryIds"))
+        except DomainError as exc:
+            return BrandPayload(user_errors=user_errors(exc))
+        return BrandPayload(brand=Brand.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def create_warehouse(self, info: Info, input: CreateWarehouseInput) -> WarehousePayload:
+        try:
+            row = await _run(info, warehouses.create_warehouse,
+                             _optional_pk("Merchant", input.merchant_id, "merchantId"), input.name, input.address,
+                             input.region_code, input.priority, input.delivery_region_codes)
+        except DomainError as exc:
+            return WarehousePayload(user_errors=user_errors(exc))
+        return WarehousePayload(warehouse=Warehouse.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def update_warehouse(self, info: Info, input: UpdateWarehouseInput) -> WarehousePayload:
+        try:
+            row = await _run(info, warehouses.update_warehouse, _pk("Warehouse", input.id, "id"), input.name,
+                             input.address, input.region_code, input.priority, input.active,
+                             input.delivery_region_codes)
+        except DomainError as exc:
+            return WarehousePayload(user_errors=user_errors(exc))
+        return WarehousePayload(warehouse=Warehouse.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def set_stock(self, info: Info, input: SetStockInput) -> StockPayload:
+        try:
+            row = await _run(info, warehouses.set_stock, _pk("Sku", input.sku_id, "skuId"),
+                             _pk("Warehouse", input.warehouse_id, "warehouseId"), input.on_hand)
+        except DomainError as exc:
+            return StockPayload(user_errors=user_errors(exc))
+        return StockPayload(stock=StockLevel.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def adjust_stock(self, info: Info, input: AdjustStockInput) -> StockPayload:
+        try:
+            row = await _run(info, warehouses.adjust_stock, _pk("Sku", input.sku_id, "skuId"),
+                             _pk("Warehouse", input.warehouse_id, "warehouseId"), input.delta)
+        except DomainError as exc:
+            return StockPayload(user_errors=user_errors(exc))
+        return StockPayload(stock=StockLevel.from_row(row))

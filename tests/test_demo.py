@@ -1,0 +1,135 @@
+"""Demo data: the catalog it promises, idempotent seeding, and the benchmark scale-up."""
+
+from app.demo import DEMO_PRODUCTS, seed_demo
+
+TABLES = ["merchants", "buyers", "staff_accounts", "regions", "backend_categories", "attributes",
+          "attribute_values", "merchant_commission_rates", "frontend_categories", "frontend_category_mappings",
+          "brands", "brand_categories", "products", "product_images", "product_attributes",
+          "product_sales_values", "skus", "warehouses", "warehouse_regions", "stock", "product_status_history"]
+
+
+async def _counts(db) -> dict[str, int]:
+    return {t: await db.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
+
+
+async def _product(db, code_prefix: str):
+    return await db.fetchrow("SELECT p.* FROM products p JOIN skus s ON s.product_id = p.id"
+                             " WHERE s.code = $1", f"{code_prefix}-01")
+
+
+async def test_seeding_twice_changes_nothing(db):
+    await seed_demo(db, progress=lambda _: None)
+    before = await _counts(db)
+    ids_before = await db.fetch("SELECT id, title FROM products ORDER BY id")
+    await seed_demo(db, progress=lambda _: None)
+    assert await _counts(db) == before
+    assert await db.fetch("SELECT id, title FROM products ORDER BY id") == ids_before
+    assert all(n > 0 for n in before.values()), before
+
+
+async def test_about_fifty_products_and_two_hundred_skus(db):
+    products = await db.fetchval("SELECT count(*) FROM products")
+    skus = await db.fetchval("SELECT count(*) FROM skus")
+    assert products == len(DEMO_PRODUCTS) and 45 <= products <= 60
+    assert 180 <= skus <= 260
+    statuses = {r["status"]: r["n"] for r in await db.fetch("SELECT status, count(*) AS n FROM products GROUP BY 1")}
+    assert statuses["DRAFT"] >= 1 and statuses["PENDING_REVIEW"] >= 2 and statuses["LISTED"] >= 40
+    merchants = {r["merchant_id"] for r in await db.fetch("SELECT DISTINCT merchant_id FROM products")}
+    assert merchants == {1, 2, 3}
+
+
+async def test_phone_has_nine_colour_memory_skus(db):
+    phone = await _product(db, "APL-IP16P")
+    assert phone["fulfillment_type"] == "WAREHOUSE" and phone["merchant_id"] == 1
+    axes = await db.fetch(
+        "SELECT a.name, a.kind, count(*) AS n FROM product_sales_values psv JOIN attributes a ON a.id = psv.attribute_id"
+        " WHERE psv.product_id = $1 GROUP BY 1, 2 ORDER BY 1", phone["id"])
+    assert [(r["name"], r["kind"], r["n"]) for r in axes] == [("内存", "SALES", 3), ("颜色", "SALES", 3)]
+    skus = await db.fetch("SELECT * FROM skus WHERE product_id = $1 ORDER BY code", phone["id"])
+    assert len(skus) == 9 and len({tuple(s["spec_value_ids"]) for s in skus}) == 9
+    assert all(len(s["spec_value_ids"]) == 2 and " / " in s["spec_label"] for s in skus)
+    assert all(s["member_price"] < s["price"] <= s["list_price"] and s["member_level"] == 1 for s in skus)
+    key = await db.fetchrow(
+        "SELECT a.kind, v.value FROM product_attributes pa JOIN attributes a ON a.id = pa.attribute_id"
+        " JOIN attribute_values v ON v.id = pa.value_id WHERE pa.product_id = $1 AND a.name = '品牌型号'", phone["id"])
+    assert tuple(key) == ("KEY", "iPhone 16 Pro")
+    colour_images = await db.fetchval(
+        "SELECT count(*) FROM product_sales_values WHERE product_id = $1 AND image_url IS NOT NULL", phone["id"])
+    assert colour_images == 3
+
+
+async def test_shirt_has_colour_size_matrix(db):
+    shirt = await _product(db, "UQ-OXFORD")
+    labels = [r["spec_label"] for r in await db.fetch(
+        "SELECT spec_label FROM skus WHERE product_id = $1 ORDER BY code", shirt["id"])]
+    assert len(labels) == 12 and labels[0] == "白色 / S" and labels[-1] == "粉色 / XL"
+    path = await db.fetchval(
+        "WITH RECURSIVE up AS (SELECT id, parent_id, name FROM backend_categories WHERE id = $1"
+        " UNION ALL SELECT c.id, c.parent_id, c.name FROM backend_categories c JOIN up ON c.id = up.parent_id)"
+        " SELECT string_agg(name, '>' ORDER BY id) FROM up", shirt["category_id"])
+    assert path == "服装>男装>衬衫"
+    lumen = await _product(db, "LM-OXFORD")
+    assert lumen["merchant_id"] == 3 and lumen["fulfillment_type"] == "MERCHANT"
+    warehouses = {r["merchant_id"] for r in await db.fetch(
+        "SELECT DISTINCT w.merchant_id FROM stock st JOIN skus s ON s.id = st.sku_id"
+        " JOIN warehouses w ON w.id = st.warehouse_id WHERE s.product_id = $1", lumen["id"])}
+    assert warehouses == {3}
+
+
+async def test_phone_top_ups_are_virtual(db):
+    rows = await db.fetch(
+        "SELECT p.title, s.spec_label, s.price, s.list_price FROM products p JOIN skus s ON s.product_id = p.id"
+        " JOIN backend_categories c ON c.id = p.category_id"
+        " WHERE c.name = '话费充值' AND p.fulfillment_type = 'VIRTUAL' ORDER BY s.code")
+    assert {r["title"].split()[0] for r in rows} == {"中国移动", "中国联通", "中国电信"}
+    assert {r["spec_label"] for r in rows} == {"30元", "50元", "100元"}
+    assert all(r["price"] <= r["list_price"] == int(r["spec_label"][:-1]) * 100 for r in rows)
+
+
+async def test_warehouses_cover_regions_and_hold_stock(db):
+    covered = {r["name"]: set(r["regions"]) for r in await db.fetch(
+        "SELECT w.name, array_agg(wr.region_code) AS regions FROM warehouses w"
+        " JOIN warehouse_regions wr ON wr.warehouse_id = w.id WHERE w.merchant_id = 1 GROUP BY 1")}
+    assert len(covered) == 2
+    shanghai = next(v for k, v in covered.items() if k.startswith("上海仓"))
+    guangzhou = next(v for k, v in covered.items() if k.startswith("广州仓"))
+    assert {"310000", "320000", "330000"} <= shanghai and "440000" in guangzhou
+    totals = [r["total"] for r in await db.fetch(
+        "SELECT coalesce(sum(st.on_hand), 0) AS total FROM skus s LEFT JOIN stock st ON st.sku_id = s.id GROUP BY s.id")]
+    assert totals.count(0) >= 5 and sum(1 for t in totals if 1 <= t <= 5) >= 5
+    assert sum(1 for t in totals if t > 5) > len(totals) // 2
+
+
+async def test_listed_products_are_searchable_and_complete(db):
+    incomplete = await db.fetch(
+        """
+        SELECT p.title FROM products p
+         WHERE p.status = 'LISTED' AND (p.listed_at IS NULL OR p.min_price IS NULL OR p.max_price IS NULL
+            OR p.search_text = '' OR p.attribute_value_ids = '{}'
+            OR NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)
+            OR NOT EXISTS (SELECT 1 FROM stock st JOIN skus s ON s.id = st.sku_id WHERE s.product_id = p.id)
+            OR NOT EXISTS (SELECT 1 FROM product_status_history h WHERE h.product_id = p.id AND h.to_status = 'LISTED'))
+        """)
+    assert incomplete == []
+    hits = await db.fetch("SELECT title FROM products WHERE search_text LIKE '%' || lower($1) || '%'", "苹果")
+    assert any("iPhone 16 Pro" in r["title"] for r in hits)
+    assert await db.fetchval("SELECT count(DISTINCT sales_count) FROM products WHERE status = 'LISTED'") >= 30
+    mapped = await db.fetchval(
+        "SELECT count(*) FROM frontend_category_mappings m JOIN frontend_categories f ON f.id = m.frontend_category_id"
+        " WHERE f.name = '数码'")
+    assert mapped >= 3
+
+
+async def test_scale_skus_grows_the_catalog_idempotently(db):
+    lines: list[str] = []
+    await seed_demo(db, scale_skus=1000, progress=lines.append)
+    skus = await db.fetchval("SELECT count(*) FROM skus")
+    assert skus >= 1000 and any("scaling catalog" in line for line in lines)
+    generated = await db.fetchrow(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'LISTED' AND min_price IS NOT NULL"
+        " AND search_text <> '') AS ready FROM products p"
+        " WHERE EXISTS (SELECT 1 FROM skus s WHERE s.product_id = p.id AND s.code LIKE 'GEN%')")
+    assert generated["n"] > 100 and generated["ready"] == generated["n"]
+    before = await _counts(db)
+    await seed_demo(db, scale_skus=1000, progress=lambda _: None)
+    assert await _counts(db) == before

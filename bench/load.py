@@ -31,7 +31,7 @@ import httpx
 
 LISTING = """
 query Listing($first: Int!, $after: String, $search: String, $frontendCategoryId: ID, $brandIds: [ID!],
-              $attributeValueIds: [ID!], $priceMin: Int, $priceMax: Int, $inStock: Boolean,
+              $attributeValueIds: [ID!], $priceMin: Money, $priceMax: Money, $inStock: Boolean,
               $sort: ProductSort! = RELEVANCE) {
   products(first: $first, after: $after, search: $search, frontendCategoryId: $frontendCategoryId,
            brandIds: $brandIds, attributeValueIds: $attributeValueIds, priceMin: $priceMin, priceMax: $priceMax,

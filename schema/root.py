@@ -1,6 +1,7 @@
 """The one GraphQL schema: every domain's queries, mutations and subscriptions merged."""
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -17,6 +18,7 @@ from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import should_mask_error
+from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
 
@@ -52,4 +54,4 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaskErrors(should_mask_error=should_mask_error),
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions)
+                             extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))

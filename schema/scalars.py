@@ -1,10 +1,12 @@
-"""Custom scalars."""
+"""Custom scalars, registered on the schema through `SCALARS` (StrawberryConfig.scalar_map)."""
 
 from typing import NewType
 
 import strawberry
 
 MAX_SAFE_INTEGER = 2**53 - 1  # exact in JSON clients (JavaScript numbers)
+
+Money = NewType("Money", int)
 
 
 def _parse_money(value: object) -> int:
@@ -13,9 +15,11 @@ def _parse_money(value: object) -> int:
     return value
 
 
-Money = strawberry.scalar(
-    NewType("Money", int),
-    description="An amount in cents (fen) as a JSON integer; 64-bit, unlike GraphQL Int (32-bit).",
-    serialize=int,
-    parse_value=_parse_money,
-)
+SCALARS = {
+    Money: strawberry.scalar(
+        name="Money",
+        description="An amount in cents (fen) as a JSON integer; 64-bit, unlike GraphQL Int (32-bit).",
+        serialize=int,
+        parse_value=_parse_money,
+    ),
+}

@@ -12,6 +12,7 @@ from schema.catalog.setup_types import Attribute, AttributeValue, Brand
 from schema.catalog.types import Product
 from schema.context import Info
 from schema.errors import PublicError, public_error
+from schema.scalars import Money
 
 
 @strawberry.enum
@@ -55,8 +56,8 @@ class AttributeFacet:
 
 @strawberry.type(description="Cents; over the active SKUs of the matching products.")
 class PriceRange:
-    min: int | None
-    max: int | None
+    min: Money | None
+    max: Money | None
 
 
 @strawberry.type(description="Counts over the whole result, each group ignoring its own filter, so a buyer "
@@ -131,7 +132,7 @@ class BrowseQuery:
                        frontend_category_id: strawberry.ID | None = None,
                        brand_ids: list[strawberry.ID] | None = None,
                        attribute_value_ids: list[strawberry.ID] | None = None,
-                       price_min: int | None = None, price_max: int | None = None,
+                       price_min: Money | None = None, price_max: Money | None = None,
                        in_stock: bool | None = None, sort: ProductSort = ProductSort.RELEVANCE,
                        first: int = 20, after: str | None = None) -> ProductConnection:
         limit = info.context.settings.max_page_size

@@ -16,6 +16,7 @@ from app.catalog.lifecycle import ProductStatus as _ProductStatus
 from app.ids import encode_id
 from schema.catalog.setup_types import AttributeKind, BackendCategory, Brand, FrontendCategory, StockLevel
 from schema.context import Info
+from schema.scalars import Money
 
 LOW_STOCK_THRESHOLD = 5
 
@@ -140,9 +141,9 @@ class Sku:
     id: strawberry.ID
     code: str
     spec_label: str
-    price: int
-    list_price: int | None
-    member_price: int | None
+    price: Money
+    list_price: Money | None
+    member_price: Money | None
     member_level: int | None
     weight_grams: int
     image_url: str | None
@@ -196,8 +197,8 @@ class Product:
     status: ProductStatus
     fulfillment_type: FulfillmentType
     merchant_id: strawberry.ID
-    min_price: int | None
-    max_price: int | None
+    min_price: Money | None
+    max_price: Money | None
     sales_count: int
     listed_at: datetime | None
     created_at: datetime

@@ -130,7 +130,7 @@ async def catalog(db, tokens) -> Catalog:
     return await build_catalog(db)
 
 
-SEARCH = """query($search: String, $fc: ID, $brands: [ID!], $values: [ID!], $min: Int, $max: Int,
+SEARCH = """query($search: String, $fc: ID, $brands: [ID!], $values: [ID!], $min: Money, $max: Money,
   $inStock: Boolean, $sort: ProductSort = RELEVANCE, $first: Int = 20, $after: String) {
   products(search: $search, frontendCategoryId: $fc, brandIds: $brands, attributeValueIds: $values,
            priceMin: $min, priceMax: $max, inStock: $inStock, sort: $sort, first: $first, after: $after) {
@@ -269,7 +269,7 @@ async def test_relevance_cursor_carries_similarity(gql, catalog):
     assert first_page + rest == everything
 
 
-FACETS = """query($search: String, $brands: [ID!], $values: [ID!], $min: Int, $max: Int, $inStock: Boolean) {
+FACETS = """query($search: String, $brands: [ID!], $values: [ID!], $min: Money, $max: Money, $inStock: Boolean) {
   products(search: $search, brandIds: $brands, attributeValueIds: $values, priceMin: $min, priceMax: $max,
            inStock: $inStock, first: 1) {
     totalCount

@@ -7,6 +7,7 @@
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 from app.errors import DomainError, Problem
 from app.ids import InvalidId
@@ -43,4 +44,25 @@ def should_mask_error(error: GraphQLError) -> bool:
     """Mask bugs; keep validation errors, permission denials and public errors."""
     original = error.original_error
     return original is not None and not isinstance(original, (GraphQLError, PublicError))
+
+
+class CodedMaskErrors(MaskErrors):
+    """Masks bugs as "Unexpected error." (code INTERNAL) and gives every other error a code:
+    a request the schema refuses (syntax, validation, a variable of the wrong type or range)
+    is BAD_REQUEST, so clients can always switch on `extensions.code`."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask_error)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL"}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+        return processed
 

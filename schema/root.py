@@ -4,7 +4,6 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -17,7 +16,7 @@ from schema.auth import AuthMutation, AuthQuery
 from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
-from schema.errors import should_mask_error
+from schema.errors import CodedMaskErrors
 from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
@@ -51,7 +50,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=should_mask_error),
+        CodedMaskErrors,
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))

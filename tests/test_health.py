@@ -24,3 +24,10 @@ async def test_alias_and_token_limits(gql):
     huge = "{ " + " ".join(["__typename"] * 2500) + " }"
     body = await gql(huge)
     assert body["errors"] and "token" in body["errors"][0]["message"].lower()
+
+
+async def test_refused_requests_carry_a_code(gql):
+    body = await gql("{ nope }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    body = await gql('query($p: Money) { products(priceMin: $p, first: 1) { totalCount } }', {"p": 2**60})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

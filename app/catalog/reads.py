@@ -22,7 +22,7 @@ from app.errors import DomainError, Problem
 PRODUCT_COLUMNS = (
     "p.id, p.merchant_id, p.category_id, p.brand_id, p.title, p.subtitle, p.description,"
     " p.fulfillment_type, p.status, p.reject_reason, p.listed_at, p.sales_count, p.rating_sum,"
-    " p.rating_count, p.min_price, p.max_price, p.created_at"
+    " p.rating_count, p.min_price, p.max_price, p.created_at, p.scheduled_listing_at"
 )
 
 # An ACTIVE or DISABLED SKU with what its merchant's active warehouses can still sell.

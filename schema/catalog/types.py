@@ -203,6 +203,8 @@ class Product:
     listed_at: datetime | None
     created_at: datetime
     reject_reason: str | None
+    scheduled_listing_at: datetime | None = strawberry.field(
+        description="When an approved product goes on sale by itself (staff set it).")
     rating_average: float | None = strawberry.field(description="1–5, two decimals; null before any review.")
     rating_count: int
 
@@ -215,6 +217,7 @@ class Product:
                    merchant_id=strawberry.ID(encode_id("Merchant", r["merchant_id"])),
                    min_price=r["min_price"], max_price=r["max_price"], sales_count=r["sales_count"],
                    listed_at=r["listed_at"], created_at=r["created_at"], reject_reason=r["reject_reason"],
+                   scheduled_listing_at=r["scheduled_listing_at"],
                    rating_average=round(r["rating_sum"] / rating_count, 2) if rating_count else None,
                    rating_count=rating_count)
 

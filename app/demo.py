@@ -697,7 +697,8 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
             if have >= target_skus:
                 break
             last = await conn.fetchval(
-                "SELECT max(substring(code from '^GEN([0-9]+)-')::int) FROM skus WHERE code LIKE 'GEN%'")
+                f"SELECT max(substring(code from '^{SCALE_CODE}([0-9]+)-')::int) FROM skus"
+                f" WHERE code LIKE '{SCALE_CODE}%'")
             batch, adding, i = [], 0, (last + 1 if last is not None else 0)
             while have + adding < target_skus and len(batch) < BATCH_PRODUCTS:
                 seed = generated_product(i)

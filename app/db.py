@@ -74,6 +74,9 @@ class Database:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=30,
             max_inactive_connection_lifetime=300, connection_class=_PooledConnection,
+            # JIT compilation costs tens of milliseconds and never pays off for short OLTP
+            # statements; a misestimated recursive CTE was enough to trigger it.
+            server_settings={"jit": "off"},
             init=lambda c: _init_connection(c, count_sql),
         )
         return cls(pool)

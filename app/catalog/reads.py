@@ -185,19 +185,22 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-_IN_STOCK = ("EXISTS (SELECT 1 FROM skus s JOIN stock st ON st.sku_id = s.id"
+# A scalar subquery with LIMIT, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over
+# all stock rows, while this stays an indexed probe per candidate product, so a sorted listing
+# stops after its first page.
+_IN_STOCK = ("coalesce((SELECT true FROM skus s JOIN stock st ON st.sku_id = s.id"
              " JOIN warehouses w ON w.id = st.warehouse_id AND w.merchant_id = s.merchant_id AND w.active"
-             " WHERE s.product_id = p.id AND s.status = 'ACTIVE' AND st.on_hand > st.reserved)")
+             " WHERE s.product_id = p.id AND s.status = 'ACTIVE' AND st.on_hand > st.reserved LIMIT 1), false)")
 
 # Frontend category → itself and its descendants → mapped backend categories and their subtrees.
-_CATEGORY_SUBTREE = """p.category_id IN (
+_CATEGORY_SUBTREE = """p.category_id = ANY(ARRAY(
     WITH RECURSIVE fc AS (
         SELECT id FROM frontend_categories WHERE id = {fc}
-        UNION SELECT f.id FROM frontend_categories f JOIN fc ON f.parent_id = fc.id
+        UNION ALL SELECT f.id FROM frontend_categories f JOIN fc ON f.parent_id = fc.id
     ), bc AS (
         SELECT m.backend_category_id AS id FROM frontend_category_mappings m JOIN fc ON fc.id = m.frontend_category_id
-        UNION SELECT c.id FROM backend_categories c JOIN bc ON c.parent_id = bc.id
-    ) SELECT id FROM bc)"""
+        UNION ALL SELECT c.id FROM backend_categories c JOIN bc ON c.parent_id = bc.id
+    ) SELECT id FROM bc))"""  # ARRAY(...) is uncorrelated: PostgreSQL runs it once, not per row
 
 # Value ids grouped by attribute: OR within a group, AND across groups. Unknown ids form a
 # group of their own that no product matches.
@@ -209,8 +212,13 @@ def _filters(q: ProductSearch, arg: _Args, attributes: bool = True) -> dict[str,
     """SQL conditions by filter name; `base` always applies, facets take the others apart."""
     base = ["p.status = 'LISTED'", "p.min_price IS NOT NULL"]
     for term in q.terms:
-        base.append(f"(p.search_text LIKE {arg(_like_pattern(term), 'text')}"
-                    f" OR {arg(term, 'text')} <% p.search_text)")
+        # A substring match (the trigram index serves terms of 3+ characters). Only a term that
+        # matches no listed product at all falls back to trigram word similarity (typos): the
+        # NOT EXISTS is uncorrelated, so PostgreSQL evaluates it once per statement and the
+        # costly similarity is never computed for terms that have substring matches.
+        pattern, word = arg(_like_pattern(term), "text"), arg(term, "text")
+        base.append(f"(p.search_text LIKE {pattern} OR (NOT EXISTS (SELECT 1 FROM products x"
+                    f" WHERE x.status = 'LISTED' AND x.search_text LIKE {pattern}) AND {word} <% p.search_text))")
     if q.frontend_category_id is not None:
         base.append(_CATEGORY_SUBTREE.format(fc=arg(q.frontend_category_id, "bigint")))
     conds = {"base": " AND ".join(base)}
@@ -241,8 +249,7 @@ class _SortKey:
 def _sort_key(q: ProductSearch, arg: _Args) -> _SortKey:
     if q.sort == "RELEVANCE" and q.terms:
         title = f"p.title ILIKE ALL({arg([_like_pattern(t) for t in q.terms], 'text[]')})"
-        similarity = f"word_similarity({arg(' '.join(q.terms), 'text')}, p.search_text)"
-        return _SortKey((title, similarity, "p.sales_count", "p.id"), (bool, float, int, int), True)
+        return _SortKey((title, "p.sales_count", "p.id"), (bool, int, int), True)
     if q.sort in ("RELEVANCE", "SALES"):
         return _SortKey(("p.sales_count", "p.id"), (int, int), True)
     if q.sort == "NEWEST":

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
     # product events clear the cache at once.
-    response_cache_seconds: float = 30.0
+    response_cache_seconds: float = 120.0
 
     @model_validator(mode="after")
     def _no_dev_secrets(self) -> "Settings":

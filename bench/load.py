@@ -21,8 +21,12 @@ import itertools
 import json
 import os
 import random
+import re
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -219,6 +223,49 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))]
 
 
+def run_wrk(args, query: str, variants: list[dict]) -> list[str]:
+    """The same requests through wrk (C, one thread): a load generator light enough to leave the
+    2 cores to the server. Needs Debian's `wrk` package."""
+    if not shutil.which("wrk"):
+        sys.exit("--client wrk needs wrk (apt-get install wrk)")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_rotate.lua")
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for v in variants:
+            f.write(json.dumps({"query": query, "variables": v}, ensure_ascii=False) + "\n")
+        bodies = f.name
+    env = {**os.environ, "BODIES": bodies}
+
+    def wrk(seconds: float) -> str:
+        cmd = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+               "-s", script, args.url]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+
+    try:
+        if args.warmup:
+            wrk(args.warmup)
+        server0 = server_cpu(args.server_pid, args.database)
+        out = wrk(args.duration)
+        server1 = server_cpu(args.server_pid, args.database)
+    finally:
+        os.unlink(bodies)
+    m = dict(re.findall(r"(\w+)=([\d.]+)", out.rpartition("WRK ")[2]))
+    if not m:
+        sys.exit(f"wrk printed no summary:\n{out}")
+    n, seconds = int(m["responses"]), float(m["seconds"])
+    api_ms, db_ms = cpu_per_request(server0, server1, n)
+    lines = [
+        f"client=wrk query={args.query} concurrency={args.concurrency} duration={seconds:.1f}s"
+        f" variants={len(variants)} url={args.url}",
+        f"requests={n} errors={m['errors']} requests/s={n / seconds:.1f}",
+        f"latency ms: p50={float(m['p50']):.1f} p90={float(m['p90']):.1f} p99={float(m['p99']):.1f}"
+        f" max={float(m['max']):.1f}",
+        f"sql statements/request: mean={float(m['sql']):.2f}",
+    ]
+    if args.server_pid or args.database:
+        lines.append(f"cpu per request: server {api_ms:.1f} ms, postgres backends {db_ms:.1f} ms")
+    return lines
+
+
 async def run(args) -> list[str]:
     require_loopback(args.url)
     rng = random.Random(args.seed)
@@ -231,6 +278,8 @@ async def run(args) -> list[str]:
         rng.shuffle(variants)
         if not variants:
             sys.exit("no request variants: is the catalog seeded?")
+        if args.client == "wrk":
+            return run_wrk(args, query, variants)
 
         async def phase(seconds: float, requests: int, stats: Stats | None) -> float:
             stop_at = time.perf_counter() + seconds
@@ -278,6 +327,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
     parser.add_argument("--seed", type=int, default=42, help="shuffles the request variants")
     parser.add_argument("--out", help="append the result lines to this file")
+    parser.add_argument("--client", choices=["httpx", "wrk"], default="httpx",
+                        help="wrk: send the same requests through wrk, which costs the server far less CPU")
     parser.add_argument("--server-pid", type=int, help="report the CPU this process tree used per request")
     parser.add_argument("--database", help="report the CPU this database's PostgreSQL backends used per request")
     args = parser.parse_args()

@@ -6,13 +6,15 @@
 #
 # Settings (environment): SKUS (10000), DURATION seconds per run (20), PORT (8100),
 # RESPONSE_CACHE_SECONDS (0 = uncached; e.g. 30 measures the anonymous response cache),
-# WORKERS ("1 2"), CONCURRENCY ("16 64"), QUERIES ("listing detail").
+# WORKERS ("1 2"), CONCURRENCY ("16 64"), QUERIES ("listing detail"), CLIENT (httpx, or wrk:
+# the C load generator, which leaves far more of the 2 cores to the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL (a database of your own: the seed grows its catalog)}"
 : "${REDIS_URL:?set REDIS_URL}"
 SKUS=${SKUS:-10000} DURATION=${DURATION:-20} PORT=${PORT:-8100}
 WORKERS=${WORKERS:-"1 2"} CONCURRENCY=${CONCURRENCY:-"16 64"} QUERIES=${QUERIES:-"listing detail"}
+CLIENT=${CLIENT:-httpx}
 export DATABASE_URL REDIS_URL RESPONSE_CACHE_SECONDS=${RESPONSE_CACHE_SECONDS:-0} LOG_JSON=true
 mkdir -p bench/results
 out=bench/results/$(date -u +%Y%m%dT%H%MZ)-cache${RESPONSE_CACHE_SECONDS}.txt
@@ -48,7 +50,7 @@ for workers in $WORKERS; do
     for c in $CONCURRENCY; do
       echo "== workers=$workers query=$query concurrency=$c (load average $(cut -d' ' -f1 /proc/loadavg))" | tee -a "$out"
       .venv/bin/python bench/load.py --url "http://127.0.0.1:$PORT/graphql" --query "$query" \
-        --concurrency "$c" --duration "$DURATION" --out "$out" --server-pid "$server" \
+        --concurrency "$c" --duration "$DURATION" --out "$out" --server-pid "$server" --client "$CLIENT" \
         --database "$(psql "$DATABASE_URL" -Atc "SELECT current_database()")"
     done
   done

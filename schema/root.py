@@ -3,6 +3,7 @@
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import (
+    DisableIntrospection,
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -43,7 +44,8 @@ def _rules_once(limiter: AddValidationRules):
     return lambda: AddValidationRules(rules)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, introspection: bool = True) -> strawberry.Schema:
+    """`introspection=False` gives the production schema for everyone but admins."""
     extensions = [
         _rules_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _rules_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
@@ -52,5 +54,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=256),
         CodedMaskErrors,
     ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.extensions import DisableIntrospection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
@@ -218,9 +217,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     full = GraphQLApp(schema, graphql_ide="graphiql", keep_alive=True,
                       subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
     if settings.is_production:
-        public_schema = build_schema(settings)
-        public_schema.extensions.append(DisableIntrospection)
-        public = GraphQLApp(public_schema, graphql_ide=None, keep_alive=True,
+        public = GraphQLApp(build_schema(settings, introspection=False), graphql_ide=None, keep_alive=True,
                             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
     else:
         public = full

@@ -1,0 +1,55 @@
+"""Production settings: GraphiQL and introspection only for admins."""
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app.config import Settings
+from schema.server import create_app
+
+INTROSPECT = {"query": "{ __schema { queryType { name } } }"}
+STRONG_SECRET = "production-grade-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def settings(database_url, services) -> Settings:
+    """This module's tokens are signed with a secret production accepts."""
+    return Settings(env="test", database_url=database_url, redis_url=services[1], jwt_secret=STRONG_SECRET,
+                    log_level="WARNING", response_cache_seconds=0)
+
+
+@pytest.fixture(scope="module")
+async def prod_http(settings):
+    prod = Settings(env="production", database_url=settings.database_url, redis_url=settings.redis_url,
+                    jwt_secret=settings.jwt_secret, log_level="WARNING")
+    app = create_app(prod)
+    async with LifespanManager(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            yield http
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        Settings(env="production", database_url="postgresql://x/y", redis_url="redis://x")
+
+
+async def test_introspection_and_graphiql_only_for_admins(prod_http, tokens):
+    anonymous = (await prod_http.post("/graphql", json=INTROSPECT)).json()
+    assert anonymous["errors"] and "introspection" in anonymous["errors"][0]["message"].lower()
+    buyer = (await prod_http.post("/graphql", json=INTROSPECT,
+                                  headers={"authorization": f"Bearer {tokens['buyer']}"})).json()
+    assert buyer["errors"]
+    admin = (await prod_http.post("/graphql", json=INTROSPECT,
+                                  headers={"authorization": f"Bearer {tokens['admin']}"})).json()
+    assert admin["data"]["__schema"]["queryType"]["name"] == "Query"
+
+    page = await prod_http.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+    admin_page = await prod_http.get("/graphql", headers={"accept": "text/html"},
+                                     cookies={"access_token": tokens["admin"]})
+    assert admin_page.status_code == 200 and "graphiql" in admin_page.text.lower()
+
+
+async def test_plain_queries_still_work_for_everyone(prod_http):
+    body = (await prod_http.post("/graphql", json={"query": "{ regions { code } }"})).json()
+    assert len(body["data"]["regions"]) == 31

@@ -7,6 +7,7 @@ import strawberry
 from app.auth import service as auth
 from app.errors import DomainError
 from app.ids import encode_id
+from schema.cart import login_device_token
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.permissions import IsAuthenticated
@@ -95,12 +96,14 @@ class AuthMutation:
     @strawberry.mutation
     async def register_buyer(self, info: Info, input: RegisterBuyerInput) -> AuthPayload:
         c = info.context
-        return await _payload(auth.register_buyer(c.db, c.settings, input.phone, input.password, input.nickname))
+        return await _payload(auth.register_buyer(c.db, c.settings, input.phone, input.password, input.nickname,
+                                                  device_token=login_device_token(info)))
 
     @strawberry.mutation
     async def buyer_login(self, info: Info, input: BuyerLoginInput) -> AuthPayload:
         c = info.context
-        return await _payload(auth.login_buyer(c.db, c.redis, c.settings, input.phone, input.password, c.client_ip))
+        return await _payload(auth.login_buyer(c.db, c.redis, c.settings, input.phone, input.password, c.client_ip,
+                                               device_token=login_device_token(info)))
 
     @strawberry.mutation
     async def staff_login(self, info: Info, input: StaffLoginInput) -> AuthPayload:

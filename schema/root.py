@@ -14,6 +14,7 @@ from strawberry.extensions import (
 
 from app.config import Settings
 from schema.auth import AuthMutation, AuthQuery
+from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
@@ -23,12 +24,12 @@ from schema.events import EventSubscription
 
 
 @strawberry.type
-class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery):
+class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation):
     pass
 
 

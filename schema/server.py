@@ -228,7 +228,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Admins (and everyone outside production) get GraphiQL and introspection."""
         principal = scope.get("principal")
         app = full if principal is not None and principal.is_admin else public
-        anonymous = principal is None and scope.get("auth_problem") is None
+        # A device token names an anonymous cart (schema/cart.py): such answers are never shared.
+        anonymous = (principal is None and scope.get("auth_problem") is None
+                     and not any(name == b"x-device-token" for name, _ in scope["headers"]))
         if cache is not None and anonymous and scope["type"] == "http" and scope["method"] == "POST":
             await _serve_cached(cache, app, scope, receive, send)
         else:

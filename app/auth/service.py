@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from app.auth.passwords import hash_password, verify_password
 from app.auth.principal import Principal
 from app.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from app.cart.service import merge_device_cart
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
@@ -76,7 +77,8 @@ def _staff_principal(row: asyncpg.Record) -> Principal:
 
 
 async def register_buyer(db: Database, settings: Settings, phone: str, password: str,
-                         nickname: str = "") -> Session:
+                         nickname: str = "", device_token: str | None = None) -> Session:
+    """`device_token`: an anonymous cart to merge into the new buyer's, in the same transaction."""
     _check_phone(phone)
     _check_password_rules(password)
     pw_hash = hash_password(password)
@@ -86,11 +88,14 @@ async def register_buyer(db: Database, settings: Settings, phone: str, password:
             " ON CONFLICT (phone) DO NOTHING RETURNING id", phone, pw_hash, nickname[:50])
         if buyer_id is None:
             raise DomainError.of("PHONE_TAKEN", "this phone is already registered", "phone")
+        if device_token:
+            await merge_device_cart(conn, buyer_id, device_token)
         return await _open_session(conn, settings, Principal(kind="buyer", id=buyer_id))
 
 
 async def login_buyer(db: Database, redis: Redis, settings: Settings, phone: str, password: str,
-                      ip: str | None) -> Session:
+                      ip: str | None, device_token: str | None = None) -> Session:
+    """`device_token`: an anonymous cart to merge into the buyer's, in the same transaction."""
     await _rate_limit(redis, settings, f"buyer:{phone}", ip)
     row = await db.fetchrow("SELECT id, password_hash, status FROM buyers WHERE phone = $1", phone)
     if not verify_password(row["password_hash"] if row else None, password) or row["status"] == "DELETED":
@@ -98,6 +103,8 @@ async def login_buyer(db: Database, redis: Redis, settings: Settings, phone: str
     if row["status"] == "BLACKLISTED":
         raise DomainError.of("ACCOUNT_BLOCKED", "this account is blocked")
     async with db.transaction() as conn:
+        if device_token:
+            await merge_device_cart(conn, row["id"], device_token)
         return await _open_session(conn, settings, Principal(kind="buyer", id=row["id"]))
 
 

@@ -61,6 +61,11 @@ async def skus_by_product_ids(db: Database, product_ids: Sequence[int]) -> list[
     return _grouped(rows, product_ids, "product_id")
 
 
+async def skus_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
+    rows = await db.fetch(_SKU_SELECT + " WHERE s.id = ANY($1::bigint[])", ids)
+    return _in_key_order(rows, ids)
+
+
 async def stock_by_sku_ids(db: Database, sku_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     """Stock rows per SKU in its own merchant's warehouses, highest routing priority first."""
     rows = await db.fetch(

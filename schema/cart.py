@@ -1,0 +1,273 @@
+"""GraphQL for the cart: the `cart` query and the line mutations, for a signed-in buyer or an
+anonymous device.
+
+An anonymous cart is named by the `X-Device-Token` header (16–64 characters of
+A-Z a-z 0-9 _ -, generated once by the client, e.g. 128 random bits in base64url). A signed-in
+buyer always gets their own cart (the header is then ignored, except by `buyerLogin` and
+`registerBuyer`, which merge the device's cart into the buyer's); staff accounts have none.
+"""
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from app.cart import service as cart
+from app.cart.service import CartOwner
+from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
+from app.errors import DomainError
+from app.ids import InvalidId, decode_id, encode_id
+from schema.catalog.types import Product, Sku, then
+from schema.context import Info
+from schema.errors import UserError, user_errors
+from schema.permissions import IsBuyer
+from schema.scalars import Money
+
+DEVICE_TOKEN_HEADER = "x-device-token"
+
+
+def device_token_of(info: Info) -> str | None:
+    request = info.context.request
+    return None if request is None else request.headers.get(DEVICE_TOKEN_HEADER)
+
+
+def login_device_token(info: Info) -> str | None:
+    """The device token to merge at sign-in; a malformed one is ignored rather than failing the login."""
+    token = device_token_of(info)
+    return token if token is not None and cart.DEVICE_TOKEN.match(token) else None
+
+
+class HasCart(BasePermission):
+    """A buyer, or an anonymous caller with a well-formed device token."""
+
+    message = "sign in or send an X-Device-Token header"
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def _deny(self, message: str, code: str) -> bool:
+        self.message, self.error_extensions = message, {"code": code}
+        return False
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.principal is not None:
+            return ctx.principal.is_buyer or self._deny("staff accounts have no cart", "FORBIDDEN")
+        if ctx.auth_problem:  # a token was sent but refused: never fall back to the device cart
+            return self._deny(ctx.auth_problem, "UNAUTHENTICATED")
+        token = device_token_of(info)
+        if token is None:
+            return self._deny("sign in or send an X-Device-Token header", "UNAUTHENTICATED")
+        if not cart.DEVICE_TOKEN.match(token):
+            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -", "INVALID_DEVICE_TOKEN")
+        return True
+
+
+def _owner(info: Info) -> CartOwner:
+    principal = info.context.principal
+    if principal is not None:
+        return CartOwner(buyer_id=principal.id)
+    return CartOwner(device_token=device_token_of(info))
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@strawberry.enum(description="DELISTED: the product is off sale or the SKU disabled; INSUFFICIENT: less "
+                             "available than the line's quantity.")
+class CartStockState(Enum):
+    IN_STOCK = "IN_STOCK"
+    INSUFFICIENT = "INSUFFICIENT"
+    DELISTED = "DELISTED"
+
+
+@strawberry.type(description="One SKU in the cart; prices in cents are the SKU's current prices.")
+class CartLine:
+    product_pk: strawberry.Private[int]
+    sku: Sku
+    product: Product
+    quantity: int
+    selected: bool
+    position: int = strawberry.field(description="Cart order: a new SKU goes after every line.")
+    added_at: datetime
+    unit_price: Money = strawberry.field(description="The SKU's price now (promotions and the member "
+                                                     "price come with the trial pricing).")
+    amount: Money = strawberry.field(description="unitPrice × quantity.")
+    stock_state: CartStockState
+
+    @classmethod
+    def from_view(cls, line: CartLineView) -> "CartLine":
+        return cls(product_pk=line.product["id"], sku=Sku.from_row(line.sku), product=Product.from_row(line.product),
+                   quantity=line.quantity, selected=line.selected, position=line.position,
+                   added_at=line.added_at, unit_price=line.unit_price, amount=line.amount,
+                   stock_state=line.state.value)
+
+    @strawberry.field(description="The SKU's image, else the product's main image.")
+    def image_url(self, info: Info) -> str | None:
+        if self.sku.image_url:
+            return self.sku.image_url
+        return then(info.context.loaders.product_images.load(self.product_pk),
+                    lambda images: images[0].url if images else None)
+
+
+@strawberry.type(description="The lines of one merchant (shop), in cart order.")
+class CartMerchantGroup:
+    merchant_id: strawberry.ID
+    merchant_name: str
+    lines: list[CartLine]
+    selected_total: Money = strawberry.field(description="Σ amount of its selected lines that are not DELISTED.")
+
+    @classmethod
+    def from_view(cls, group: MerchantGroup) -> "CartMerchantGroup":
+        return cls(merchant_id=strawberry.ID(encode_id("Merchant", group.merchant_id)),
+                   merchant_name=group.merchant_name, lines=[CartLine.from_view(line) for line in group.lines],
+                   selected_total=group.selected_total)
+
+
+@strawberry.type(description="A buyer's or a device's cart, grouped by merchant (earliest line first).")
+class Cart:
+    groups: list[CartMerchantGroup]
+    line_count: int
+    selected_quantity: int = strawberry.field(description="Σ quantity of selected lines that are not DELISTED.")
+    selected_total: Money = strawberry.field(
+        description="Σ amount of selected lines that are not DELISTED: goods only, before promotions.")
+
+    @classmethod
+    def from_view(cls, view: CartView) -> "Cart":
+        return cls(groups=[CartMerchantGroup.from_view(g) for g in view.groups], line_count=len(view.lines),
+                   selected_quantity=view.selected_quantity, selected_total=view.selected_total)
+
+
+@strawberry.type(description="The change was made, adjusted: e.g. the quantity was capped at the purchase limit. "
+                             "Codes: PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL.")
+class CartWarning:
+    sku_id: strawberry.ID
+    code: str
+    message: str
+    requested_quantity: int
+    quantity: int = strawberry.field(description="What the line holds now (0: not in the cart).")
+
+    @classmethod
+    def from_warning(cls, w: cart.CartWarning) -> "CartWarning":
+        return cls(sku_id=strawberry.ID(encode_id("Sku", w.sku_id)), code=w.code, message=w.message,
+                   requested_quantity=w.requested, quantity=w.quantity)
+
+
+@strawberry.type(description="`cart` is the cart after the change, null when `userErrors` says nothing changed.")
+class CartPayload:
+    owner: strawberry.Private[CartOwner | None]
+    warnings: list[CartWarning] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field
+    async def cart(self, info: Info) -> Cart | None:
+        if self.owner is None:
+            return None
+        async with info.context.db.connection() as conn:
+            return Cart.from_view(await read_cart(conn, self.owner))
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@strawberry.input
+class AddCartLineInput:
+    sku_id: strawberry.ID
+    quantity: int = 1
+
+
+@strawberry.input
+class UpdateCartLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class RemoveCartLinesInput:
+    sku_ids: list[strawberry.ID]
+
+
+@strawberry.input(description="`skuIds: null` selects or unselects every line.")
+class SelectCartLinesInput:
+    selected: bool
+    sku_ids: list[strawberry.ID] | None = None
+
+
+@strawberry.input
+class MergeCartInput:
+    device_token: str
+
+
+# ---------------------------------------------------------------- resolvers
+
+
+def _sku_pk(gid: str, *path: str) -> int:
+    try:
+        return decode_id("Sku", gid)
+    except InvalidId as exc:
+        raise DomainError.of("INVALID_ID", str(exc), *path) from None
+
+
+def _sku_pks(gids: list[str]) -> list[int]:
+    if len(gids) > cart.MAX_LINES:  # before decoding thousands of ids
+        raise DomainError.of("TOO_MANY_IDS", f"at most {cart.MAX_LINES} items at once", "skuIds")
+    return [_sku_pk(g, "skuIds", str(i)) for i, g in enumerate(gids)]
+
+
+async def _change(info: Info, owner: CartOwner, call) -> CartPayload:
+    """Run `call(conn)` (returns warnings) in one transaction; failures become userErrors."""
+    try:
+        async with info.context.db.transaction() as conn:
+            warnings = await call(conn)
+    except DomainError as exc:
+        return CartPayload(owner=None, user_errors=user_errors(exc))
+    return CartPayload(owner=owner, warnings=[CartWarning.from_warning(w) for w in warnings])
+
+
+@strawberry.type
+class CartQuery:
+    @strawberry.field(permission_classes=[HasCart],
+                      description="The caller's cart: a signed-in buyer's, else the X-Device-Token's.")
+    async def cart(self, info: Info) -> Cart:
+        async with info.context.db.connection() as conn:
+            return Cart.from_view(await read_cart(conn, _owner(info)))
+
+
+@strawberry.type
+class CartMutation:
+    @strawberry.mutation(permission_classes=[HasCart],
+                         description="Put a SKU in the cart, or add to its line's quantity (capped with a warning).")
+    async def add_cart_line(self, info: Info, input: AddCartLineInput) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.add_line(
+            conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
+
+    @strawberry.mutation(permission_classes=[HasCart], description="Set a line's quantity (capped with a warning).")
+    async def update_cart_line(self, info: Info, input: UpdateCartLineInput) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.update_line(
+            conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
+
+    @strawberry.mutation(permission_classes=[HasCart], description="Items not in the cart are ignored.")
+    async def remove_cart_lines(self, info: Info, input: RemoveCartLinesInput) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.remove_lines(conn, owner, _sku_pks(input.sku_ids)))
+
+    @strawberry.mutation(permission_classes=[HasCart], description="Items not in the cart are ignored.")
+    async def select_cart_lines(self, info: Info, input: SelectCartLinesInput) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.select_lines(
+            conn, owner, None if input.sku_ids is None else _sku_pks(input.sku_ids), input.selected))
+
+    @strawberry.mutation(permission_classes=[HasCart], description="Remove every line.")
+    async def clear_cart(self, info: Info) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.clear(conn, owner))
+
+    @strawberry.mutation(permission_classes=[IsBuyer],
+                         description="Merge a device's anonymous cart into yours, for sign-ins that did not "
+                                     "send X-Device-Token; a second merge of the same token changes nothing.")
+    async def merge_cart(self, info: Info, input: MergeCartInput) -> CartPayload:
+        owner = _owner(info)
+        return await _change(info, owner, lambda conn: cart.merge_device_cart(
+            conn, owner.buyer_id, input.device_token))

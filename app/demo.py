@@ -423,6 +423,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_accounts(conn)
         ids = await _seed_catalog_setup(conn)
         added = await insert_products(conn, ids, DEMO_PRODUCTS)
+        await _seed_promotions(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -710,3 +711,63 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
     async with db.connection() as conn:  # fresh planner statistics after a bulk load
         await conn.execute("ANALYZE products, skus, stock, product_images, product_attributes, product_sales_values")
     progress(f"catalog has {have} SKUs (target {target_skus})")
+
+
+DEMO_ACTOR = "demo"
+
+
+async def _seed_promotions(conn: asyncpg.Connection) -> None:
+    """Freight templates, one running promotion of most kinds and coupons, some in the demo
+    buyer's wallet, so a checkout preview in GraphiQL shows every step of DOMAIN §4.2. Written
+    once: skipped when the demo promotions exist."""
+    if await conn.fetchval("SELECT 1 FROM promotions WHERE created_by = $1 LIMIT 1", DEMO_ACTOR):
+        return
+    now = datetime.now(timezone.utc)
+    window = (now - timedelta(days=1), now + timedelta(days=365))
+    await conn.executemany(
+        "INSERT INTO freight_templates (merchant_id, default_fee, free_threshold) VALUES ($1, $2, $3)"
+        " ON CONFLICT (merchant_id) DO NOTHING", [(ACME, 800, 9900), (LUMEN, 1000, 19900)])
+    await conn.executemany(
+        "INSERT INTO freight_template_regions (merchant_id, region_code, fee) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING", [(ACME, "650000", 2000), (ACME, "540000", 2000), (LUMEN, "650000", 2500)])
+    promotions = [
+        # (merchant, kind, name, whole scope, rule, funder, platform percent)
+        (ACME, "FULL_REDUCTION", "Acme 满300减30 满500减60", True,
+         {"tiers": [{"threshold": 30000, "amount": 3000}, {"threshold": 50000, "amount": 6000}]}, None, 0),
+        (LUMEN, "FULL_DISCOUNT", "Lumen 两件九折", True, {"rate": 90, "threshold_items": 2}, None, 0),
+        (None, "FULL_REDUCTION", "手机数码 每满1000减50 最高减300", False,
+         {"per_every": {"step": 100000, "amount": 5000, "cap": 30000}}, "SPLIT", 50),
+        (None, "PAYMENT", "银行卡支付满100立减10", True,
+         {"channel": "BANK_CARD", "amount": 1000, "threshold_amount": 10000}, None, 0),
+    ]
+    digital = await conn.fetchval("SELECT id FROM backend_categories WHERE parent_id IS NULL AND name = '手机数码'")
+    for merchant, kind, name, whole, rule, funder, percent in promotions:
+        await conn.execute(
+            "INSERT INTO promotions (merchant_id, kind, name, status, starts_at, ends_at, whole_scope, category_ids,"
+            " rule, funder, platform_percent, budget, created_by)"
+            " VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            merchant, kind, name, *window, whole, [] if whole else [digital], rule, funder, percent,
+            100_000_00 if kind == "PAYMENT" else None, DEMO_ACTOR)
+    direct = await conn.fetchval(
+        "INSERT INTO promotions (merchant_id, kind, name, status, starts_at, ends_at, rule, priority, created_by)"
+        " VALUES ($1, 'DIRECT', 'Redmi K80 直降200', 'ACTIVE', $2, $3, $4, 10, $5) RETURNING id",
+        PLATFORM, *window, {"unit_amount_off": 20000, "per_buyer_cap": 2}, DEMO_ACTOR)
+    await conn.execute(
+        "INSERT INTO promotion_skus (promotion_id, sku_id, merchant_id, decided_by, decided_at)"
+        " SELECT $1, id, merchant_id, $2, now() FROM skus WHERE merchant_id = $3 AND code LIKE 'MI-K80-%'",
+        direct, DEMO_ACTOR, PLATFORM)
+    coupons = [
+        # (kind, merchant, name, threshold, amount)
+        ("SHOP", ACME, "Acme 店铺券 满200减20", 20000, 2000),
+        ("PLATFORM", None, "平台券 满100减10", 10000, 1000),
+        ("NEW_USER", None, "新人券 立减15", 0, 1500),
+    ]
+    buyer = await conn.fetchval("SELECT id FROM buyers WHERE phone = $1", DEMO_LOGINS[0][1])
+    for kind, merchant, name, threshold, amount in coupons:
+        template = await conn.fetchval(
+            "INSERT INTO coupon_templates (kind, merchant_id, name, status, threshold, amount, claim_starts_at,"
+            " claim_ends_at, valid_days, total_stock, issued, per_buyer_limit, created_by)"
+            " VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $6, $7, 30, 10000, 1, 1, $8) RETURNING id",
+            kind, merchant, name, threshold, amount, *window, DEMO_ACTOR)
+        await conn.execute("INSERT INTO buyer_coupons (template_id, buyer_id, expires_at) VALUES ($1, $2, $3)",
+                           template, buyer, now + timedelta(days=30))

@@ -223,9 +223,9 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))]
 
 
-def run_wrk(args, query: str, variants: list[dict]) -> list[str]:
+def run_wrk(args, query: str, variants: list[dict], headers: dict[str, str] | None = None) -> list[str]:
     """The same requests through wrk (C, one thread): a load generator light enough to leave the
-    2 cores to the server. Needs Debian's `wrk` package."""
+    2 cores to the server. Needs Debian's `wrk` package. `headers` go on every request."""
     if not shutil.which("wrk"):
         sys.exit("--client wrk needs wrk (apt-get install wrk)")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_rotate.lua")
@@ -238,6 +238,8 @@ def run_wrk(args, query: str, variants: list[dict]) -> list[str]:
     def wrk(seconds: float) -> str:
         cmd = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
                "-s", script, args.url]
+        for name, value in (headers or {}).items():
+            cmd += ["-H", f"{name}: {value}"]
         return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
 
     try:

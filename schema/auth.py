@@ -7,7 +7,7 @@ import strawberry
 from app.auth import service as auth
 from app.errors import DomainError
 from app.ids import encode_id
-from schema.cart import login_device_token
+from schema.cart_access import login_device_token
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.permissions import IsAuthenticated

@@ -9,65 +9,21 @@ buyer always gets their own cart (the header is then ignored, except by `buyerLo
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
 
 from app.cart import service as cart
 from app.cart.service import CartOwner
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
 from app.errors import DomainError
 from app.ids import InvalidId, decode_id, encode_id
+from schema.cart_access import HasCart, cart_owner
 from schema.catalog.types import Product, Sku, then
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.permissions import IsBuyer
+from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
 from schema.scalars import Money
-
-DEVICE_TOKEN_HEADER = "x-device-token"
-
-
-def device_token_of(info: Info) -> str | None:
-    request = info.context.request
-    return None if request is None else request.headers.get(DEVICE_TOKEN_HEADER)
-
-
-def login_device_token(info: Info) -> str | None:
-    """The device token to merge at sign-in; a malformed one is ignored rather than failing the login."""
-    token = device_token_of(info)
-    return token if token is not None and cart.DEVICE_TOKEN.match(token) else None
-
-
-class HasCart(BasePermission):
-    """A buyer, or an anonymous caller with a well-formed device token."""
-
-    message = "sign in or send an X-Device-Token header"
-    error_extensions = {"code": "UNAUTHENTICATED"}
-
-    def _deny(self, message: str, code: str) -> bool:
-        self.message, self.error_extensions = message, {"code": code}
-        return False
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
-        if ctx.principal is not None:
-            return ctx.principal.is_buyer or self._deny("staff accounts have no cart", "FORBIDDEN")
-        if ctx.auth_problem:  # a token was sent but refused: never fall back to the device cart
-            return self._deny(ctx.auth_problem, "UNAUTHENTICATED")
-        token = device_token_of(info)
-        if token is None:
-            return self._deny("sign in or send an X-Device-Token header", "UNAUTHENTICATED")
-        if not cart.DEVICE_TOKEN.match(token):
-            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -", "INVALID_DEVICE_TOKEN")
-        return True
-
-
-def _owner(info: Info) -> CartOwner:
-    principal = info.context.principal
-    if principal is not None:
-        return CartOwner(buyer_id=principal.id)
-    return CartOwner(device_token=device_token_of(info))
 
 
 # ---------------------------------------------------------------- outputs
@@ -126,6 +82,7 @@ class CartMerchantGroup:
 
 @strawberry.type(description="A buyer's or a device's cart, grouped by merchant (earliest line first).")
 class Cart:
+    owner: strawberry.Private[CartOwner]
     groups: list[CartMerchantGroup]
     line_count: int
     selected_quantity: int = strawberry.field(description="Σ quantity of selected lines that are not DELISTED.")
@@ -133,9 +90,17 @@ class Cart:
         description="Σ amount of selected lines that are not DELISTED: goods only, before promotions.")
 
     @classmethod
-    def from_view(cls, view: CartView) -> "Cart":
-        return cls(groups=[CartMerchantGroup.from_view(g) for g in view.groups], line_count=len(view.lines),
-                   selected_quantity=view.selected_quantity, selected_total=view.selected_total)
+    def from_view(cls, view: CartView, owner: CartOwner) -> "Cart":
+        return cls(owner=owner, groups=[CartMerchantGroup.from_view(g) for g in view.groups],
+                   line_count=len(view.lines), selected_quantity=view.selected_quantity,
+                   selected_total=view.selected_total)
+
+    @strawberry.field(description="Trial pricing of the selected lines, as `checkoutPreview(input: {fromCart: true, "
+                                  "…})` gives it; null when no line is selected.")
+    async def preview(self, info: Info, coupon_ids: list[strawberry.ID] | None = None,
+                      payment_channel: PaymentChannel | None = None,
+                      region_code: str | None = None) -> CheckoutPricing | None:
+        return await preview_pricing(info, self.owner, None, coupon_ids, payment_channel, region_code)
 
 
 @strawberry.type(description="The change was made, adjusted: e.g. the quantity was capped at the purchase limit. "
@@ -164,7 +129,7 @@ class CartPayload:
         if self.owner is None:
             return None
         async with info.context.db.connection() as conn:
-            return Cart.from_view(await read_cart(conn, self.owner))
+            return Cart.from_view(await read_cart(conn, self.owner), self.owner)
 
 
 # ---------------------------------------------------------------- inputs
@@ -229,8 +194,9 @@ class CartQuery:
     @strawberry.field(permission_classes=[HasCart],
                       description="The caller's cart: a signed-in buyer's, else the X-Device-Token's.")
     async def cart(self, info: Info) -> Cart:
+        owner = cart_owner(info)
         async with info.context.db.connection() as conn:
-            return Cart.from_view(await read_cart(conn, _owner(info)))
+            return Cart.from_view(await read_cart(conn, owner), owner)
 
 
 @strawberry.type
@@ -238,36 +204,36 @@ class CartMutation:
     @strawberry.mutation(permission_classes=[HasCart],
                          description="Put a SKU in the cart, or add to its line's quantity (capped with a warning).")
     async def add_cart_line(self, info: Info, input: AddCartLineInput) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.add_line(
             conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Set a line's quantity (capped with a warning).")
     async def update_cart_line(self, info: Info, input: UpdateCartLineInput) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.update_line(
             conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Items not in the cart are ignored.")
     async def remove_cart_lines(self, info: Info, input: RemoveCartLinesInput) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.remove_lines(conn, owner, _sku_pks(input.sku_ids)))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Items not in the cart are ignored.")
     async def select_cart_lines(self, info: Info, input: SelectCartLinesInput) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.select_lines(
             conn, owner, None if input.sku_ids is None else _sku_pks(input.sku_ids), input.selected))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Remove every line.")
     async def clear_cart(self, info: Info) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.clear(conn, owner))
 
     @strawberry.mutation(permission_classes=[IsBuyer],
                          description="Merge a device's anonymous cart into yours, for sign-ins that did not "
                                      "send X-Device-Token; a second merge of the same token changes nothing.")
     async def merge_cart(self, info: Info, input: MergeCartInput) -> CartPayload:
-        owner = _owner(info)
+        owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.merge_device_cart(
             conn, owner.buyer_id, input.device_token))

@@ -23,8 +23,8 @@ class UserError:
 class PublicError(GraphQLError):
     """A top-level GraphQL error whose message is safe to show the client."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, extensions={"code": code})
+    def __init__(self, message: str, code: str, **extensions) -> None:
+        super().__init__(message, extensions={"code": code, **extensions})
 
 
 def user_errors(exc: DomainError | InvalidId, field: tuple[str, ...] = ()) -> list[UserError]:
@@ -58,6 +58,15 @@ class CodedMaskErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL"}
         return masked
+
+    def on_operation(self):
+        """ParserCache parses outside Strawberry's error handling: a syntax error (the token limit
+        included) is thrown through this hook and never reaches `_process_errors`."""
+        try:
+            yield from super().on_operation()
+        except GraphQLError as error:
+            error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            raise
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)

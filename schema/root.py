@@ -19,17 +19,19 @@ from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import CodedMaskErrors
+from schema.pricing import CheckoutQuery
+from schema.promotions import PromotionMutation, PromotionQuery
 from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
 
 @strawberry.type
-class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery):
+class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation):
     pass
 
 

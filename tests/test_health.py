@@ -29,5 +29,7 @@ async def test_alias_and_token_limits(gql):
 async def test_refused_requests_carry_a_code(gql):
     body = await gql("{ nope }")
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    body = await gql("{ products(")   # a syntax error is raised while parsing, outside execution
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     body = await gql('query($p: Money) { products(priceMin: $p, first: 1) { totalCount } }', {"p": 2**60})
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

@@ -5,7 +5,7 @@ placement of the next issue calls the same function, so a preview and an order a
 """
 
 from app.pricing.apportion import percent_off, platform_part
-from app.pricing.item import ItemPrice, covers, default_funding, price_items
+from app.pricing.item import ItemPrice, covers, price_items
 from app.pricing.model import (
     AppliedCoupon, AppliedPromotion, Coupon, CouponKind, CouponOutcome, CouponStatus,
     Gift, Level, Line, LineResult, MerchantGroupResult, PricingRequest, PricingResult,

@@ -1,0 +1,29 @@
+"""Client ids in inputs: decode an opaque global id, reporting a malformed one at its input path
+(a `DomainError`, so a mutation answers it as a `userErrors` entry)."""
+
+from app.errors import DomainError, Problem
+from app.ids import InvalidId, decode_id
+
+
+def input_pk(type_name: str, global_id: str, *field: str) -> int:
+    try:
+        return decode_id(type_name, global_id)
+    except InvalidId as exc:
+        raise DomainError.of("INVALID_ID", str(exc), *field) from None
+
+
+def optional_pk(type_name: str, global_id: str | None, *field: str) -> int | None:
+    return None if global_id is None else input_pk(type_name, global_id, *field)
+
+
+def input_pks(type_name: str, global_ids: list[str], *field: str, item_field: str | None = None) -> list[int]:
+    """Every id of a list, reporting each malformed one at `(*field, index[, item_field])`."""
+    pks, problems = [], []
+    for i, gid in enumerate(global_ids):
+        try:
+            pks.append(decode_id(type_name, gid))
+        except InvalidId as exc:
+            problems.append(Problem("INVALID_ID", str(exc), (*field, str(i), *((item_field,) if item_field else ()))))
+    if problems:
+        raise DomainError(*problems)
+    return pks

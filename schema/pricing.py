@@ -1,0 +1,303 @@
+"""Trial pricing (DOMAIN §4.5) on the GraphQL surface: `checkoutPreview` for a direct buy or the
+caller's cart, the cart's embedded `preview`, and the result mapped from `app.pricing.model`.
+
+The mapping is mechanical on purpose: every number comes from the engine, none is recomputed
+here (one copy of each rule). Input problems are answered as one top-level error (docs/API.md
+"Checkout preview").
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from enum import Enum
+
+import strawberry
+
+from app.cart.service import CartOwner
+from app.checkout.lines import CheckoutItem, check_line_count
+from app.checkout.preview import (MAX_PICKED_COUPONS, CheckoutRequest, price_checkout,
+                                  selected_cart_items)
+from app.errors import DomainError
+from app.ids import encode_id
+from app.pricing import model as m
+from app.promotions.rules import PAYMENT_CHANNELS
+from schema.cart_access import HasCart, cart_owner
+from schema.context import Info
+from schema.errors import PublicError
+from schema.ids import input_pks
+from schema.scalars import Money
+
+PricingLevel = strawberry.enum(Enum("PricingLevel", {k.name: k.value for k in m.Level}),
+                               description="Where a discount sits in the calculation order.")
+PricingReason = strawberry.enum(Enum("PricingReason", {k.name: k.value for k in m.Reason}),
+                                description="Why a promotion or coupon was not applied (DOMAIN §4.6).")
+Funder = strawberry.enum(Enum("Funder", {k.name: k.value for k in m.Funder}))
+PaymentChannel = strawberry.enum(Enum("PaymentChannel", {c: c for c in PAYMENT_CHANNELS}),
+                                 description="How the buyer will pay: payment discounts (支付立减) are per channel.")
+
+
+def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
+    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
+
+
+@strawberry.type(description="A line's part of one order-level discount, and who pays it.")
+class DiscountShare:
+    level: PricingLevel
+    promotion_id: strawberry.ID | None
+    coupon_id: strawberry.ID | None
+    amount: Money
+    funder: Funder
+    platform_amount: Money
+    merchant_amount: Money
+
+
+@strawberry.type
+class PricedLine:
+    sku_id: strawberry.ID
+    merchant_id: strawberry.ID
+    quantity: int
+    price: Money = strawberry.field(description="The SKU's list unit price.")
+    unit_price: Money = strawberry.field(description="Step 1: the member price when it applies.")
+    member_price_applied: bool
+    goods_amount: Money
+    item_promotion_id: strawberry.ID | None
+    item_discount: Money
+    promo_units: int
+    amount_after_item: Money
+    shares: list[DiscountShare]
+    paid_amount: Money
+
+
+@strawberry.type
+class GiftLine:
+    promotion_id: strawberry.ID
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type
+class MerchantPricing:
+    merchant_id: strawberry.ID
+    subtotal: Money
+    item_discount: Money
+    shop_promotion_discount: Money
+    shop_coupon_discount: Money
+    platform_discount: Money
+    payment_discount: Money
+    discount: Money
+    shipping: Money
+    free_shipping: bool
+    gifts: list[GiftLine]
+    paid_amount: Money
+
+
+@strawberry.type
+class AppliedDiscount:
+    promotion_id: strawberry.ID | None
+    coupon_id: strawberry.ID | None
+    kind: str
+    level: PricingLevel
+    merchant_id: strawberry.ID | None
+    discount: Money
+    base: Money
+    sku_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class PromotionNotApplied:
+    promotion_id: strawberry.ID
+    reason: PricingReason
+
+
+@strawberry.type
+class CouponOutcome:
+    coupon_id: strawberry.ID
+    usable: bool
+    applied: bool
+    reason: PricingReason | None
+
+
+@strawberry.type(description="\"Already saved ¥30; add ¥20 more for another ¥30 off\": the nearest unmet "
+                             "threshold of a promotion.")
+class ThresholdHint:
+    promotion_id: strawberry.ID
+    current: int = strawberry.field(description="Cents, or items when isItemCount.")
+    threshold: int
+    missing: int
+    is_item_count: bool
+    current_discount: Money
+    next_discount: Money
+
+
+@strawberry.type(description="Trial pricing (试算): what the buyer pays and why.")
+class CheckoutPricing:
+    lines: list[PricedLine]
+    merchants: list[MerchantPricing]
+    goods_total: Money
+    item_discount: Money
+    total_discount: Money
+    shipping_total: Money
+    payable: Money
+    applied: list[AppliedDiscount]
+    promotions_not_applied: list[PromotionNotApplied]
+    coupons: list[CouponOutcome]
+    hints: list[ThresholdHint]
+    approximate: bool = strawberry.field(
+        description="True when the cart was too large for the exhaustive best-price search.")
+
+    @classmethod
+    def from_result(cls, r: m.PricingResult) -> "CheckoutPricing":
+        return cls(
+            lines=[_line(x) for x in r.lines],
+            merchants=[_merchant(x) for x in r.merchants],
+            goods_total=r.goods_total, item_discount=r.item_discount, total_discount=r.total_discount,
+            shipping_total=r.shipping_total, payable=r.payable,
+            applied=[*(_applied_promotion(p) for p in r.promotions), *(_applied_coupon(c) for c in r.coupons)],
+            promotions_not_applied=[PromotionNotApplied(promotion_id=_gid("Promotion", x.promotion_id),
+                                                        reason=PricingReason(x.reason.value))
+                                    for x in r.promotion_reasons],
+            coupons=[CouponOutcome(coupon_id=_gid("Coupon", c.coupon_id), usable=c.usable, applied=c.applied,
+                                   reason=PricingReason(c.reason.value) if c.reason else None)
+                     for c in r.coupon_outcomes],
+            hints=[ThresholdHint(promotion_id=_gid("Promotion", h.promotion_id), current=h.current,
+                                 threshold=h.threshold, missing=h.missing, is_item_count=h.is_item_count,
+                                 current_discount=h.current_discount, next_discount=h.next_discount)
+                   for h in r.hints],
+            approximate=r.approximate,
+        )
+
+
+def _line(x: m.LineResult) -> PricedLine:
+    return PricedLine(
+        sku_id=_gid("Sku", x.sku_id), merchant_id=_gid("Merchant", x.merchant_id), quantity=x.quantity,
+        price=x.price, unit_price=x.unit_price, member_price_applied=x.member_price_applied,
+        goods_amount=x.goods_amount, item_promotion_id=_gid("Promotion", x.item_promotion_id),
+        item_discount=x.item_discount, promo_units=x.promo_units, amount_after_item=x.amount_after_item,
+        shares=[DiscountShare(level=PricingLevel(s.level.value), promotion_id=_gid("Promotion", s.promotion_id),
+                              coupon_id=_gid("Coupon", s.coupon_id), amount=s.amount,
+                              funder=Funder(s.funder.value), platform_amount=s.platform_amount,
+                              merchant_amount=s.merchant_amount) for s in x.shares],
+        paid_amount=x.paid_amount)
+
+
+def _merchant(x: m.MerchantGroupResult) -> MerchantPricing:
+    return MerchantPricing(
+        merchant_id=_gid("Merchant", x.merchant_id), subtotal=x.subtotal, item_discount=x.item_discount,
+        shop_promotion_discount=x.shop_promotion_discount, shop_coupon_discount=x.shop_coupon_discount,
+        platform_discount=x.platform_discount, payment_discount=x.payment_discount, discount=x.discount,
+        shipping=x.shipping, free_shipping=x.free_shipping,
+        gifts=[GiftLine(promotion_id=_gid("Promotion", g.promotion_id), sku_id=_gid("Sku", g.sku_id),
+                        quantity=g.quantity) for g in x.gifts],
+        paid_amount=x.paid_amount)
+
+
+def _applied_promotion(p: m.AppliedPromotion) -> AppliedDiscount:
+    return AppliedDiscount(promotion_id=_gid("Promotion", p.promotion_id), coupon_id=None, kind=p.kind.value,
+                           level=PricingLevel(p.level.value), merchant_id=_gid("Merchant", p.merchant_id),
+                           discount=p.discount, base=p.base, sku_ids=[_gid("Sku", s) for s in p.sku_ids])
+
+
+def _applied_coupon(c: m.AppliedCoupon) -> AppliedDiscount:
+    return AppliedDiscount(promotion_id=None, coupon_id=_gid("Coupon", c.coupon_id), kind=c.kind.value,
+                           level=PricingLevel(c.level.value), merchant_id=_gid("Merchant", c.merchant_id),
+                           discount=c.discount, base=c.base, sku_ids=[_gid("Sku", s) for s in c.sku_ids])
+
+
+# ---------------------------------------------------------------- checkoutPreview
+
+
+@strawberry.input
+class CheckoutLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(description="Either `lines` (a direct buy, at most 200) or `fromCart: true` (the caller's "
+                              "selected cart lines).")
+class CheckoutPreviewInput:
+    lines: list[CheckoutLineInput] | None = None
+    from_cart: bool = False
+    coupon_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="null: the engine chooses the best coupons; a list (even empty): the buyer's pick, "
+                                  "in pick order.")
+    payment_channel: PaymentChannel | None = None
+    region_code: str | None = strawberry.field(
+        default=None, description="6-digit GB/T 2260 code of the delivery address; null before an address is "
+                                  "chosen (every line deliverable, default shipping fees).")
+
+
+def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | None,
+             region_code: str | None) -> CheckoutRequest:
+    """Everything of the request but its items (filled in once known)."""
+    picked = None
+    if coupon_ids is not None:
+        if len(coupon_ids) > MAX_PICKED_COUPONS:
+            raise DomainError.of("TOO_MANY_COUPONS", f"pick at most {MAX_PICKED_COUPONS} coupons", "couponIds")
+        picked = tuple(input_pks("Coupon", coupon_ids, "couponIds"))
+    return CheckoutRequest(items=[], picked_coupon_ids=picked, region_code=region_code,
+                           payment_channel=None if payment_channel is None else payment_channel.value)
+
+
+def _direct_items(lines: list[CheckoutLineInput]) -> list[CheckoutItem]:
+    check_line_count(len(lines), "lines")  # a 10,000-line input stops here, before any decoding
+    pks = input_pks("Sku", [line.sku_id for line in lines], "lines", item_field="skuId")
+    return [CheckoutItem(pk, line.quantity) for pk, line in zip(pks, lines)]
+
+
+def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str, ...],
+                  cart_field: tuple[str, ...] | None) -> PublicError:
+    """The first problem as the error, every problem in `extensions.problems`. A problem of a line
+    names its SKU; for cart lines, which have no input path, the field is `cart_field`."""
+    problems = []
+    for p in exc.problems:
+        entry, field = {"code": p.code, "message": p.message}, p.field
+        if field[:1] == ("lines",):
+            if len(field) > 1 and field[1].isdigit() and int(field[1]) < len(items):
+                entry["skuId"] = encode_id("Sku", items[int(field[1])].sku_id)
+            if cart_field is not None:
+                field = cart_field
+        entry["field"] = [*prefix, *field] or None
+        problems.append(entry)
+    first = problems[0]
+    return PublicError(first["message"], first["code"], field=first["field"], problems=problems)
+
+
+async def preview_pricing(info: Info, owner: CartOwner, lines: list[CheckoutLineInput] | None,
+                          coupon_ids: list[str] | None, payment_channel: PaymentChannel | None,
+                          region_code: str | None, prefix: tuple[str, ...] = (),
+                          cart_field: tuple[str, ...] = ()) -> CheckoutPricing | None:
+    """A direct buy of `lines`, or (`lines` None) the owner's selected cart lines: None when no
+    cart line is selected. `prefix` is the input path of the arguments in error fields."""
+    now = datetime.now(UTC)
+    items: list[CheckoutItem] = []
+    try:
+        request = _options(coupon_ids, payment_channel, region_code)
+        if lines is not None:
+            items = _direct_items(lines)
+        async with info.context.db.connection() as conn:
+            if lines is None:
+                items = await selected_cart_items(conn, owner)
+                if not items:
+                    return None
+            result = await price_checkout(conn, owner.buyer_id, replace(request, items=items), now)
+    except DomainError as exc:
+        raise _public_error(exc, items, prefix, cart_field if lines is None else None) from None
+    return CheckoutPricing.from_result(result)
+
+
+@strawberry.type
+class CheckoutQuery:
+    @strawberry.field(permission_classes=[HasCart], description=(
+        "Trial pricing (试算) of a direct buy or of the caller's selected cart lines: what the buyer pays, "
+        "every discount with its per-line shares, why other promotions and coupons were not applied, and the "
+        "nearest unmet thresholds. Bad input is one error with extensions.code (docs/API.md)."))
+    async def checkout_preview(self, info: Info, input: CheckoutPreviewInput) -> CheckoutPricing:
+        if input.from_cart == (input.lines is not None):
+            raise _public_error(DomainError.of("INVALID_INPUT", "give either lines or fromCart: true"),
+                                [], ("input",), None)
+        pricing = await preview_pricing(info, cart_owner(info), None if input.from_cart else input.lines,
+                                        input.coupon_ids, input.payment_channel, input.region_code,
+                                        ("input",), ("fromCart",))
+        if pricing is None:
+            raise _public_error(DomainError.of("NO_LINES", "select at least one cart line", "fromCart"),
+                                [], ("input",), None)
+        return pricing

@@ -11,6 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
 
 
 class Settings(BaseSettings):
@@ -47,6 +48,17 @@ class Settings(BaseSettings):
     log_json: bool | None = None  # default: JSON in production, console otherwise
     log_level: str = "INFO"
 
+    # Orders and payments (DOMAIN §5, §7)
+    payment_timeout_seconds: int = 30 * 60        # unpaid payment orders are cancelled after this
+    auto_confirm_days: int = 10                   # shipped orders are received after this
+    order_timeout_sweep_seconds: float = 10.0     # how often the worker looks for due orders
+    # The sandbox payment provider (app/sandbox/) and the callbacks it sends; on by default
+    # except in production, where turning it on needs a real secret
+    sandbox_enabled: bool | None = None
+    sandbox_provider_secret: str = DEV_SANDBOX_SECRET
+    public_base_url: str | None = None            # where providers reach us; default http://host:port
+    callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
+
     outbox_poll_seconds: float = 0.5
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
     # product events clear the cache at once.
@@ -57,6 +69,8 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
                 raise ValueError("JWT_SECRET must be set to a strong secret in production")
+            if self.sandbox_enabled and self.sandbox_provider_secret == DEV_SANDBOX_SECRET:
+                raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self
@@ -64,6 +78,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def sandbox_on(self) -> bool:
+        return not self.is_production if self.sandbox_enabled is None else self.sandbox_enabled
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
 
     @property
     def json_logs(self) -> bool:

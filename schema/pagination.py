@@ -41,13 +41,16 @@ def after_id(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-def edges_of(rows: Sequence[Any], first: int, node: Callable[[Any], T]) -> tuple[list[Edge[T]], PageInfo]:
-    """Edges of up to `first` rows (the service fetched `first + 1`) and their page info."""
+def edges_of(rows: Sequence[Any], first: int, node: Callable[[Any], T],
+             key: Callable[[Any], int] = lambda r: r["id"]) -> tuple[list[Edge[T]], PageInfo]:
+    """Edges of up to `first` rows (the service fetched `first + 1`) and their page info; a row's
+    cursor is its id (`key`)."""
     shown = rows[:first]
-    edges = [Edge(node=node(r), cursor=str(r["id"])) for r in shown]
+    edges = [Edge(node=node(r), cursor=str(key(r))) for r in shown]
     return edges, PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None)
 
 
-def connection_of(rows: Sequence[Any], first: int, node: Callable[[Any], T]) -> Connection[T]:
-    edges, page_info = edges_of(rows, first, node)
+def connection_of(rows: Sequence[Any], first: int, node: Callable[[Any], T],
+                  key: Callable[[Any], int] = lambda r: r["id"]) -> Connection[T]:
+    edges, page_info = edges_of(rows, first, node, key)
     return Connection(edges=edges, page_info=page_info)

@@ -237,7 +237,7 @@ def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | Non
                            payment_channel=None if payment_channel is None else payment_channel.value)
 
 
-def _direct_items(lines: list[CheckoutLineInput]) -> list[CheckoutItem]:
+def direct_items(lines: list[CheckoutLineInput]) -> list[CheckoutItem]:
     check_line_count(len(lines), "lines")  # a 10,000-line input stops here, before any decoding
     pks = input_pks("Sku", [line.sku_id for line in lines], "lines", item_field="skuId")
     return [CheckoutItem(pk, line.quantity) for pk, line in zip(pks, lines)]
@@ -272,7 +272,7 @@ async def preview_pricing(info: Info, owner: CartOwner, lines: list[CheckoutLine
     try:
         request = _options(coupon_ids, payment_channel, region_code)
         if lines is not None:
-            items = _direct_items(lines)
+            items = direct_items(lines)
         async with info.context.db.connection() as conn:
             if lines is None:
                 items = await selected_cart_items(conn, owner)

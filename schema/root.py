@@ -20,23 +20,24 @@ from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import CodedMaskErrors
 from schema.pricing import CheckoutQuery
+from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.promotions import PromotionMutation, PromotionQuery
 from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
 
 @strawberry.type
-class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery):
+class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription):
+class Subscription(EventSubscription, OrderSubscription):
     pass
 
 

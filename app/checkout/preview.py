@@ -75,8 +75,23 @@ async def price_checkout(conn: asyncpg.Connection, buyer_id: int | None, request
         region=province_code(request.region_code) if request.region_code else None,
         freight_templates=inputs.freight_templates, gift_stock=inputs.gift_stock))
     if result.undeliverable_sku_ids:
-        index = {item.sku_id: i for i, item in enumerate(request.items)}
-        raise DomainError(*(Problem("ADDRESS_NOT_DELIVERABLE", "this item cannot be delivered to the address",
-                                    ("lines", str(index[sku]), "skuId"))
-                            for sku in result.undeliverable_sku_ids))
+        raise await _undeliverable(conn, request, result.undeliverable_sku_ids)
     return result
+
+
+async def _undeliverable(conn: asyncpg.Connection, request: CheckoutRequest, sku_ids: tuple[int, ...]) -> DomainError:
+    """Which lines cannot reach the address: OUT_OF_STOCK when a warehouse covering the region
+    holds the SKU but not enough of it, else ADDRESS_NOT_DELIVERABLE."""
+    covered = {r["sku_id"] for r in await conn.fetch(
+        "SELECT DISTINCT st.sku_id FROM stock st JOIN warehouses w ON w.id = st.warehouse_id AND w.active"
+        " JOIN skus s ON s.id = st.sku_id AND s.merchant_id = w.merchant_id"
+        " JOIN warehouse_regions wr ON wr.warehouse_id = w.id AND wr.region_code = $2"
+        " WHERE st.sku_id = ANY($1::bigint[])",
+        list(sku_ids), province_code(request.region_code))}
+    index = {item.sku_id: i for i, item in enumerate(request.items)}
+    return DomainError(*(
+        Problem("OUT_OF_STOCK", "not that many of this item left", ("lines", str(index[sku]), "skuId"))
+        if sku in covered else
+        Problem("ADDRESS_NOT_DELIVERABLE", "this item cannot be delivered to the address",
+                ("lines", str(index[sku]), "skuId"))
+        for sku in sku_ids))

@@ -38,12 +38,23 @@ async def load_pricing_inputs(conn: asyncpg.Connection, lines: list[Line], buyer
 
 
 async def buyer_facts(conn: asyncpg.Connection, buyer_id: int | None) -> Buyer:
-    """Member level and "new user". A new user has no order in COMPLETED (DOMAIN §4.6); orders
-    arrive with the orders issue, until then no buyer has completed one."""
+    """Member level; "new user" = no order in COMPLETED (DOMAIN §4.6); units bought so far at
+    each DIRECT price with a per-buyer cap (placed and not cancelled)."""
     if buyer_id is None:
         return Buyer()
-    level = await conn.fetchval("SELECT member_level FROM buyers WHERE id = $1", buyer_id)
-    return Buyer(member_level=level or 0, is_new_user=True)
+    row = await conn.fetchrow(
+        """
+        SELECT b.member_level,
+               NOT EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = b.id AND o.status = 'COMPLETED') AS is_new,
+               coalesce((SELECT jsonb_object_agg(u.promotion_id, u.units) FROM (
+                   SELECT promotion_id, sum(units) AS units FROM promotion_usages
+                   WHERE buyer_id = b.id AND NOT released AND units > 0 GROUP BY promotion_id) u), '{}') AS bought
+        FROM buyers b WHERE b.id = $1
+        """, buyer_id)
+    if row is None:
+        return Buyer()
+    return Buyer(member_level=row["member_level"], is_new_user=row["is_new"],
+                 earlier_purchases={int(k): v for k, v in row["bought"].items()})
 
 
 async def _running_promotions(conn: asyncpg.Connection, lines: list[Line], merchant_ids: list[int],

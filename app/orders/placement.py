@@ -1,0 +1,285 @@
+"""Placing an order (DOMAIN §5): one checkout becomes one payment order (交易单) and one order
+per merchant (拆单), priced by the same engine as the preview.
+
+Everything happens in one transaction, so a failure anywhere writes nothing:
+1. a per-buyer advisory lock serialises one buyer's placements (idempotency keys, coupons,
+   per-buyer caps); a key already used returns the first result (or IDEMPOTENCY_KEY_REUSED
+   when the request differs);
+2. the checkout is priced (`price_checkout`); if the client sent the payable it saw and the
+   price differs now, PRICE_CHANGED carries the new result;
+3. the payment order, orders, lines (gifts as zero-price lines) and per-line discount shares are
+   written;
+4. coupons are consumed and promotion budgets and per-buyer units taken, each with a guarded
+   UPDATE (if a concurrent checkout got there first: PRICE_CHANGED with a fresh price);
+5. stock is reserved per line by routing (`app.catalog.reservations.reserve`), in SKU order.
+Risk (§11) is decided before, in its own transaction, so refusals are on record.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from app.catalog import reservations
+from app.catalog.warehouses import province_code
+from app.checkout.preview import CheckoutRequest, check_request, price_checkout
+from app.db import Database
+from app.errors import DomainError, Problem
+from app.events import emit
+from app.orders import service
+from app.pricing.model import PricingResult
+from app.risk import rules as risk
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+RECHARGE_ACCOUNT = re.compile(r"^\+?[0-9]{6,20}$")
+
+
+class PriceChanged(DomainError):
+    """The price is not what the client was shown; `result` is the price now."""
+
+    def __init__(self, result: PricingResult) -> None:
+        super().__init__(Problem("PRICE_CHANGED", "the price changed; check the new total and submit again"))
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Address:
+    receiver: str
+    phone: str
+    region_code: str          # GB/T 2260, any level (e.g. 440305)
+    detail: str
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    checkout: CheckoutRequest
+    idempotency_key: str
+    expected_payable: int | None = None      # what the preview showed; None = accept the price now
+    address: Address | None = None           # physical goods
+    recharge_account: str | None = None      # virtual goods
+    from_cart: bool = False                  # remove the ordered SKUs from the cart
+
+
+@dataclass(frozen=True)
+class PlacementFacts:
+    """Who is placing, for risk: the buyer's phone, the caller's IP and device."""
+    ip: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    payment_order_id: int
+    order_ids: list[int]
+    payable: int
+    expires_at: datetime
+    replayed: bool = False                   # the idempotency key had been used: this is the first result
+    pricing: PricingResult | None = field(default=None, compare=False)
+
+
+def _check(request: PlacementRequest) -> None:
+    problems = []
+    if not IDEMPOTENCY_KEY.match(request.idempotency_key or ""):
+        problems.append(Problem("INVALID_IDEMPOTENCY_KEY", "8 to 64 characters of A-Z a-z 0-9 _ -", ("idempotencyKey",)))
+    a = request.address
+    if a is not None:
+        if not 1 <= len(a.receiver.strip()) <= 50:
+            problems.append(Problem("INVALID_ADDRESS", "a receiver name of 1 to 50 characters", ("address", "receiver")))
+        if not RECHARGE_ACCOUNT.match(a.phone):
+            problems.append(Problem("INVALID_ADDRESS", "a phone number of 6 to 20 digits", ("address", "phone")))
+        if not 1 <= len(a.detail.strip()) <= 200:
+            problems.append(Problem("INVALID_ADDRESS", "a street address of 1 to 200 characters", ("address", "detail")))
+        if a.region_code != request.checkout.region_code:
+            problems.append(Problem("INVALID_ADDRESS", "the address region is the checkout's region",
+                                    ("address", "regionCode")))
+    if request.recharge_account is not None and not RECHARGE_ACCOUNT.match(request.recharge_account):
+        problems.append(Problem("INVALID_RECHARGE_ACCOUNT", "a phone number of 6 to 20 digits", ("rechargeAccount",)))
+    if problems:
+        raise DomainError(*problems)
+
+
+def request_hash(request: PlacementRequest) -> str:
+    """What makes two submits "the same request" for an idempotency key."""
+    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def place_order(db: Database, buyer_id: int, request: PlacementRequest, facts: PlacementFacts,
+                      now: datetime, payment_timeout: timedelta) -> Placement:
+    check_request(request.checkout)
+    _check(request)
+    await _risk_check(db, buyer_id, request, facts, now)
+    async with db.transaction() as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('placement:' || $1::bigint, 0))", buyer_id)
+        digest = request_hash(request)
+        earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
+                                      " WHERE buyer_id = $1 AND idempotency_key = $2", buyer_id, request.idempotency_key)
+        if earlier is not None:
+            if earlier["request_hash"] != digest:
+                raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
+            ids = [r["id"] for r in await conn.fetch("SELECT id FROM orders WHERE payment_order_id = $1 ORDER BY id",
+                                                     earlier["id"])]
+            return Placement(earlier["id"], ids, earlier["payable"], earlier["expires_at"], replayed=True)
+
+        result = await price_checkout(conn, buyer_id, request.checkout, now)
+        if request.expected_payable is not None and request.expected_payable != result.payable:
+            raise PriceChanged(result)
+        skus = await _sku_facts(conn, result)
+        _check_delivery(request, skus)
+        placement = await _write(conn, buyer_id, request, result, skus, digest, now, now + payment_timeout)
+        await _consume(conn, buyer_id, request.checkout, result, placement.payment_order_id, now)
+        await _reserve(conn, placement, result, request)
+        if request.from_cart:
+            await _remove_from_cart(conn, buyer_id, [line.sku_id for line in result.lines])
+        if result.payable == 0:   # nothing to pay: paid at once
+            await service.mark_paid(conn, placement.payment_order_id, now, f"buyer:{buyer_id}")
+        return placement
+
+
+async def _risk_check(db: Database, buyer_id: int, request: PlacementRequest, facts: PlacementFacts,
+                      now: datetime) -> None:
+    a = request.address
+    async with db.transaction() as conn:
+        phone = await conn.fetchval("SELECT phone FROM buyers WHERE id = $1", buyer_id)
+        decision = await risk.check_placement(conn, risk.PlacementFacts(
+            buyer_id=buyer_id, phone=phone, ip=facts.ip, device=facts.device,
+            address=None if a is None else risk.address_key(province_code(a.region_code), a.detail)), now)
+        await risk.record(conn, "PLACEMENT", buyer_id, decision)
+    if not decision.allowed:
+        raise risk.refusal(decision)
+
+
+async def _sku_facts(conn: asyncpg.Connection, result: PricingResult) -> dict[int, asyncpg.Record]:
+    """Title, spec label and fulfilment type of every SKU ordered or given."""
+    sku_ids = [line.sku_id for line in result.lines] + [g.sku_id for m in result.merchants for g in m.gifts]
+    rows = await conn.fetch("SELECT s.id, s.product_id, s.spec_label, p.title, p.fulfillment_type FROM skus s"
+                            " JOIN products p ON p.id = s.product_id WHERE s.id = ANY($1::bigint[])", sku_ids)
+    return {r["id"]: r for r in rows}
+
+
+def _check_delivery(request: PlacementRequest, skus: dict[int, asyncpg.Record]) -> None:
+    kinds = {r["fulfillment_type"] == "VIRTUAL" for r in skus.values()}
+    if False in kinds and request.address is None:
+        raise DomainError.of("ADDRESS_REQUIRED", "choose a delivery address", "address")
+    if True in kinds and request.recharge_account is None:
+        raise DomainError.of("RECHARGE_ACCOUNT_REQUIRED", "give the phone number to top up", "rechargeAccount")
+
+
+async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequest, result: PricingResult,
+                 skus: dict[int, asyncpg.Record], digest: str, now: datetime, expires_at: datetime) -> Placement:
+    c = request.checkout
+    summary = {"promotions": [{"id": p.promotion_id, "kind": p.kind.value, "level": p.level.value,
+                               "discount": p.discount} for p in result.promotions],
+               "coupons": [{"id": x.coupon_id, "kind": x.kind.value, "discount": x.discount} for x in result.coupons],
+               "approximate": result.approximate}
+    payment_order_id = await conn.fetchval(
+        "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, goods_total, total_discount,"
+        " shipping_total, payable, payment_channel, region_code, pricing, expires_at, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        buyer_id, request.idempotency_key, digest, result.goods_total, result.total_discount, result.shipping_total,
+        result.payable, c.payment_channel, c.region_code, summary, expires_at, now)
+    address = None if request.address is None else asdict(request.address)
+    order_ids = []
+    for m in result.merchants:
+        order_id = await conn.fetchval(
+            "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping, payable,"
+            " address, recharge_account, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            payment_order_id, buyer_id, m.merchant_id, m.subtotal, m.discount, m.shipping, m.paid_amount + m.shipping,
+            address, request.recharge_account, now)
+        order_ids.append(order_id)
+        lines = [x for x in result.lines if x.merchant_id == m.merchant_id]
+        line_ids = await _insert_lines(conn, order_id, lines, m.gifts, skus)
+        await _insert_shares(conn, lines, line_ids)
+        await conn.execute("INSERT INTO order_status_history (order_id, to_status, actor, at)"
+                           " VALUES ($1, 'PENDING_PAYMENT', $2, $3)", order_id, f"buyer:{buyer_id}", now)
+        await emit(conn, "order", "ORDER_CREATED",
+                   {"order_id": order_id, "payment_order_id": payment_order_id, "buyer_id": buyer_id,
+                    "to": "PENDING_PAYMENT", "payable": m.paid_amount + m.shipping}, merchant_id=m.merchant_id)
+    return Placement(payment_order_id, order_ids, result.payable, expires_at, pricing=result)
+
+
+async def _insert_lines(conn: asyncpg.Connection, order_id: int, lines, gifts, skus) -> dict[int, int]:
+    """The order's lines, then its gifts; returns order line ids by SKU of the priced lines."""
+    rows = [(x.sku_id, skus[x.sku_id]["product_id"], skus[x.sku_id]["title"], skus[x.sku_id]["spec_label"],
+             x.position, x.quantity, x.price, x.unit_price, x.goods_amount, x.item_promotion_id, x.item_discount,
+             x.item_discount_platform, x.promo_units, x.paid_amount, None) for x in lines]
+    last = max((x.position for x in lines), default=0)
+    rows += [(g.sku_id, skus[g.sku_id]["product_id"], skus[g.sku_id]["title"], skus[g.sku_id]["spec_label"],
+              last + n, g.quantity, 0, 0, 0, None, 0, 0, 0, 0, g.promotion_id) for n, g in enumerate(gifts, 1)]
+    inserted = await conn.fetch(
+        """
+        INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,
+                                 unit_price, goods_amount, item_promotion_id, item_discount, item_discount_platform,
+                                 promo_units, paid_amount, gift_of_promotion_id)
+        SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[],
+                                 $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                                 $13::bigint[], $14::int[], $15::bigint[], $16::bigint[])
+        RETURNING id, sku_id, gift_of_promotion_id
+        """, order_id, *map(list, zip(*rows)))
+    return {r["sku_id"]: r["id"] for r in inserted if r["gift_of_promotion_id"] is None}
+
+
+async def _insert_shares(conn: asyncpg.Connection, lines, line_ids: dict[int, int]) -> None:
+    rows = [(line_ids[x.sku_id], s.level.value, s.promotion_id, s.coupon_id, s.amount, s.funder.value,
+             s.platform_amount, s.merchant_amount) for x in lines for s in x.shares if s.amount > 0]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO order_line_shares (order_line_id, level, promotion_id, buyer_coupon_id, amount, funder,"
+            " platform_amount, merchant_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", rows)
+
+
+async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRequest, result: PricingResult,
+                   payment_order_id: int, now: datetime) -> None:
+    """Use the applied coupons and take promotion budgets and per-buyer units; a checkout that
+    lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
+    coupon_ids = [c.coupon_id for c in result.coupons]
+    used = await conn.fetchval(
+        "WITH used AS (UPDATE buyer_coupons SET status = 'USED', used_at = $3, payment_order_id = $4"
+        " WHERE id = ANY($1::bigint[]) AND buyer_id = $2 AND status = 'UNUSED' AND expires_at > $3 RETURNING 1)"
+        " SELECT count(*) FROM used", coupon_ids, buyer_id, now, payment_order_id)
+    usage: dict[int, list[int]] = {}        # promotion id → [units, amount]
+    for p in result.promotions:
+        usage.setdefault(p.promotion_id, [0, 0])[1] += p.discount
+    for x in result.lines:
+        if x.item_promotion_id is not None:
+            usage.setdefault(x.item_promotion_id, [0, 0])[0] += x.promo_units
+    ids = sorted(usage)
+    taken = await conn.fetchval(
+        "WITH taken AS (UPDATE promotions p SET spent = p.spent + u.amount"
+        " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
+        " WHERE p.id = u.id AND (p.budget IS NULL OR p.spent + u.amount <= p.budget) RETURNING 1)"
+        " SELECT count(*) FROM taken", ids, [usage[i][1] for i in ids])
+    if used != len(coupon_ids) or taken != len(ids):
+        raise PriceChanged(await price_checkout(conn, buyer_id, checkout, now))
+    await conn.executemany(
+        "INSERT INTO promotion_usages (payment_order_id, promotion_id, buyer_id, units, amount)"
+        " VALUES ($1, $2, $3, $4, $5)", [(payment_order_id, i, buyer_id, *usage[i]) for i in ids])
+
+
+async def _reserve(conn: asyncpg.Connection, placement: Placement, result: PricingResult,
+                   request: PlacementRequest) -> None:
+    """Reserve every line and gift in SKU order (so concurrent placements never deadlock)."""
+    region = province_code(request.address.region_code) if request.address else None
+    rows = await conn.fetch(
+        "SELECT l.id, l.sku_id, l.quantity, o.merchant_id, p.fulfillment_type, l.gift_of_promotion_id FROM order_lines l"
+        " JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id"
+        " WHERE o.payment_order_id = $1 ORDER BY l.sku_id, l.id", placement.payment_order_id)
+    index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
+    problems = []
+    for r in rows:
+        virtual = r["fulfillment_type"] == "VIRTUAL"
+        if await reservations.reserve(conn, r["id"], r["sku_id"], r["merchant_id"], r["quantity"],
+                                      None if virtual else region) is None:
+            path = ("lines", str(index[r["sku_id"]]), "skuId") if r["sku_id"] in index else ("lines",)
+            problems.append(Problem("GIFT_OUT_OF_STOCK" if r["gift_of_promotion_id"] else "OUT_OF_STOCK",
+                                    "not enough of this item left" if r["gift_of_promotion_id"] is None
+                                    else "a gift of this order ran out; submit again", path))
+    if problems:
+        raise DomainError(*problems)
+
+
+async def _remove_from_cart(conn: asyncpg.Connection, buyer_id: int, sku_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM cart_lines l USING carts c WHERE c.id = l.cart_id AND c.buyer_id = $1"
+                       " AND l.sku_id = ANY($2::bigint[])", buyer_id, sku_ids)

@@ -1,0 +1,178 @@
+"""Order status changes after placement (DOMAIN §5): payment, cancellation before payment (buyer
+or timeout), shipment, receipt, completion and closing after a full refund.
+
+Each change is a conditional `UPDATE … WHERE status = ANY($from)` on rows the caller locked
+(payment order first, then its orders), a history row and an outbox event in the same
+transaction, so a change applied twice — a retried job, a duplicate callback, a timeout racing a
+payment — has exactly one effect: the second finds the status moved on and changes nothing.
+"""
+
+from datetime import datetime
+
+import asyncpg
+
+from app.auth.principal import Principal
+from app.catalog import reservations
+from app.errors import DomainError, NotFound
+from app.events import emit
+from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent, OrderStatus, next_status
+
+
+async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: OrderEvent, actor: str,
+                 reason: str | None, extra: dict | None = None) -> None:
+    """History rows and one outbox event per order for a change already made."""
+    target = next_status(OrderStatus(orders[0]["status"]), event) if orders else None
+    await conn.executemany(
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason) VALUES ($1, $2, $3, $4, $5)",
+        [(o["id"], o["status"], target, actor, reason) for o in orders])
+    for o in orders:
+        await emit(conn, "order", f"ORDER_{event.value}",
+                   {"order_id": o["id"], "payment_order_id": o["payment_order_id"], "buyer_id": o["buyer_id"],
+                    "from": o["status"], "to": target, "payable": o["payable"], "actor": actor, "reason": reason,
+                    **(extra or {})}, merchant_id=o["merchant_id"])
+
+
+async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str | None,
+                now: datetime, extra_sets: str = "", extra_args: tuple = ()) -> list[asyncpg.Record]:
+    """Move the orders that are still in a status `event` leaves; returns their rows *before*
+    the change (so history knows where they came from)."""
+    allowed_from, target = TRANSITIONS[event]
+    sets = [f"status = '{target.value}'", *(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items())]
+    if at_column:
+        sets.append(f"{at_column} = $3")
+    if extra_sets:
+        sets.append(extra_sets)
+    return await conn.fetch(
+        f"""
+        WITH before AS (SELECT * FROM orders WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) FOR UPDATE)
+        UPDATE orders o SET {", ".join(sets)} FROM before WHERE o.id = before.id
+        RETURNING before.*
+        """, order_ids, [s.value for s in allowed_from], now, *extra_args)
+
+
+async def lock_payment_order(conn: asyncpg.Connection, payment_order_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1 FOR UPDATE", payment_order_id)
+
+
+async def _order_ids(conn: asyncpg.Connection, payment_order_id: int) -> list[int]:
+    return [r["id"] for r in await conn.fetch("SELECT id FROM orders WHERE payment_order_id = $1 ORDER BY id",
+                                              payment_order_id)]
+
+
+async def mark_paid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str) -> bool:
+    """PENDING_PAYMENT → PAID for the payment order and its orders; stock stays reserved and each
+    order gets a durable fulfilment request. False (and no change) when no longer pending."""
+    moved = await conn.fetchval(
+        "UPDATE payment_orders SET status = 'PAID', paid_at = $2 WHERE id = $1 AND status = 'PENDING_PAYMENT'"
+        " RETURNING id", payment_order_id, now)
+    if moved is None:
+        return False
+    orders = await _move(conn, await _order_ids(conn, payment_order_id), OrderEvent.PAY, "paid_at", now)
+    await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
+                       " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
+    await record(conn, orders, OrderEvent.PAY, actor, None)
+    return True
+
+
+async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str,
+                        reason: str) -> bool:
+    """PENDING_PAYMENT → CANCELLED, giving back everything placement took: stock reservations,
+    coupons (unused again; expiry still applies) and promotion budgets and per-buyer units.
+    False (and no change) when the payment order is no longer pending."""
+    moved = await conn.fetchval(
+        "UPDATE payment_orders SET status = 'CANCELLED', cancelled_at = $2 WHERE id = $1 AND status = 'PENDING_PAYMENT'"
+        " RETURNING id", payment_order_id, now)
+    if moved is None:
+        return False
+    order_ids = await _order_ids(conn, payment_order_id)
+    orders = await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, "cancel_reason = $4", (reason,))
+    await reservations.release_for_orders(conn, order_ids)
+    await conn.execute("UPDATE buyer_coupons SET status = 'UNUSED', used_at = NULL, payment_order_id = NULL"
+                       " WHERE payment_order_id = $1 AND status = 'USED'", payment_order_id)
+    await conn.execute(
+        """
+        WITH given_back AS (
+            UPDATE promotion_usages SET released = true WHERE payment_order_id = $1 AND NOT released
+            RETURNING promotion_id, amount)
+        UPDATE promotions p SET spent = p.spent - g.amount FROM given_back g
+        WHERE p.id = g.promotion_id AND g.amount > 0
+        """, payment_order_id)
+    await record(conn, orders, OrderEvent.CANCEL, actor, reason)
+    return True
+
+
+async def cancel_by_buyer(conn: asyncpg.Connection, principal: Principal, order_id: int, now: datetime) -> None:
+    """A buyer cancels an unpaid order: the whole checkout (every merchant's order of the
+    payment order) is cancelled, since it is paid at once."""
+    row = await conn.fetchrow("SELECT payment_order_id, status FROM orders WHERE id = $1 AND buyer_id = $2",
+                              order_id, principal.id)
+    if row is None:
+        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+    await lock_payment_order(conn, row["payment_order_id"])
+    if not await cancel_unpaid(conn, row["payment_order_id"], now, principal.subject, "BUYER_CANCELLED"):
+        status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
+        raise DomainError.of("INVALID_TRANSITION", f"an order that is {status} cannot be cancelled here", "orderId")
+
+
+async def cancel_due(conn: asyncpg.Connection, now: datetime, limit: int = 200) -> int:
+    """The payment-timeout job: cancel unpaid payment orders past their deadline. SKIP LOCKED lets
+    several workers share the work; the conditional update makes each cancellation happen once
+    even against a payment callback applied at the same moment."""
+    due = await conn.fetch("SELECT id FROM payment_orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= $1"
+                           " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
+    done = 0
+    for row in due:
+        done += await cancel_unpaid(conn, row["id"], now, "system:timeout", "PAYMENT_TIMEOUT")
+    return done
+
+
+async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, carrier: str, tracking_number: str,
+               now: datetime) -> None:
+    """The merchant ships a paid order: reservations become deductions."""
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking_number) <= 50:
+        raise DomainError.of("INVALID_TRACKING", "give a carrier and a tracking number of 1 to 50 characters",
+                             "trackingNumber")
+    owner = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", order_id)
+    if owner is None or not principal.can_manage_merchant(owner):
+        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+    orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now,
+                         "carrier = $4, tracking_number = $5", (carrier, tracking_number))
+    if not orders:
+        await _refuse(conn, order_id, OrderEvent.SHIP)
+    await reservations.deduct_for_order(conn, order_id)
+    await record(conn, orders, OrderEvent.SHIP, principal.subject, None,
+                 {"carrier": carrier, "tracking_number": tracking_number})
+
+
+async def confirm_receipt(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str,
+                          buyer_id: int | None = None) -> bool:
+    """SHIPPED → RECEIVED, by the buyer (`buyer_id` given: theirs only) or by the auto-confirm job."""
+    if buyer_id is not None:
+        owner = await conn.fetchval("SELECT buyer_id FROM orders WHERE id = $1", order_id)
+        if owner != buyer_id:
+            raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+    orders = await _move(conn, [order_id], OrderEvent.RECEIVE, "received_at", now)
+    if not orders:
+        if buyer_id is not None:
+            await _refuse(conn, order_id, OrderEvent.RECEIVE)
+        return False
+    await record(conn, orders, OrderEvent.RECEIVE, actor, None)
+    return True
+
+
+async def confirm_due_receipts(conn: asyncpg.Connection, now: datetime, shipped_before: datetime,
+                               limit: int = 200) -> int:
+    """The auto-confirm job: orders shipped before `shipped_before` are received."""
+    due = await conn.fetch("SELECT id FROM orders WHERE status = 'SHIPPED' AND shipped_at <= $1"
+                           " ORDER BY shipped_at LIMIT $2 FOR UPDATE SKIP LOCKED", shipped_before, limit)
+    done = 0
+    for row in due:
+        done += await confirm_receipt(conn, row["id"], now, "system:auto-confirm")
+    return done
+
+
+async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) -> None:
+    status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
+    next_status(OrderStatus(status), event)     # raises INVALID_TRANSITION
+    raise DomainError.of("INVALID_TRANSITION", "the order changed meanwhile; reload it", "orderId")

@@ -1,0 +1,79 @@
+"""Risk rules at placement and payment, and the decision log."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from app.errors import DomainError
+
+VELOCITY_WINDOW = timedelta(minutes=10)
+VELOCITY_LIMIT = 20                 # payment orders per buyer per window
+AUTH_PASSWORD_FROM = 20_000         # cents: ¥200 and more needs the payment password
+AUTH_SMS_FROM = 500_000             # cents: ¥5,000 and more needs an SMS code
+
+
+@dataclass(frozen=True)
+class PlacementFacts:
+    buyer_id: int
+    phone: str | None = None
+    address: str | None = None       # normalised receiver address (region + detail)
+    ip: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str
+    detail: dict = field(default_factory=dict)
+
+
+def address_key(region_code: str, detail: str) -> str:
+    """Blacklisted addresses are matched on a digest of the normalised address."""
+    normal = region_code + "|" + "".join(detail.split()).lower()
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+async def check_placement(conn: asyncpg.Connection, facts: PlacementFacts, now: datetime) -> Decision:
+    """Blacklists first (buyer, phone, address, IP, device), then the per-buyer velocity limit."""
+    candidates = [("BUYER", str(facts.buyer_id)), ("PHONE", facts.phone), ("ADDRESS", facts.address),
+                  ("IP", facts.ip), ("DEVICE", facts.device)]
+    candidates = [(k, v) for k, v in candidates if v]
+    hit = await conn.fetchrow(
+        "SELECT kind FROM risk_blacklist b JOIN unnest($1::text[], $2::text[]) AS c(kind, value)"
+        " USING (kind, value) LIMIT 1", [k for k, _ in candidates], [v for _, v in candidates])
+    if hit is not None:
+        return Decision(False, f"BLACKLIST_{hit['kind']}")
+    recent = await conn.fetchval("SELECT count(*) FROM payment_orders WHERE buyer_id = $1 AND created_at > $2",
+                                 facts.buyer_id, now - VELOCITY_WINDOW)
+    if recent >= VELOCITY_LIMIT:
+        return Decision(False, "VELOCITY", {"orders": recent, "window_minutes": VELOCITY_WINDOW.seconds // 60})
+    return Decision(True, "PASS")
+
+
+def payment_auth_level(amount: int, recent_denials: int) -> Decision:
+    """The authentication a payment needs: by amount, stepped up to SMS after recent refusals."""
+    if amount >= AUTH_SMS_FROM or recent_denials > 0:
+        return Decision(True, "AUTH_SMS", {"level": "SMS"})
+    if amount >= AUTH_PASSWORD_FROM:
+        return Decision(True, "AUTH_PASSWORD", {"level": "PASSWORD"})
+    return Decision(True, "AUTH_NONE", {"level": "NONE"})
+
+
+async def recent_denials(conn: asyncpg.Connection, buyer_id: int, now: datetime) -> int:
+    return await conn.fetchval("SELECT count(*) FROM risk_decisions WHERE buyer_id = $1 AND decision = 'DENY'"
+                               " AND created_at > $2", buyer_id, now - timedelta(days=1))
+
+
+async def record(conn: asyncpg.Connection, stage: str, buyer_id: int | None, decision: Decision) -> None:
+    await conn.execute("INSERT INTO risk_decisions (stage, buyer_id, decision, rule, detail) VALUES ($1, $2, $3, $4, $5)",
+                       stage, buyer_id, "ALLOW" if decision.allowed else "DENY", decision.rule, decision.detail)
+
+
+def refusal(decision: Decision) -> DomainError:
+    """What the buyer is told: never which list or rule matched."""
+    if decision.rule == "VELOCITY":
+        return DomainError.of("TOO_MANY_ORDERS", "too many orders in a short time; try again later")
+    return DomainError.of("ORDER_REFUSED", "this order cannot be placed; contact customer service")

@@ -64,6 +64,12 @@ async def _init_connection(conn: asyncpg.Connection, count_sql: bool) -> None:
         conn.add_query_logger(_count_statement)
 
 
+async def commit_with(conn: asyncpg.Connection, statement: str) -> None:
+    """Run `statement` (no parameters: inline only values you produced, e.g. ids) and COMMIT in
+    one round trip; see `Database.hot_transaction`."""
+    await conn.execute(f"{statement}; COMMIT")
+
+
 class Database:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -85,6 +91,23 @@ class Database:
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
+
+    @asynccontextmanager
+    async def hot_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction the caller ends with `commit_with(conn, sql)`: its last statement and
+        the COMMIT travel in one round trip, so the row locks that statement takes (a flash-sale
+        SKU's stock row) are held for PostgreSQL's time only, not for a round trip and a turn
+        of a busy event loop. Rolled back on any exception; committed if the caller did not."""
+        async with self.pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.is_in_transaction():
+                    await conn.execute("ROLLBACK")
+                raise
+            if conn.is_in_transaction():
+                await conn.execute("COMMIT")
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -53,6 +53,15 @@ async def emit(conn: asyncpg.Connection, topic: str, event_type: str, payload: d
         topic, event_type, merchant_id, payload)
 
 
+async def emit_many(conn: asyncpg.Connection, topic: str, events: list[tuple[str, dict, int | None]]) -> None:
+    """Several events of one topic, (type, payload, merchant id) each, in one statement."""
+    if events:
+        await conn.execute(
+            "INSERT INTO outbox (topic, event_type, payload, merchant_id)"
+            " SELECT $1, * FROM unnest($2::text[], $3::jsonb[], $4::bigint[])",
+            topic, [e[0] for e in events], [e[1] for e in events], [e[2] for e in events])
+
+
 async def relay_outbox(db: Database, redis: Redis, batch_size: int = 500) -> int:
     """Publish one batch of unpublished events; returns how many were published."""
     async with db.transaction() as conn:

@@ -26,7 +26,9 @@ CREATE TABLE promotions (
     category_ids            bigint[] NOT NULL DEFAULT '{}',
     rule                    jsonb NOT NULL,
     budget                  bigint CHECK (budget > 0),            -- cents; NULL = unlimited
-    spent                   bigint NOT NULL DEFAULT 0 CHECK (spent >= 0 AND spent <= coalesce(budget, spent)),
+    -- of the budget, taken by placed orders, given back on cancel; only kept with a budget, so
+    -- unbudgeted promotions are never a row every checkout updates
+    spent                   bigint NOT NULL DEFAULT 0 CHECK (spent >= 0 AND spent <= coalesce(budget, 0)),
     review_note             text NOT NULL DEFAULT '',             -- why a review sent it back
     created_by              text NOT NULL,                        -- principal subject
     created_at              timestamptz NOT NULL DEFAULT now(),

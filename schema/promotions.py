@@ -142,7 +142,7 @@ class Promotion:
     scope: PromotionScope
     rule: PromotionRule
     budget: Money | None
-    spent: Money
+    spent: Money = strawberry.field(description="Discount given so far by placed, not cancelled orders.")
     review_note: str
     created_at: datetime
 
@@ -155,7 +155,7 @@ class Promotion:
             ends_at=r["ends_at"], funding=_funding_of(r),
             scope=PromotionScope(whole=r["whole_scope"], category_ids=[_gid("Category", c) for c in r["category_ids"]],
                                  sku_ids=[_gid("Sku", s) for s in r["scope_sku_ids"]]),
-            rule=PromotionRule.from_json(r["rule"]), budget=r["budget"], spent=r["spent"],
+            rule=PromotionRule.from_json(r["rule"]), budget=r["budget"], spent=r["given"],
             review_note=r["review_note"], created_at=r["created_at"])
 
 

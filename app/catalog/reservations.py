@@ -1,52 +1,40 @@
 """Stock reservations (DOMAIN §5, §6): reserved at placement, released on cancel or timeout,
 deducted at shipment. `stock.reserved` never exceeds `on_hand` (a CHECK), so nothing oversells.
 
-A reservation routes like `route_warehouse`: the merchant's active warehouses covering the
-address's province (any of its warehouses for virtual goods) with enough available, highest
-priority first. The pick and the increment are one statement whose `UPDATE … WHERE on_hand -
-reserved >= q` re-checks the row under its lock; when a concurrent placement took the stock
-first the statement picks again, so a busy SKU never reports out of stock while some warehouse
-still has it. Callers reserve lines in SKU order so two placements never wait on each other in a
-cycle.
+Reserving is the SQL function `reserve_order_lines` (migrations/0010): every line of a payment
+order in SKU order, routed like `route_warehouse`, all failures reported at once. Placement
+sends it together with its COMMIT (`reserve_and_commit`), so a hot SKU's stock row is locked only
+for the time PostgreSQL needs.
 """
+
+import re
 
 import asyncpg
 
-MAX_ATTEMPTS = 5
+from app.db import commit_with
+
+_REGION = re.compile(r"^[0-9]{6}$")
 
 
-async def reserve(conn: asyncpg.Connection, order_line_id: int, sku_id: int, merchant_id: int, quantity: int,
-                  region_code: str | None) -> int | None:
-    """Reserve `quantity` of a SKU for an order line; the warehouse id, or None when no warehouse
-    can ship it (`region_code` None = virtual goods: any warehouse)."""
-    for _ in range(MAX_ATTEMPTS):
-        warehouse_id = await conn.fetchval(
-            """
-            WITH pick AS (
-                SELECT st.warehouse_id FROM stock st
-                JOIN warehouses w ON w.id = st.warehouse_id AND w.active AND w.merchant_id = $3
-                WHERE st.sku_id = $1 AND st.on_hand - st.reserved >= $2
-                  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM warehouse_regions wr
-                                                   WHERE wr.warehouse_id = w.id AND wr.region_code = $4))
-                ORDER BY w.priority DESC, w.id LIMIT 1
-            )
-            UPDATE stock SET reserved = stock.reserved + $2, updated_at = now() FROM pick
-            WHERE stock.sku_id = $1 AND stock.warehouse_id = pick.warehouse_id AND stock.on_hand - stock.reserved >= $2
-            RETURNING stock.warehouse_id
-            """, sku_id, quantity, merchant_id, region_code)
-        if warehouse_id is not None:
-            await conn.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)"
-                               " VALUES ($1, $2, $3, $4)", order_line_id, sku_id, warehouse_id, quantity)
-            return warehouse_id
-        still_there = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM stock st JOIN warehouses w ON w.id = st.warehouse_id AND w.active"
-            " AND w.merchant_id = $3 WHERE st.sku_id = $1 AND st.on_hand - st.reserved >= $2"
-            " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM warehouse_regions wr"
-            "      WHERE wr.warehouse_id = w.id AND wr.region_code = $4)))",
-            sku_id, quantity, merchant_id, region_code)
-        if not still_there:
-            return None
-    return None
+class OutOfStock(Exception):
+    def __init__(self, sku_ids: list[int]) -> None:
+        super().__init__(f"out of stock: {sku_ids}")
+        self.sku_ids = sku_ids
+
+
+async def reserve_and_commit(conn: asyncpg.Connection, payment_order_id: int, province: str | None) -> None:
+    """Reserve every line of the payment order and commit the transaction; OutOfStock (and
+    nothing committed) when some line cannot be reserved. `province` None = no address (virtual
+    goods only)."""
+    if province is not None and not _REGION.match(province):
+        raise ValueError(f"not a province code: {province!r}")
+    region = "NULL" if province is None else f"'{province}'"
+    try:
+        await commit_with(conn, f"SELECT reserve_order_lines({int(payment_order_id)}, {region})")
+    except asyncpg.RaiseError as exc:
+        if exc.message != "OUT_OF_STOCK":
+            raise
+        raise OutOfStock([int(s) for s in exc.detail.split(",")]) from None
 
 
 async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> int:

@@ -11,8 +11,10 @@ Everything happens in one transaction, so a failure anywhere writes nothing:
    written;
 4. coupons are consumed and promotion budgets and per-buyer units taken, each with a guarded
    UPDATE (if a concurrent checkout got there first: PRICE_CHANGED with a fresh price);
-5. stock is reserved per line by routing (`app.catalog.reservations.reserve`), in SKU order.
-Risk (§11) is decided before, in its own transaction, so refusals are on record.
+5. stock is reserved for every line by routing, in SKU order, by one SQL call sent together with
+   the COMMIT (`reservations.reserve_and_commit`): a flash-sale SKU's stock row is locked only
+   for PostgreSQL's time, not for a round trip and a turn of a busy event loop.
+Risk (§11) is decided before, and its decision written at once, so refusals are on record.
 """
 
 import hashlib
@@ -28,7 +30,7 @@ from app.catalog.warehouses import province_code
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
 from app.errors import DomainError, Problem
-from app.events import emit
+from app.events import emit_many
 from app.orders import service
 from app.pricing.model import PricingResult
 from app.risk import rules as risk
@@ -111,7 +113,7 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
     check_request(request.checkout)
     _check(request)
     await _risk_check(db, buyer_id, request, facts, now)
-    async with db.transaction() as conn:
+    async with db.hot_transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('placement:' || $1::bigint, 0))", buyer_id)
         digest = request_hash(request)
         earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
@@ -130,21 +132,36 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
         _check_delivery(request, skus)
         placement = await _write(conn, buyer_id, request, result, skus, digest, now, now + payment_timeout)
         await _consume(conn, buyer_id, request.checkout, result, placement.payment_order_id, now)
-        await _reserve(conn, placement, result, request)
         if request.from_cart:
             await _remove_from_cart(conn, buyer_id, [line.sku_id for line in result.lines])
         if result.payable == 0:   # nothing to pay: paid at once
             await service.mark_paid(conn, placement.payment_order_id, now, f"buyer:{buyer_id}")
+        try:
+            await reservations.reserve_and_commit(
+                conn, placement.payment_order_id,
+                province_code(request.address.region_code) if request.address else None)
+        except reservations.OutOfStock as exc:
+            raise _out_of_stock(request, result, exc.sku_ids) from None
         return placement
+
+
+def _out_of_stock(request: PlacementRequest, result: PricingResult, sku_ids: list[int]) -> DomainError:
+    index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
+    gifts = {g.sku_id for m in result.merchants for g in m.gifts}
+    return DomainError(*(
+        Problem("OUT_OF_STOCK", "not enough of this item left", ("lines", str(index[sku]), "skuId"))
+        if sku in index and sku not in gifts else
+        Problem("GIFT_OUT_OF_STOCK", "a gift of this order ran out; submit again", ("lines",))
+        for sku in dict.fromkeys(sku_ids)))
 
 
 async def _risk_check(db: Database, buyer_id: int, request: PlacementRequest, facts: PlacementFacts,
                       now: datetime) -> None:
+    """Decided and written outside the placement's transaction, so a refusal is on record."""
     a = request.address
-    async with db.transaction() as conn:
-        phone = await conn.fetchval("SELECT phone FROM buyers WHERE id = $1", buyer_id)
+    async with db.connection() as conn:
         decision = await risk.check_placement(conn, risk.PlacementFacts(
-            buyer_id=buyer_id, phone=phone, ip=facts.ip, device=facts.device,
+            buyer_id=buyer_id, ip=facts.ip, device=facts.device,
             address=None if a is None else risk.address_key(province_code(a.region_code), a.detail)), now)
         await risk.record(conn, "PLACEMENT", buyer_id, decision)
     if not decision.allowed:
@@ -181,22 +198,24 @@ async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequ
         buyer_id, request.idempotency_key, digest, result.goods_total, result.total_discount, result.shipping_total,
         result.payable, c.payment_channel, c.region_code, summary, expires_at, now)
     address = None if request.address is None else asdict(request.address)
-    order_ids = []
+    order_ids, events = [], []
     for m in result.merchants:
+        payable = m.paid_amount + m.shipping
         order_id = await conn.fetchval(
             "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping, payable,"
             " address, recharge_account, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-            payment_order_id, buyer_id, m.merchant_id, m.subtotal, m.discount, m.shipping, m.paid_amount + m.shipping,
+            payment_order_id, buyer_id, m.merchant_id, m.subtotal, m.discount, m.shipping, payable,
             address, request.recharge_account, now)
         order_ids.append(order_id)
         lines = [x for x in result.lines if x.merchant_id == m.merchant_id]
         line_ids = await _insert_lines(conn, order_id, lines, m.gifts, skus)
         await _insert_shares(conn, lines, line_ids)
-        await conn.execute("INSERT INTO order_status_history (order_id, to_status, actor, at)"
-                           " VALUES ($1, 'PENDING_PAYMENT', $2, $3)", order_id, f"buyer:{buyer_id}", now)
-        await emit(conn, "order", "ORDER_CREATED",
-                   {"order_id": order_id, "payment_order_id": payment_order_id, "buyer_id": buyer_id,
-                    "to": "PENDING_PAYMENT", "payable": m.paid_amount + m.shipping}, merchant_id=m.merchant_id)
+        events.append(("ORDER_CREATED", {"order_id": order_id, "payment_order_id": payment_order_id,
+                                         "buyer_id": buyer_id, "to": "PENDING_PAYMENT", "payable": payable},
+                       m.merchant_id))
+    await conn.execute("INSERT INTO order_status_history (order_id, to_status, actor, at)"
+                       " SELECT unnest($1::bigint[]), 'PENDING_PAYMENT', $2, $3", order_ids, f"buyer:{buyer_id}", now)
+    await emit_many(conn, "order", events)
     return Placement(payment_order_id, order_ids, result.payable, expires_at, pricing=result)
 
 
@@ -225,9 +244,10 @@ async def _insert_shares(conn: asyncpg.Connection, lines, line_ids: dict[int, in
     rows = [(line_ids[x.sku_id], s.level.value, s.promotion_id, s.coupon_id, s.amount, s.funder.value,
              s.platform_amount, s.merchant_amount) for x in lines for s in x.shares if s.amount > 0]
     if rows:
-        await conn.executemany(
+        await conn.execute(
             "INSERT INTO order_line_shares (order_line_id, level, promotion_id, buyer_coupon_id, amount, funder,"
-            " platform_amount, merchant_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", rows)
+            " platform_amount, merchant_amount) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[],"
+            " $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[])", *map(list, zip(*rows)))
 
 
 async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRequest, result: PricingResult,
@@ -235,10 +255,12 @@ async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRe
     """Use the applied coupons and take promotion budgets and per-buyer units; a checkout that
     lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
     coupon_ids = [c.coupon_id for c in result.coupons]
-    used = await conn.fetchval(
-        "WITH used AS (UPDATE buyer_coupons SET status = 'USED', used_at = $3, payment_order_id = $4"
-        " WHERE id = ANY($1::bigint[]) AND buyer_id = $2 AND status = 'UNUSED' AND expires_at > $3 RETURNING 1)"
-        " SELECT count(*) FROM used", coupon_ids, buyer_id, now, payment_order_id)
+    used = 0
+    if coupon_ids:
+        used = await conn.fetchval(
+            "WITH used AS (UPDATE buyer_coupons SET status = 'USED', used_at = $3, payment_order_id = $4"
+            " WHERE id = ANY($1::bigint[]) AND buyer_id = $2 AND status = 'UNUSED' AND expires_at > $3 RETURNING 1)"
+            " SELECT count(*) FROM used", coupon_ids, buyer_id, now, payment_order_id)
     usage: dict[int, list[int]] = {}        # promotion id → [units, amount]
     for p in result.promotions:
         usage.setdefault(p.promotion_id, [0, 0])[1] += p.discount
@@ -246,38 +268,22 @@ async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRe
         if x.item_promotion_id is not None:
             usage.setdefault(x.item_promotion_id, [0, 0])[0] += x.promo_units
     ids = sorted(usage)
-    taken = await conn.fetchval(
-        "WITH taken AS (UPDATE promotions p SET spent = p.spent + u.amount"
-        " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
-        " WHERE p.id = u.id AND (p.budget IS NULL OR p.spent + u.amount <= p.budget) RETURNING 1)"
-        " SELECT count(*) FROM taken", ids, [usage[i][1] for i in ids])
-    if used != len(coupon_ids) or taken != len(ids):
+    budgets_ok = True
+    if ids:
+        # Only budgeted promotions keep a running `spent` (a counter every checkout under an
+        # unbudgeted promotion would otherwise update: one more hot row, and table bloat).
+        budgets_ok = await conn.fetchval(
+            "WITH budgeted AS (SELECT id FROM promotions WHERE id = ANY($1::bigint[]) AND budget IS NOT NULL),"
+            " taken AS (UPDATE promotions p SET spent = p.spent + u.amount"
+            "   FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
+            "   WHERE p.id = u.id AND p.budget IS NOT NULL AND p.spent + u.amount <= p.budget RETURNING 1),"
+            " recorded AS (INSERT INTO promotion_usages (payment_order_id, promotion_id, buyer_id, units, amount)"
+            "   SELECT $3, u.id, $4, u.units, u.amount FROM unnest($1::bigint[], $5::int[], $2::bigint[])"
+            "   AS u(id, units, amount) RETURNING 1)"
+            " SELECT (SELECT count(*) FROM budgeted) = (SELECT count(*) FROM taken)",  # WITH writes run regardless
+            ids, [usage[i][1] for i in ids], payment_order_id, buyer_id, [usage[i][0] for i in ids])
+    if used != len(coupon_ids) or not budgets_ok:
         raise PriceChanged(await price_checkout(conn, buyer_id, checkout, now))
-    await conn.executemany(
-        "INSERT INTO promotion_usages (payment_order_id, promotion_id, buyer_id, units, amount)"
-        " VALUES ($1, $2, $3, $4, $5)", [(payment_order_id, i, buyer_id, *usage[i]) for i in ids])
-
-
-async def _reserve(conn: asyncpg.Connection, placement: Placement, result: PricingResult,
-                   request: PlacementRequest) -> None:
-    """Reserve every line and gift in SKU order (so concurrent placements never deadlock)."""
-    region = province_code(request.address.region_code) if request.address else None
-    rows = await conn.fetch(
-        "SELECT l.id, l.sku_id, l.quantity, o.merchant_id, p.fulfillment_type, l.gift_of_promotion_id FROM order_lines l"
-        " JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id"
-        " WHERE o.payment_order_id = $1 ORDER BY l.sku_id, l.id", placement.payment_order_id)
-    index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
-    problems = []
-    for r in rows:
-        virtual = r["fulfillment_type"] == "VIRTUAL"
-        if await reservations.reserve(conn, r["id"], r["sku_id"], r["merchant_id"], r["quantity"],
-                                      None if virtual else region) is None:
-            path = ("lines", str(index[r["sku_id"]]), "skuId") if r["sku_id"] in index else ("lines",)
-            problems.append(Problem("GIFT_OUT_OF_STOCK" if r["gift_of_promotion_id"] else "OUT_OF_STOCK",
-                                    "not enough of this item left" if r["gift_of_promotion_id"] is None
-                                    else "a gift of this order ran out; submit again", path))
-    if problems:
-        raise DomainError(*problems)
 
 
 async def _remove_from_cart(conn: asyncpg.Connection, buyer_id: int, sku_ids: list[int]) -> None:

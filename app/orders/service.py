@@ -95,7 +95,7 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
             UPDATE promotion_usages SET released = true WHERE payment_order_id = $1 AND NOT released
             RETURNING promotion_id, amount)
         UPDATE promotions p SET spent = p.spent - g.amount FROM given_back g
-        WHERE p.id = g.promotion_id AND g.amount > 0
+        WHERE p.id = g.promotion_id AND g.amount > 0 AND p.budget IS NOT NULL
         """, payment_order_id)
     await record(conn, orders, OrderEvent.CANCEL, actor, reason)
     return True

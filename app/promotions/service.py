@@ -305,5 +305,7 @@ async def get_promotion(conn: asyncpg.Connection, principal: Principal, promotio
 
 _SELECT = """SELECT p.*, ARRAY(SELECT ps.sku_id FROM promotion_skus ps
                              WHERE ps.promotion_id = p.id AND ps.status = 'APPROVED'
-                             ORDER BY ps.sku_id LIMIT 1000) AS scope_sku_ids
+                             ORDER BY ps.sku_id LIMIT 1000) AS scope_sku_ids,
+                    (SELECT coalesce(sum(u.amount), 0) FROM promotion_usages u
+                     WHERE u.promotion_id = p.id AND NOT u.released) AS given
              FROM promotions p"""

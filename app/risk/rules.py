@@ -17,8 +17,7 @@ AUTH_SMS_FROM = 500_000             # cents: ¥5,000 and more needs an SMS code
 @dataclass(frozen=True)
 class PlacementFacts:
     buyer_id: int
-    phone: str | None = None
-    address: str | None = None       # normalised receiver address (region + detail)
+    address: str | None = None       # `address_key` of the receiver address
     ip: str | None = None
     device: str | None = None
 
@@ -37,19 +36,22 @@ def address_key(region_code: str, detail: str) -> str:
 
 
 async def check_placement(conn: asyncpg.Connection, facts: PlacementFacts, now: datetime) -> Decision:
-    """Blacklists first (buyer, phone, address, IP, device), then the per-buyer velocity limit."""
-    candidates = [("BUYER", str(facts.buyer_id)), ("PHONE", facts.phone), ("ADDRESS", facts.address),
-                  ("IP", facts.ip), ("DEVICE", facts.device)]
-    candidates = [(k, v) for k, v in candidates if v]
-    hit = await conn.fetchrow(
-        "SELECT kind FROM risk_blacklist b JOIN unnest($1::text[], $2::text[]) AS c(kind, value)"
-        " USING (kind, value) LIMIT 1", [k for k, _ in candidates], [v for _, v in candidates])
-    if hit is not None:
-        return Decision(False, f"BLACKLIST_{hit['kind']}")
-    recent = await conn.fetchval("SELECT count(*) FROM payment_orders WHERE buyer_id = $1 AND created_at > $2",
-                                 facts.buyer_id, now - VELOCITY_WINDOW)
-    if recent >= VELOCITY_LIMIT:
-        return Decision(False, "VELOCITY", {"orders": recent, "window_minutes": VELOCITY_WINDOW.seconds // 60})
+    """Blacklists first (buyer, the buyer's phone, address, IP, device), then the per-buyer
+    velocity limit; one statement."""
+    candidates = [(k, v) for k, v in (("BUYER", str(facts.buyer_id)), ("ADDRESS", facts.address), ("IP", facts.ip),
+                                      ("DEVICE", facts.device)) if v]
+    row = await conn.fetchrow(
+        """
+        SELECT (SELECT b.kind FROM risk_blacklist b
+                WHERE (b.kind, b.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                   OR (b.kind = 'PHONE' AND b.value = (SELECT phone FROM buyers WHERE id = $3))
+                ORDER BY b.kind LIMIT 1) AS listed,
+               (SELECT count(*) FROM payment_orders WHERE buyer_id = $3 AND created_at > $4) AS recent
+        """, [k for k, _ in candidates], [v for _, v in candidates], facts.buyer_id, now - VELOCITY_WINDOW)
+    if row["listed"] is not None:
+        return Decision(False, f"BLACKLIST_{row['listed']}")
+    if row["recent"] >= VELOCITY_LIMIT:
+        return Decision(False, "VELOCITY", {"orders": row["recent"], "window_minutes": VELOCITY_WINDOW.seconds // 60})
     return Decision(True, "PASS")
 
 

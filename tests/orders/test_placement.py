@@ -118,12 +118,14 @@ async def test_out_of_stock_and_undeliverable(gql, db, settings, market):
 async def test_cancel_gives_back_stock_coupons_and_budget(gql, db, settings, market):
     buyer_id, buyer = await new_buyer(db, settings)
     await fill_wallet(db, market, buyer_id)
+    card = market.promotion["bank_card"]
+    await db.fetchval("UPDATE promotions SET budget = 1000000 WHERE id = $1 RETURNING 1", card)
+    spent = await db.fetchval("SELECT spent FROM promotions WHERE id = $1", card)
     before = await reserved(db, market.sku["a1"])
     payload = await place(gql, buyer, place_input(lines_input((market.sku["a1"], 2)), paymentChannel="BANK_CARD"))
     po = payload["paymentOrder"]
     assert await reserved(db, market.sku["a1"]) == before + 2
-    spent = await db.fetchval("SELECT spent FROM promotions WHERE id = $1", market.promotion["bank_card"])
-    assert spent >= 500
+    assert await db.fetchval("SELECT spent FROM promotions WHERE id = $1", card) == spent + 500
     used = await db.fetchval("SELECT count(*) FROM buyer_coupons WHERE buyer_id = $1 AND payment_order_id IS NOT NULL",
                              buyer_id)
     assert used >= 1
@@ -134,7 +136,9 @@ async def test_cancel_gives_back_stock_coupons_and_budget(gql, db, settings, mar
     assert cancelled["order"]["cancelReason"] == "BUYER_CANCELLED"
     assert [h["toStatus"] for h in cancelled["order"]["history"]] == ["PENDING_PAYMENT", "CANCELLED"]
     assert await reserved(db, market.sku["a1"]) == before
-    assert await db.fetchval("SELECT spent FROM promotions WHERE id = $1", market.promotion["bank_card"]) == spent - 500
+    assert await db.fetchval("SELECT spent FROM promotions WHERE id = $1", card) == spent
+    assert await db.fetchval("SELECT count(*) FROM promotion_usages u JOIN orders o USING (payment_order_id)"
+                             " WHERE o.buyer_id = $1 AND NOT u.released", buyer_id) == 0
     assert await db.fetchval("SELECT count(*) FROM buyer_coupons WHERE buyer_id = $1 AND payment_order_id IS NOT NULL",
                              buyer_id) == 0
     again = (await gql.ok(CANCEL, {"id": order_id}, buyer))["cancelOrder"]

@@ -21,6 +21,7 @@ from schema.errors import UserError, public_error, user_errors
 from schema.events import visible_to
 from schema.ids import input_pk, optional_pk
 from schema.pagination import Connection, after_id, connection_of, page_size
+from schema.payments import Payment, Refund
 from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
@@ -121,6 +122,8 @@ class Order:
     cancelled_at: datetime | None
     lines: list[OrderLine]
     history: list[OrderStatusChange]
+    payments: list[Payment] = strawberry.field(description="Payments of its checkout (one pays every order of it).")
+    refunds: list[Refund]
 
     @classmethod
     def of(cls, d: reads.OrderDetails) -> "Order":
@@ -141,7 +144,8 @@ class Order:
             shipped_at=o["shipped_at"], received_at=o["received_at"], completed_at=o["completed_at"],
             cancelled_at=o["cancelled_at"], lines=[_line(r, d.shares.get(r["id"], [])) for r in d.lines],
             history=[OrderStatusChange(from_status=h["from_status"], to_status=h["to_status"], actor=h["actor"],
-                                       reason=h["reason"], at=h["at"]) for h in d.history])
+                                       reason=h["reason"], at=h["at"]) for h in d.history],
+            payments=[Payment.from_row(p) for p in d.payments], refunds=[Refund.from_row(r) for r in d.refunds])
 
 
 def _line(r: asyncpg.Record, shares: list[asyncpg.Record]) -> OrderLine:

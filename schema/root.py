@@ -21,18 +21,21 @@ from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import CodedMaskErrors
 from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
+from schema.payments import PaymentMutation, PaymentQuery
 from schema.promotions import PromotionMutation, PromotionQuery
 from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
 
 @strawberry.type
-class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery):
+class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
+            PaymentQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation):
+class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
+               PaymentMutation):
     pass
 
 

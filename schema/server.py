@@ -22,7 +22,9 @@ from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
 from app.logs import configure_logging
+from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
+from app.sandbox.provider import sandbox_routes
 from schema.context import Context
 from schema.response_cache import ResponseCache, cache_key
 from schema.root import build_schema
@@ -258,7 +260,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
-                Route("/healthz", healthz), Route("/readyz", readyz)],
+                Route("/healthz", healthz), Route("/readyz", readyz),
+                *webhook_routes(), *(sandbox_routes() if settings.sandbox_on else [])],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, settings=settings)

@@ -14,7 +14,7 @@ from app.db import Database
 from app.events import run_outbox_relay
 from app.logs import configure_logging
 from app.redis import arq_settings, connect_redis
-from workers import catalog
+from workers import catalog, orders, payments
 
 log = structlog.get_logger("worker")
 
@@ -49,12 +49,14 @@ def _redis_settings():
 
 
 class WorkerSettings:
-    functions = [*catalog.FUNCTIONS]
-    cron_jobs = [*catalog.CRON_JOBS]
+    functions = [*catalog.FUNCTIONS, *orders.FUNCTIONS, *payments.FUNCTIONS]
+    cron_jobs = [*catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = _redis_settings()
     health_check_interval = 10
+    # arq looks for new jobs this often (default 0.5 s): callbacks are applied within ~50 ms, not ~250 ms
+    poll_delay = 0.05
     job_timeout = 60
     max_tries = 5
     keep_result = 3600

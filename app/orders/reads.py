@@ -1,5 +1,6 @@
 """Reading orders for buyers, merchant consoles and the back office. A page of orders with their
-lines, discount shares and history costs four statements whatever its size (`with_details`)."""
+lines, discount shares, history, payments and refunds costs six statements whatever its size
+(`with_details`)."""
 
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ class OrderDetails:
     lines: list[asyncpg.Record]
     shares: dict[int, list[asyncpg.Record]]       # order line id → shares
     history: list[asyncpg.Record]
+    payments: list[asyncpg.Record]                # of its payment order (one checkout pays all its orders)
+    refunds: list[asyncpg.Record]                 # of this order
 
 
 async def with_details(conn: asyncpg.Connection, orders: list[asyncpg.Record]) -> list[OrderDetails]:
@@ -30,11 +33,16 @@ async def with_details(conn: asyncpg.Connection, orders: list[asyncpg.Record]) -
                               " ORDER BY order_line_id, level", [r["id"] for r in lines])
     history = await conn.fetch("SELECT * FROM order_status_history WHERE order_id = ANY($1::bigint[])"
                                " ORDER BY order_id, id", ids)
+    payments = await conn.fetch("SELECT * FROM payments WHERE payment_order_id = ANY($1::bigint[]) ORDER BY id",
+                                list({o["payment_order_id"] for o in orders}))
+    refunds = await conn.fetch("SELECT * FROM refunds WHERE order_id = ANY($1::bigint[]) ORDER BY id", ids)
     by_line: dict[int, list] = {}
     for s in shares:
         by_line.setdefault(s["order_line_id"], []).append(s)
     return [OrderDetails(o, [r for r in lines if r["order_id"] == o["id"]], by_line,
-                         [h for h in history if h["order_id"] == o["id"]]) for o in orders]
+                         [h for h in history if h["order_id"] == o["id"]],
+                         [p for p in payments if p["payment_order_id"] == o["payment_order_id"]],
+                         [r for r in refunds if r["order_id"] == o["id"]]) for o in orders]
 
 
 async def buyer_orders(conn: asyncpg.Connection, buyer_id: int, tab: BuyerStatus | None, after_id: int | None,

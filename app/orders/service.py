@@ -33,9 +33,9 @@ async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: 
 
 
 async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str | None,
-                now: datetime, extra_sets: str = "", extra_args: tuple = ()) -> list[asyncpg.Record]:
-    """Move the orders that are still in a status `event` leaves; returns their rows *before*
-    the change (so history knows where they came from)."""
+                now: datetime, extra_sets: str = "", extra_args: tuple = (), only_if: str = "true") -> list[asyncpg.Record]:
+    """Move the orders that are still in a status `event` leaves (and meet `only_if`); returns
+    their rows *before* the change (so history knows where they came from)."""
     allowed_from, target = TRANSITIONS[event]
     sets = [f"status = '{target.value}'", *(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items())]
     if at_column:
@@ -44,7 +44,8 @@ async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEven
         sets.append(extra_sets)
     return await conn.fetch(
         f"""
-        WITH before AS (SELECT * FROM orders WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) FOR UPDATE)
+        WITH before AS (SELECT * FROM orders WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) AND {only_if}
+                        FOR UPDATE)
         UPDATE orders o SET {", ".join(sets)} FROM before WHERE o.id = before.id
         RETURNING before.*
         """, order_ids, [s.value for s in allowed_from], now, *extra_args)
@@ -128,7 +129,8 @@ async def cancel_due(conn: asyncpg.Connection, now: datetime, limit: int = 200) 
 
 async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, carrier: str, tracking_number: str,
                now: datetime) -> None:
-    """The merchant ships a paid order: reservations become deductions."""
+    """The merchant ships a paid order: reservations become deductions. Not while the buyer's
+    refund of it is under way (its stock is already released)."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking_number) <= 50:
         raise DomainError.of("INVALID_TRACKING", "give a carrier and a tracking number of 1 to 50 characters",
@@ -137,8 +139,11 @@ async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, ca
     if owner is None or not principal.can_manage_merchant(owner):
         raise NotFound.of("NOT_FOUND", "order not found", "orderId")
     orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now,
-                         "carrier = $4, tracking_number = $5", (carrier, tracking_number))
+                         "carrier = $4, tracking_number = $5", (carrier, tracking_number),
+                         only_if="aftersale_status <> 'IN_PROGRESS'")
     if not orders:
+        if await conn.fetchval("SELECT aftersale_status = 'IN_PROGRESS' FROM orders WHERE id = $1", order_id):
+            raise DomainError.of("AFTERSALE_IN_PROGRESS", "the buyer is being refunded for this order", "orderId")
         await _refuse(conn, order_id, OrderEvent.SHIP)
     await reservations.deduct_for_order(conn, order_id)
     await record(conn, orders, OrderEvent.SHIP, principal.subject, None,

@@ -9,7 +9,8 @@ ORDER_FIELDS = """id paymentOrderId merchantId status buyerStatus buyerStatusLab
   address { receiver phone regionCode detail }
   lines { skuId title quantity unitPrice goodsAmount itemDiscount paidAmount giftOfPromotionId
           shares { level promotionId couponId amount funder platformAmount merchantAmount } }
-  history { fromStatus toStatus actor reason }"""
+  history { fromStatus toStatus actor reason }
+  payments { id channel amount status } refunds { id amount status reason }"""
 PLACE = f"""mutation($i: PlaceOrderInput!) {{ placeOrder(input: $i) {{
   paymentOrder {{ id payable expiresAt orders {{ {ORDER_FIELDS} }} }} replayed
   pricing {{ payable }} userErrors {{ field code message }} }} }}"""

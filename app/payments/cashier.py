@@ -1,0 +1,84 @@
+"""The cashier (收银台, DOMAIN §7): a buyer opens a payment for their unpaid payment order with a
+channel; risk decides the authentication the buyer must pass; the provider's transaction is
+created over its HTTP API and the client is told how to pay it.
+
+A payment is one attempt: paying twice makes two payments, and the callbacks decide — the first
+success pays the payment order, any other success is refunded (app/payments/callbacks.py).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import httpx
+
+from app.config import Settings
+from app.db import Database
+from app.errors import DomainError, NotFound
+from app.payments.gateway import ProviderTransaction, ProviderUnavailable, current_provider, gateway_for
+from app.risk import rules as risk
+
+PAYABLE_CHANNELS = ("WECHAT", "ALIPAY", "BANK_CARD")   # CREDIT comes with credit lines (DOMAIN §8)
+
+
+@dataclass(frozen=True)
+class OpenedPayment:
+    payment: asyncpg.Record
+    transaction: ProviderTransaction
+
+
+async def create_payment(db: Database, buyer_id: int, payment_order_id: int, channel: str, now: datetime,
+                         settings: Settings, http: httpx.AsyncClient) -> OpenedPayment:
+    """The payment row is committed before the provider is called (its id is the provider's
+    reference); a provider failure closes it again and answers PROVIDER_UNAVAILABLE."""
+    provider = current_provider(settings)
+    async with db.transaction() as conn:
+        payment = await open_payment(conn, buyer_id, payment_order_id, channel, now, provider)
+    try:
+        txn = await gateway_for(settings, provider, http).create_transaction(payment["id"], payment["amount"], channel)
+    except ProviderUnavailable:
+        await db.fetchval("UPDATE payments SET status = 'CLOSED' WHERE id = $1 AND status = 'CREATED'", payment["id"])
+        raise DomainError.of("PROVIDER_UNAVAILABLE", "the payment provider is not answering; try again") from None
+    return OpenedPayment(payment, txn)
+
+
+async def open_payment(conn: asyncpg.Connection, buyer_id: int, payment_order_id: int, channel: str,
+                       now: datetime, provider: str | None) -> asyncpg.Record:
+    """Check the payment order can be paid with `channel` by this buyer, decide and log the
+    authentication level, and write the CREATED payment."""
+    if channel not in PAYABLE_CHANNELS or provider is None:
+        raise DomainError.of("CHANNEL_NOT_AVAILABLE", f"paying with {channel} is not available", "channel")
+    po = await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1", payment_order_id)
+    if po is None or po["buyer_id"] != buyer_id:
+        raise NotFound.of("NOT_FOUND", "payment order not found", "paymentOrderId")
+    if po["status"] != "PENDING_PAYMENT":
+        raise DomainError.of("PAYMENT_ORDER_NOT_PAYABLE", f"this payment order is {po['status'].lower()}",
+                             "paymentOrderId")
+    if po["expires_at"] <= now:
+        raise DomainError.of("PAYMENT_ORDER_EXPIRED", "the time to pay this payment order is over", "paymentOrderId")
+    if po["payable"] <= 0:
+        raise DomainError.of("NOTHING_TO_PAY", "this payment order has nothing to pay", "paymentOrderId")
+    if po["payment_channel"] and po["payment_channel"] != channel and await _has_payment_discount(conn, po["id"]):
+        raise DomainError.of("CHANNEL_MISMATCH", f"this payment order was priced with a {po['payment_channel']} "
+                             "payment discount; pay with that channel or place the order again", "channel")
+    decision = risk.payment_auth_level(po["payable"], await risk.recent_denials(conn, buyer_id, now))
+    await risk.record(conn, "PAYMENT", buyer_id, decision)
+    return await conn.fetchrow(
+        "INSERT INTO payments (payment_order_id, provider, channel, amount, auth_level) VALUES ($1, $2, $3, $4, $5)"
+        " RETURNING *", po["id"], provider, channel, po["payable"], decision.detail["level"])
+
+
+async def _has_payment_discount(conn: asyncpg.Connection, payment_order_id: int) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM orders o JOIN order_lines l ON l.order_id = o.id"
+        " JOIN order_line_shares s ON s.order_line_id = l.id"
+        " WHERE o.payment_order_id = $1 AND s.level = 'PAYMENT' AND s.amount > 0)", payment_order_id)
+
+
+async def payment_for(conn: asyncpg.Connection, payment_id: int, buyer_id: int | None) -> asyncpg.Record:
+    """A payment its buyer (or, `buyer_id` None, an admin) may read; others get NOT_FOUND."""
+    row = await conn.fetchrow("SELECT p.*, po.buyer_id FROM payments p JOIN payment_orders po"
+                              " ON po.id = p.payment_order_id WHERE p.id = $1", payment_id)
+    if row is None or (buyer_id is not None and row["buyer_id"] != buyer_id):
+        raise NotFound.of("NOT_FOUND", "payment not found", "id")
+    return row

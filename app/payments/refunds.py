@@ -1,0 +1,135 @@
+"""Refunds (DOMAIN §7): back to the original payment, asynchronously, confirmed by the
+provider's refund callback, and never more than was paid.
+
+`payments.refunded_amount` counts every refund requested and not failed, and its CHECK keeps it
+at most the payment's amount: the guard holds when the money is promised, not when it leaves, so
+two concurrent requests can never promise more than was paid. An order's own `refunded_amount`
+and payment status move only when the provider confirms.
+"""
+
+from datetime import datetime
+
+import asyncpg
+import httpx
+
+from app.catalog import reservations
+from app.config import Settings
+from app.db import Database
+from app.errors import DomainError, NotFound
+from app.events import emit
+from app.orders import service as orders
+from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent
+from app.payments.gateway import gateway_for
+
+
+async def request_refund(conn: asyncpg.Connection, payment_id: int, order_id: int | None, amount: int, reason: str,
+                         idempotency_key: str) -> asyncpg.Record:
+    """A PENDING refund of `amount` of a succeeded payment (for `order_id`, or None for a whole
+    late payment); the same key returns the refund already requested. The caller enqueues
+    `submit_refund` after committing (the refund sweeper catches a lost enqueue)."""
+    payment = await conn.fetchrow("SELECT * FROM payments WHERE id = $1 FOR UPDATE", payment_id)
+    existing = await conn.fetchrow("SELECT * FROM refunds WHERE idempotency_key = $1", idempotency_key)
+    if existing is not None:
+        if existing["payment_id"] != payment_id or existing["amount"] != amount:
+            raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this refund key was used for another refund")
+        return existing
+    if payment is None or payment["status"] != "SUCCEEDED":
+        raise DomainError.of("NOT_REFUNDABLE", "only a succeeded payment can be refunded")
+    if amount <= 0:
+        raise DomainError.of("INVALID_AMOUNT", "a refund is a positive amount of cents", "amount")
+    if payment["refunded_amount"] + amount > payment["amount"]:
+        raise DomainError.of("REFUND_EXCEEDS_PAYMENT",
+                             f"at most {payment['amount'] - payment['refunded_amount']} cents are left to refund",
+                             "amount")
+    await conn.execute("UPDATE payments SET refunded_amount = refunded_amount + $2 WHERE id = $1", payment_id, amount)
+    return await conn.fetchrow(
+        "INSERT INTO refunds (payment_id, order_id, amount, reason, idempotency_key) VALUES ($1, $2, $3, $4, $5)"
+        " RETURNING *", payment_id, order_id, amount, reason, idempotency_key)
+
+
+async def submit_refund(db: Database, settings: Settings, http: httpx.AsyncClient, refund_id: int) -> bool:
+    """Send a pending refund to its payment's provider, which dedupes on our refund id, so
+    sending twice refunds once. False when there is nothing to send; raises ProviderUnavailable
+    to be retried. No transaction is held while the provider answers."""
+    row = await db.fetchrow("SELECT r.id, r.amount, p.provider, p.provider_txn_id FROM refunds r JOIN payments p"
+                            " ON p.id = r.payment_id WHERE r.id = $1 AND r.status = 'PENDING'", refund_id)
+    if row is None:
+        return False
+    gateway = gateway_for(settings, row["provider"], http)
+    provider_refund_id = await gateway.create_refund(row["provider_txn_id"], row["id"], row["amount"])
+    await db.fetchval("UPDATE refunds SET provider_refund_id = $2 WHERE id = $1 AND provider_refund_id IS NULL",
+                      refund_id, provider_refund_id)
+    return True
+
+
+async def unsubmitted_refunds(conn: asyncpg.Connection, created_before: datetime, limit: int = 100) -> list[int]:
+    return [r["id"] for r in await conn.fetch(
+        "SELECT id FROM refunds WHERE status = 'PENDING' AND provider_refund_id IS NULL AND created_at < $1"
+        " ORDER BY id LIMIT $2", created_before, limit)]
+
+
+async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provider_refund_id: str, now: datetime,
+                        actor: str) -> None:
+    """The provider confirmed `refund` (locked, PENDING): it succeeds, and its order, if any, counts
+    the money back — PARTIALLY_REFUNDED, or REFUNDED and then CLOSED."""
+    await conn.execute("UPDATE refunds SET status = 'SUCCEEDED', settled_at = $2,"
+                       " provider_refund_id = COALESCE(provider_refund_id, $3) WHERE id = $1",
+                       refund["id"], now, provider_refund_id)
+    await emit(conn, "payment", "REFUND_SUCCEEDED", {"refund_id": refund["id"], "payment_id": refund["payment_id"],
+                                                     "order_id": refund["order_id"], "amount": refund["amount"]})
+    if refund["order_id"] is None:
+        return
+    order = await conn.fetchrow(
+        "UPDATE orders SET refunded_amount = refunded_amount + $2,"
+        " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
+        " WHERE id = $1 RETURNING refunded_amount, payable", refund["order_id"], refund["amount"])
+    if order["refunded_amount"] == order["payable"]:
+        await close_refunded(conn, refund["order_id"], actor, refund["reason"])
+
+
+async def close_refunded(conn: asyncpg.Connection, order_id: int, actor: str, reason: str) -> bool:
+    """A fully refunded order is CLOSED (after-sale DONE) with its history row and event; False
+    when it is not in a status CLOSE leaves (e.g. already closed)."""
+    allowed_from, target = TRANSITIONS[OrderEvent.CLOSE]
+    sub = SUB_STATUSES[OrderEvent.CLOSE]
+    before = await conn.fetch(
+        """
+        WITH before AS (SELECT * FROM orders WHERE id = $1 AND status = ANY($2::text[])
+                        AND refunded_amount = payable FOR UPDATE)
+        UPDATE orders o SET status = $3, payment_status = $4, aftersale_status = $5 FROM before
+        WHERE o.id = before.id RETURNING before.*
+        """, order_id, [s.value for s in allowed_from], target.value, sub["payment_status"], sub["aftersale_status"])
+    if not before:
+        return False
+    await orders.record(conn, before, OrderEvent.CLOSE, actor, reason)
+    return True
+
+
+async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: int) -> asyncpg.Record:
+    """The buyer cancels a paid order before shipment (REFUND_ONLY): its payable is refunded from
+    the payment that paid it, its stock goes back, its fulfilment request is cancelled, and it
+    shows as an after-sale in progress until the refund succeeds and closes it. Returns the refund."""
+    owner = await conn.fetchrow("SELECT payment_order_id FROM orders WHERE id = $1 AND buyer_id = $2",
+                                order_id, buyer_id)
+    if owner is None:
+        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+    po = await orders.lock_payment_order(conn, owner["payment_order_id"])     # payment order first, like every path
+    order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    if order["status"] != "PAID" or order["logistics_status"] != "PENDING":
+        raise DomainError.of("INVALID_TRANSITION", "only a paid order that has not shipped can be cancelled for a refund",
+                             "orderId")
+    if order["aftersale_status"] != "NONE":
+        raise DomainError.of("AFTERSALE_IN_PROGRESS", "this order already has an after-sale request", "orderId")
+    refund = await request_refund(conn, po["paid_by_payment_id"], order_id, order["payable"] - order["refunded_amount"],
+                                  "BUYER_CANCELLED", f"cancel-paid-order:{order_id}")
+    await reservations.release_for_orders(conn, [order_id])
+    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
+                       " WHERE id = $1", order_id)
+    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED' WHERE order_id = $1 AND status = 'PENDING'",
+                       order_id)
+    await emit(conn, "order", "ORDER_REFUND_REQUESTED",
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
+                "from": order["status"], "to": order["status"], "payable": order["payable"],
+                "actor": f"buyer:{buyer_id}", "reason": "BUYER_CANCELLED", "refund_id": refund["id"],
+                "amount": refund["amount"]}, merchant_id=order["merchant_id"])
+    return refund

@@ -1,0 +1,71 @@
+"""`POST /webhooks/payments/{provider}`: the providers' signed callbacks (DOMAIN §7).
+
+Verify the HMAC signature and the timestamp window (401 and no write otherwise), store the
+notification once — unique by (provider, kind, provider transaction id), so a duplicate answers
+200 and writes nothing — answer at once, and enqueue the job that applies it after the row is
+committed. A lost enqueue loses nothing: the sweeper job applies every notification left RECEIVED.
+"""
+
+import json
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.db import Database
+from app.payments.gateway import provider_secret
+from app.payments.jobs import enqueue_apply
+from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+log = structlog.get_logger(__name__)
+
+# what identifies a notification of each kind in the provider's body
+_TXN_FIELD = {"PAYMENT": "txn_id", "REFUND": "refund_id"}
+
+
+async def store_notification(db: Database, provider: str, body: dict) -> int | None:
+    """The new notification's id; None for a duplicate (nothing written)."""
+    kind = body["type"]
+    return await db.fetchval(
+        "INSERT INTO payment_notifications (provider, provider_txn_id, kind, body) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (provider, kind, provider_txn_id) DO NOTHING RETURNING id",
+        provider, body[_TXN_FIELD[kind]], kind, body)
+
+
+async def receive_payment_notification(request: Request) -> Response:
+    state = request.app.state
+    provider = request.path_params["provider"]
+    secret = provider_secret(state.settings, provider)
+    if secret is None:
+        return JSONResponse({"error": "unknown provider"}, 404)
+    raw = await request.body()
+    problem = verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), raw,
+                     state.settings.callback_tolerance_seconds)
+    if problem is not None:
+        log.warning("payment notification refused", provider=provider, reason=problem)
+        return JSONResponse({"error": "invalid signature"}, 401)
+    body = _parse(raw)
+    if body is None:
+        log.warning("payment notification malformed", provider=provider, body=raw[:500].decode(errors="replace"))
+        return JSONResponse({"error": "malformed notification"}, 400)
+    notification_id = await store_notification(state.db, provider, body)
+    if notification_id is None:
+        return JSONResponse({"ok": True, "duplicate": True})
+    await enqueue_apply(state.redis, notification_id)
+    return JSONResponse({"ok": True})
+
+
+def _parse(raw: bytes) -> dict | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("type") not in _TXN_FIELD:
+        return None
+    txn = body.get(_TXN_FIELD[body["type"]])
+    return body if isinstance(txn, str) and 1 <= len(txn) <= 128 else None
+
+
+def webhook_routes() -> list[Route]:
+    return [Route("/webhooks/payments/{provider}", receive_payment_notification, methods=["POST"])]

@@ -1,0 +1,224 @@
+"""The sandbox provider's HTTP API, mounted under /sandbox/:
+
+- `POST /v1/transactions` (signed by the merchant, i.e. us): "unified order" — a transaction for
+  our reference (the payment id) and amount, with the URL to notify; answers its id and pay URL.
+- `GET /pay/{txn_id}`: a tiny page with a pay button; `POST /pay/{txn_id}?duplicates=&delay_ms=`
+  pays and calls the notify URL (again on every POST, like a provider's resend).
+- `POST /v1/batches`: pay many transactions at once, with duplicates, shuffling, delay and jitter
+  (tests and benchmarks); `GET /v1/batches/{id}` counts acknowledged deliveries.
+- `POST /v1/refunds` (signed): refund part of a paid transaction, deduped on our refund reference,
+  never above what was paid; the refund callback follows.
+- `GET /v1/transactions/{txn_id}`: the transaction as the sandbox sees it.
+"""
+
+import html
+import json
+import random
+import uuid
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.sandbox.deliveries import Delivery, Pacing, batch_status, start_batch
+
+STATE_TTL_SECONDS = 7 * 24 * 3600
+MAX_BATCH = 20_000
+
+
+def _txn_key(txn_id: str) -> str:
+    return f"sandbox:txn:{txn_id}"
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+async def _signed_body(request: Request) -> dict | Response:
+    """The merchant's request body once its signature checks out (else the error response)."""
+    settings = request.app.state.settings
+    raw = await request.body()
+    if verify(settings.sandbox_provider_secret, request.headers.get(TIMESTAMP_HEADER),
+              request.headers.get(SIGNATURE_HEADER), raw, settings.callback_tolerance_seconds) is not None:
+        return _error("invalid signature", 401)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _error("body is not JSON", 400)
+    return body if isinstance(body, dict) else _error("body is not an object", 400)
+
+
+def _valid_order(item: dict, notify_url) -> str | None:
+    amount = item.get("amount")
+    if not isinstance(item.get("reference"), str) or not 1 <= len(item["reference"]) <= 64:
+        return "reference must be a string of 1 to 64 characters"
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        return "amount must be a positive number of cents"
+    if not isinstance(notify_url, str) or not notify_url.startswith(("http://", "https://")):
+        return "notify_url must be an http(s) URL"
+    return None
+
+
+async def _new_transaction(request: Request, reference: str, amount: int, channel: str, notify_url: str,
+                           status: str) -> dict:
+    txn = {"txn_id": "sbx_" + uuid.uuid4().hex, "reference": reference, "amount": amount, "channel": channel,
+           "notify_url": notify_url, "status": status, "created_at": _now(), "paid_at": "", "refunded": 0}
+    if status == "PAID":
+        txn["paid_at"] = txn["created_at"]
+    redis = request.app.state.redis
+    await redis.hset(_txn_key(txn["txn_id"]), mapping=txn)
+    await redis.expire(_txn_key(txn["txn_id"]), STATE_TTL_SECONDS)
+    return txn
+
+
+async def _transaction(request: Request, txn_id: str) -> dict | None:
+    txn = await request.app.state.redis.hgetall(_txn_key(txn_id))
+    if not txn:
+        return None
+    return {**txn, "amount": int(txn["amount"]), "refunded": int(txn["refunded"])}
+
+
+def _payment_notification(txn: dict) -> dict:
+    return {"type": "PAYMENT", "txn_id": txn["txn_id"], "reference": txn["reference"], "amount": txn["amount"],
+            "channel": txn["channel"], "status": "SUCCESS", "paid_at": txn["paid_at"]}
+
+
+def _pacing(params, default_concurrency: int = 8) -> Pacing:
+    def number(name: str, default: int, top: int) -> int:
+        value = params.get(name, default)
+        return min(max(int(value), 0), top) if str(value).isdigit() else default
+    return Pacing(delay_ms=number("delay_ms", 0, 600_000), jitter_ms=number("jitter_ms", 0, 600_000),
+                  concurrency=number("concurrency", default_concurrency, 256) or 1)
+
+
+async def create_transaction(request: Request) -> Response:
+    body = await _signed_body(request)
+    if isinstance(body, Response):
+        return body
+    problem = _valid_order(body, body.get("notify_url"))
+    if problem:
+        return _error(problem, 400)
+    txn = await _new_transaction(request, body["reference"], body["amount"], str(body.get("channel", "")),
+                                 body["notify_url"], "CREATED")
+    base = request.app.state.settings.base_url
+    return JSONResponse({"txn_id": txn["txn_id"], "status": "CREATED", "pay_url": f"{base}/sandbox/pay/{txn['txn_id']}"})
+
+
+async def show_transaction(request: Request) -> Response:
+    txn = await _transaction(request, request.path_params["txn_id"])
+    return JSONResponse(txn) if txn else _error("no such transaction", 404)
+
+
+async def pay_page(request: Request) -> Response:
+    txn = await _transaction(request, request.path_params["txn_id"])
+    if txn is None:
+        return HTMLResponse("<h1>No such transaction</h1>", 404)
+    amount = f"¥{txn['amount'] // 100}.{txn['amount'] % 100:02d}"
+    return HTMLResponse(f"""<!doctype html><meta charset="utf-8"><title>Sandbox pay</title>
+<h1>Sandbox payment</h1>
+<p>Transaction <code>{html.escape(txn['txn_id'])}</code> for payment {html.escape(txn['reference'])}:
+<b>{amount}</b> by {html.escape(txn['channel'])} — {html.escape(txn['status'])}</p>
+<form method="post"><button type="submit">Pay {amount}</button></form>
+<p>Query parameters of the POST: <code>duplicates</code> (extra copies of the callback),
+<code>delay_ms</code>, <code>jitter_ms</code>.</p>""")
+
+
+async def pay(request: Request) -> Response:
+    """Pay (or resend the notification of) one transaction."""
+    redis = request.app.state.redis
+    txn_id = request.path_params["txn_id"]
+    txn = await _transaction(request, txn_id)
+    if txn is None:
+        return _error("no such transaction", 404)
+    if txn["status"] != "PAID":
+        await redis.hset(_txn_key(txn_id), mapping={"status": "PAID", "paid_at": _now()})
+        txn = await _transaction(request, txn_id)
+    params = request.query_params
+    copies = 1 + (min(int(params["duplicates"]), 100) if params.get("duplicates", "").isdigit() else 0)
+    delivery = Delivery(txn["notify_url"], _payment_notification(txn))
+    batch_id = await start_batch(redis, request.app.state.settings.sandbox_provider_secret, [delivery] * copies,
+                                 _pacing(params, default_concurrency=1))
+    return JSONResponse({"txn_id": txn_id, "status": "PAID", "batch_id": batch_id, "deliveries": copies})
+
+
+async def pay_batch(request: Request) -> Response:
+    """Body: {"notify_url", "payments": [{"reference", "amount", "channel"?}], "duplicate_ratio"?: 0.3,
+    "shuffle"?: true, "delay_ms"?, "jitter_ms"?, "concurrency"?}: each payment is a new paid
+    transaction notified once, plus round(ratio × n) duplicate notifications of random ones."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _error("body is not JSON", 400)
+    items, ratio = body.get("payments"), body.get("duplicate_ratio", 0)
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        return _error(f"payments must be a list of 1 to {MAX_BATCH} items", 400)
+    if not isinstance(ratio, int | float) or not 0 <= ratio <= 10:
+        return _error("duplicate_ratio must be between 0 and 10", 400)
+    for item in items:
+        problem = _valid_order(item, body.get("notify_url")) if isinstance(item, dict) else "items are objects"
+        if problem:
+            return _error(problem, 400)
+    txns = [await _new_transaction(request, i["reference"], i["amount"], str(i.get("channel", "")),
+                                   body["notify_url"], "PAID") for i in items]
+    deliveries = [Delivery(body["notify_url"], _payment_notification(t)) for t in txns]
+    deliveries += random.choices(deliveries, k=round(ratio * len(deliveries)))
+    if body.get("shuffle", True):
+        random.shuffle(deliveries)
+    batch_id = await start_batch(request.app.state.redis, request.app.state.settings.sandbox_provider_secret,
+                                 deliveries, _pacing(body))
+    return JSONResponse({"batch_id": batch_id, "deliveries": len(deliveries),
+                         "transactions": [{"reference": t["reference"], "txn_id": t["txn_id"]} for t in txns]})
+
+
+async def show_batch(request: Request) -> Response:
+    status = await batch_status(request.app.state.redis, request.path_params["batch_id"])
+    return JSONResponse(status) if status else _error("no such batch", 404)
+
+
+async def create_refund(request: Request) -> Response:
+    """Refund part of a paid transaction once per refund reference; a repeated request resends
+    the refund callback instead of refunding again."""
+    body = await _signed_body(request)
+    if isinstance(body, Response):
+        return body
+    redis = request.app.state.redis
+    txn = await _transaction(request, str(body.get("txn_id", "")))
+    if txn is None or txn["status"] != "PAID":
+        return _error("no such paid transaction", 404)
+    amount, reference, notify_url = body.get("amount"), body.get("refund_reference"), body.get("notify_url")
+    problem = _valid_order({"reference": reference, "amount": amount}, notify_url)
+    if problem:
+        return _error(problem, 400)
+    dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
+    refund = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
+    if await redis.set(dedupe_key, json.dumps(refund), nx=True, ex=STATE_TTL_SECONDS):
+        if await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", amount) > txn["amount"]:
+            await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", -amount)
+            await redis.delete(dedupe_key)
+            return _error("refunds would exceed the amount paid", 409)
+    else:
+        refund = json.loads(await redis.get(dedupe_key))
+    refund_id, amount = refund["refund_id"], refund["amount"]
+    notification = {"type": "REFUND", "refund_id": refund_id, "refund_reference": reference, "txn_id": txn["txn_id"],
+                    "amount": amount, "status": "SUCCESS", "refunded_at": _now()}
+    await start_batch(redis, request.app.state.settings.sandbox_provider_secret, [Delivery(notify_url, notification)],
+                      Pacing(concurrency=1))
+    return JSONResponse({"refund_id": refund_id, "status": "PROCESSING"})
+
+
+def sandbox_routes() -> list[Mount]:
+    return [Mount("/sandbox", routes=[
+        Route("/v1/transactions", create_transaction, methods=["POST"]),
+        Route("/v1/transactions/{txn_id}", show_transaction, methods=["GET"]),
+        Route("/pay/{txn_id}", pay_page, methods=["GET"]),
+        Route("/pay/{txn_id}", pay, methods=["POST"]),
+        Route("/v1/batches", pay_batch, methods=["POST"]),
+        Route("/v1/batches/{batch_id}", show_batch, methods=["GET"]),
+        Route("/v1/refunds", create_refund, methods=["POST"]),
+    ])]

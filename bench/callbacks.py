@@ -1,0 +1,199 @@
+"""Payment callbacks applied per second (issue 4 "Must measure (b)"), by one worker and by two,
+with 30% duplicate deliveries.
+
+    ADMIN_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/13 \
+        .venv/bin/python bench/callbacks.py --payments 5000 --workers 1 2 [--out bench/results/…txt]
+
+For each worker count: a fresh database `ecom_bench_callbacks` (migrated), N unpaid payment orders
+(one order and one reserved line each) with a CREATED payment, written with SQL; then a real
+`ecom serve` on a free loopback port receives the sandbox's batch of N × 1.3 signed callbacks
+(shuffled, 32 at a time) while no worker runs, so intake and applying are measured apart:
+
+- intake: callbacks acknowledged per second by the API (duplicates answered 200, stored once);
+- applying: `ecom worker` processes are started on the full queue and the rate is N divided by
+  the span between the first and the last `applied_at`, so the workers' start-up is not counted.
+
+Every run checks the outcome: N notifications APPLIED, N payment orders PAID, N PAID history rows.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.migrate import migrate  # noqa: E402
+
+ECOM = str(Path(sys.executable).parent / "ecom")
+DATABASE = "ecom_bench_callbacks"
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def fresh_database(admin_url: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await conn.close()
+    url = with_database(admin_url, DATABASE)
+    await migrate(url, progress=lambda _: None)
+    return url
+
+
+async def seed(url: str, n: int) -> list[tuple[int, int]]:
+    """(payment id, amount) of `n` unpaid one-order payment orders, stock reserved."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash) VALUES ('13900000042', 'x')"
+                                        " RETURNING id")
+            merchant = await conn.fetchval("INSERT INTO merchants (name, kind) VALUES ('bench', 'MARKETPLACE')"
+                                           " RETURNING id")
+            category = await conn.fetchval("INSERT INTO backend_categories (name) VALUES ('bench') RETURNING id")
+            warehouse = await conn.fetchval("INSERT INTO warehouses (merchant_id, name) VALUES ($1, 'main')"
+                                            " RETURNING id", merchant)
+            product = await conn.fetchval("INSERT INTO products (merchant_id, category_id, title, fulfillment_type,"
+                                          " status) VALUES ($1, $2, 'bench', 'MERCHANT', 'LISTED') RETURNING id",
+                                          merchant, category)
+            sku = await conn.fetchval("INSERT INTO skus (product_id, merchant_id, code, price) VALUES ($1, $2, 'B1', 100)"
+                                      " RETURNING id", product, merchant)
+            await conn.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand, reserved) VALUES ($1, $2, $3, $3)",
+                               sku, warehouse, n)
+            await conn.execute(
+                """
+                WITH po AS (
+                    INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, goods_total, total_discount,
+                                                shipping_total, payable, pricing, expires_at)
+                    SELECT $1, 'bench-callbacks-' || g, 'bench', 100, 0, 0, 100, '{}', now() + interval '1 day'
+                    FROM generate_series(1, $2) g RETURNING id),
+                o AS (
+                    INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping, payable)
+                    SELECT id, $1, $3, 100, 0, 0, 100 FROM po RETURNING id),
+                l AS (
+                    INSERT INTO order_lines (order_id, sku_id, product_id, title, position, quantity, price, unit_price,
+                                             goods_amount, paid_amount)
+                    SELECT id, $4, $5, 'bench', 1, 1, 100, 100, 100, 100 FROM o RETURNING id)
+                INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)
+                SELECT id, $4, $6, 1 FROM l
+                """, buyer, n, merchant, sku, product, warehouse)
+            return [(r["id"], 100) for r in await conn.fetch(
+                "INSERT INTO payments (payment_order_id, provider, channel, amount, auth_level)"
+                " SELECT id, 'sandbox', 'WECHAT', payable, 'NONE' FROM payment_orders RETURNING id")]
+    finally:
+        await conn.close()
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    """Logs (JSON lines) go to /tmp/bench-callbacks-<command>.log for a look when a run fails."""
+    log = open(f"/tmp/bench-callbacks-{args[0]}.log", "a")
+    return subprocess.Popen([ECOM, *args], env=env, stdout=log, stderr=log)
+
+
+async def wait_http(base: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.get(base + "/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("the API did not start")
+
+
+async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
+    url = await fresh_database(admin_url)
+    payments = await seed(url, n)
+    redis = Redis.from_url(redis_url)
+    await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
+           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false"}
+    api = start(["serve", "--port", str(port), "--workers", "1"], env)
+    procs = [api]
+    db = await asyncpg.connect(url)
+    try:
+        await wait_http(base)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            batch = (await http.post("/sandbox/v1/batches", json={
+                "notify_url": f"{base}/webhooks/payments/sandbox", "duplicate_ratio": 0.3, "shuffle": True,
+                "concurrency": 32, "payments": [{"reference": str(p), "amount": a} for p, a in payments]})).json()
+            t0 = time.perf_counter()      # the transactions exist; deliveries start now
+            while True:
+                status = (await http.get(f"/sandbox/v1/batches/{batch['batch_id']}")).json()
+                if status["acknowledged"] + status["failed"] == status["total"]:
+                    break
+                await asyncio.sleep(0.05)
+            intake_seconds = time.perf_counter() - t0
+        assert status["failed"] == 0, status
+        stored = await db.fetchval("SELECT count(*) FROM payment_notifications")
+        procs += [start(["worker"], env) for _ in range(workers)]
+        while await db.fetchval("SELECT count(*) FROM payment_notifications WHERE status = 'RECEIVED'"):
+            await asyncio.sleep(0.1)
+        span = await db.fetchrow("SELECT min(applied_at) AS first, max(applied_at) AS last,"
+                                 " count(*) FILTER (WHERE status = 'APPLIED') AS applied FROM payment_notifications")
+        paid = await db.fetchval("SELECT count(*) FROM payment_orders WHERE status = 'PAID'")
+        history = await db.fetchval("SELECT count(*) FROM order_status_history WHERE to_status = 'PAID'")
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+        await db.close()
+        await redis.aclose()
+    seconds = (span["last"] - span["first"]).total_seconds()
+    assert stored == n and span["applied"] == n and paid == n and history == n, (stored, span, paid, history)
+    return {"workers": workers, "payments": n, "deliveries": status["total"], "intake_per_s": status["total"] / intake_seconds,
+            "applied_per_s": n / seconds if seconds else float("inf"), "apply_seconds": seconds}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--payments", type=int, default=5000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    admin_url, redis_url = os.environ["ADMIN_DATABASE_URL"], os.environ["REDIS_URL"]
+    for host in (urlsplit(admin_url).hostname, urlsplit(redis_url).hostname):
+        if host not in ("127.0.0.1", "localhost", None):
+            sys.exit("this benchmark only targets local servers")
+    lines = [f"# bench/callbacks.py {datetime.now(UTC).isoformat(timespec='seconds')} on {platform.node()}, "
+             f"{os.cpu_count()} CPUs, Python {platform.python_version()}"]
+    for workers in args.workers:
+        r = await run(admin_url, redis_url, args.payments, workers)
+        lines.append(f"workers={r['workers']} payments={r['payments']} deliveries={r['deliveries']} "
+                     f"intake={r['intake_per_s']:.0f}/s applied={r['applied_per_s']:.0f}/s "
+                     f"(applying took {r['apply_seconds']:.2f} s)")
+        print(lines[-1], flush=True)
+    if args.out:
+        with args.out.open("a") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

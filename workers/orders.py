@@ -1,0 +1,50 @@
+"""Order timeouts: unpaid payment orders cancelled after their deadline, and shipped orders
+received automatically after `auto_confirm_days`. Both claim rows with SKIP LOCKED and change
+them with conditional updates, so several workers (or a re-run) never act twice."""
+
+from datetime import UTC, datetime, timedelta
+
+from arq import cron
+
+from app.config import get_settings
+from app.orders import service
+
+BATCH = 200
+
+
+async def cancel_overdue_payment_orders(ctx: dict) -> int:
+    """One transaction per batch, so a long backlog never holds its locks for long."""
+    cancelled = 0
+    while True:
+        async with ctx["db"].transaction() as conn:
+            done = await service.cancel_due(conn, datetime.now(UTC), BATCH)
+        cancelled += done
+        if done < BATCH:
+            return cancelled
+
+
+async def auto_confirm_receipts(ctx: dict) -> int:
+    days = ctx["settings"].auto_confirm_days
+    confirmed = 0
+    while True:
+        now = datetime.now(UTC)
+        async with ctx["db"].transaction() as conn:
+            done = await service.confirm_due_receipts(conn, now, now - timedelta(days=days), BATCH)
+        confirmed += done
+        if done < BATCH:
+            return confirmed
+
+
+def _every(seconds: float) -> dict:
+    """arq cron fields for "every `seconds`" (whole seconds below a minute, whole minutes above)."""
+    if seconds < 60:
+        return {"second": set(range(0, 60, max(1, int(seconds))))}
+    return {"minute": set(range(0, 60, max(1, int(seconds // 60)))), "second": {0}}
+
+
+FUNCTIONS = [cancel_overdue_payment_orders, auto_confirm_receipts]
+CRON_JOBS = [
+    cron(cancel_overdue_payment_orders, **_every(get_settings().order_timeout_sweep_seconds), unique=True,
+         run_at_startup=True),
+    cron(auto_confirm_receipts, second={30}, unique=True),
+]

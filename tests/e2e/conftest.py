@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import connect
 
+from app.config import Settings
 from app.events import CHANNEL_PREFIX, Event, run_outbox_relay
 from schema.server import create_app
 from tests.conftest import GraphQLClient
@@ -32,9 +33,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def settings(database_url, services) -> Settings:
+    """The server's own address in the settings, so the sandbox provider can call it back."""
+    return Settings(env="test", database_url=database_url, redis_url=services[1], log_level="WARNING",
+                    response_cache_seconds=0, host="127.0.0.1", port=free_port())
+
+
+@pytest.fixture(scope="module")
 async def server(settings, db, redis):
     """uvicorn serving the app in this event loop, plus the outbox relay the worker would run."""
-    port = free_port()
+    port = settings.port
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(uv.serve())
     while not uv.started:

@@ -14,6 +14,11 @@ For each worker count: a fresh database `ecom_bench_callbacks` (migrated), N unp
   the span between the first and the last `applied_at`, so the workers' start-up is not counted.
 
 Every run checks the outcome: N notifications APPLIED, N payment orders PAID, N PAID history rows.
+
+`--latency` measures issue 4 (d) instead: the workers run while the callbacks arrive (the load of
+(b)), an admin's websocket subscribed to `merchantOrderEvents` receives every ORDER_PAID, and the
+latency of each is its arrival at the subscriber minus its notification's `received_at` (same
+machine, same clock).
 """
 
 import argparse
@@ -31,11 +36,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import orjson
 from redis.asyncio import Redis
+from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.auth.principal import Principal  # noqa: E402
+from app.auth.tokens import issue_access_token  # noqa: E402
+from app.config import DEV_JWT_SECRET  # noqa: E402
 from app.migrate import migrate  # noqa: E402
 
 ECOM = str(Path(sys.executable).parent / "ecom")
@@ -172,11 +182,77 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
             "applied_per_s": n / seconds if seconds else float("inf"), "apply_seconds": seconds}
 
 
+async def subscribe_paid(ws_url: str, token: str, arrivals: dict[int, float]) -> None:
+    """Record when each ORDER_PAID reaches an admin's console (order id → time.time())."""
+    from app.ids import decode_id
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"], max_size=None) as ws:
+        await ws.send(orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}).decode())
+        await ws.recv()
+        await ws.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": "subscription { merchantOrderEvents { type orderId } }"}}).decode())
+        async for raw in ws:
+            msg = orjson.loads(raw)
+            if msg["type"] == "ping":
+                await ws.send('{"type": "pong"}')
+            elif msg["type"] == "next":
+                event = msg["payload"]["data"]["merchantOrderEvents"]
+                if event["type"] == "ORDER_PAID":
+                    arrivals[decode_id("Order", event["orderId"])] = time.time()
+
+
+async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
+    url = await fresh_database(admin_url)
+    payments = await seed(url, n)
+    redis = Redis.from_url(redis_url)
+    await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
+           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false"}
+    procs = [start(["serve", "--port", str(port), "--workers", "1"], env)]
+    procs += [start(["worker"], env) for _ in range(workers)]
+    db = await asyncpg.connect(url)
+    arrivals: dict[int, float] = {}
+    try:
+        await wait_http(base)
+        admin = await db.fetchval("INSERT INTO staff_accounts (username, password_hash, kind) VALUES ('bench', 'x', 'ADMIN')"
+                                  " RETURNING id")
+        token = issue_access_token(Principal(kind="staff", id=admin, staff_kind="ADMIN"),
+                                   os.environ.get("JWT_SECRET", DEV_JWT_SECRET), 3600)[0]
+        listening = asyncio.create_task(subscribe_paid(f"ws://127.0.0.1:{port}/graphql", token, arrivals))
+        await asyncio.sleep(1)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            await http.post("/sandbox/v1/batches", json={
+                "notify_url": f"{base}/webhooks/payments/sandbox", "duplicate_ratio": 0.3, "shuffle": True,
+                "concurrency": 32, "payments": [{"reference": str(p), "amount": a} for p, a in payments]})
+        for _ in range(1200):
+            if len(arrivals) >= n:
+                break
+            await asyncio.sleep(0.1)
+        listening.cancel()
+        received = {r["order_id"]: r["received_at"].timestamp() for r in await db.fetch(
+            "SELECT o.id AS order_id, min(n.received_at) AS received_at FROM payment_notifications n"
+            " JOIN payments p ON p.id = (n.body->>'reference')::bigint JOIN orders o ON o.payment_order_id = p.payment_order_id"
+            " GROUP BY o.id")}
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+        await db.close()
+        await redis.aclose()
+    latencies = sorted((arrivals[o] - received[o]) * 1000 for o in arrivals if o in received)
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    return {"workers": workers, "payments": n, "events": len(latencies), "p50": pick(0.5), "p99": pick(0.99),
+            "max": latencies[-1]}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payments", type=int, default=5000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--latency", action="store_true", help="callback → console latency under load instead")
     args = parser.parse_args()
     admin_url, redis_url = os.environ["ADMIN_DATABASE_URL"], os.environ["REDIS_URL"]
     for host in (urlsplit(admin_url).hostname, urlsplit(redis_url).hostname):
@@ -185,6 +261,12 @@ async def main() -> None:
     lines = [f"# bench/callbacks.py {datetime.now(UTC).isoformat(timespec='seconds')} on {platform.node()}, "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}"]
     for workers in args.workers:
+        if args.latency:
+            r = await latency_run(admin_url, redis_url, args.payments, workers)
+            lines.append(f"latency workers={r['workers']} payments={r['payments']} events={r['events']} "
+                         f"callback→console p50={r['p50']:.0f} ms p99={r['p99']:.0f} ms max={r['max']:.0f} ms")
+            print(lines[-1], flush=True)
+            continue
         r = await run(admin_url, redis_url, args.payments, workers)
         lines.append(f"workers={r['workers']} payments={r['payments']} deliveries={r['deliveries']} "
                      f"intake={r['intake_per_s']:.0f}/s applied={r['applied_per_s']:.0f}/s "

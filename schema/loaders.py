@@ -49,6 +49,17 @@ class Loaders:
             return results if build is None else [build(r) for r in results]
         return DataLoader(load_fn=load, cache=self._cache)
 
+    async def prime(self, keys: list[Any], name: str) -> None:
+        """Load the keys that loader `name` does not hold yet with one call of its batch
+        function and keep the results: no future, batch task and callback per key as `load`
+        has. Without a cache (subscriptions) the fields load by themselves later."""
+        loader: DataLoader = getattr(self, name)
+        if not loader.cache:
+            return
+        missing = [k for k in dict.fromkeys(keys) if k is not None and loader.cache_map.get(k) is None]
+        if missing:
+            loader.prime_many(dict(zip(missing, await loader.load_fn(missing))))
+
     # -- catalog read side (schema/catalog/types.py) --------------------------------------
     @cached_property
     def product(self) -> DataLoader:

@@ -19,6 +19,7 @@ from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import CodedMaskErrors
+from schema.execution import FastLeafExecutionContext
 from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -64,4 +65,5 @@ def build_schema(settings: Settings, introspection: bool = True) -> strawberry.S
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS))
+                             extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
+                             execution_context_class=FastLeafExecutionContext)

@@ -14,22 +14,25 @@ import asyncpg
 from app.auth.principal import Principal
 from app.catalog import reservations
 from app.errors import DomainError, NotFound
-from app.events import emit
+from app.events import emit_many
 from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent, OrderStatus, next_status
 
 
 async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: OrderEvent, actor: str,
                  reason: str | None, extra: dict | None = None) -> None:
     """History rows and one outbox event per order for a change already made."""
-    target = next_status(OrderStatus(orders[0]["status"]), event) if orders else None
-    await conn.executemany(
-        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason) VALUES ($1, $2, $3, $4, $5)",
-        [(o["id"], o["status"], target, actor, reason) for o in orders])
-    for o in orders:
-        await emit(conn, "order", f"ORDER_{event.value}",
-                   {"order_id": o["id"], "payment_order_id": o["payment_order_id"], "buyer_id": o["buyer_id"],
-                    "from": o["status"], "to": target, "payable": o["payable"], "actor": actor, "reason": reason,
-                    **(extra or {})}, merchant_id=o["merchant_id"])
+    if not orders:
+        return
+    target = next_status(OrderStatus(orders[0]["status"]), event)
+    await conn.execute(
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
+        " SELECT id, from_status, $3, $4, $5 FROM unnest($1::bigint[], $2::text[]) AS t(id, from_status)",
+        [o["id"] for o in orders], [o["status"] for o in orders], target, actor, reason)
+    await emit_many(conn, "order", [
+        (f"ORDER_{event.value}", {"order_id": o["id"], "payment_order_id": o["payment_order_id"],
+                                  "buyer_id": o["buyer_id"], "from": o["status"], "to": target,
+                                  "payable": o["payable"], "actor": actor, "reason": reason, **(extra or {})},
+         o["merchant_id"]) for o in orders])
 
 
 async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str | None,
@@ -60,12 +63,14 @@ async def _order_ids(conn: asyncpg.Connection, payment_order_id: int) -> list[in
                                               payment_order_id)]
 
 
-async def mark_paid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str) -> bool:
-    """PENDING_PAYMENT → PAID for the payment order and its orders; stock stays reserved and each
-    order gets a durable fulfilment request. False (and no change) when no longer pending."""
+async def mark_paid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str,
+                    payment_id: int | None = None) -> bool:
+    """PENDING_PAYMENT → PAID for the payment order (paid by `payment_id`; None when there was
+    nothing to pay) and its orders; stock stays reserved and each order gets a durable fulfilment
+    request. False (and no change) when no longer pending."""
     moved = await conn.fetchval(
-        "UPDATE payment_orders SET status = 'PAID', paid_at = $2 WHERE id = $1 AND status = 'PENDING_PAYMENT'"
-        " RETURNING id", payment_order_id, now)
+        "UPDATE payment_orders SET status = 'PAID', paid_at = $2, paid_by_payment_id = $3"
+        " WHERE id = $1 AND status = 'PENDING_PAYMENT' RETURNING id", payment_order_id, now, payment_id)
     if moved is None:
         return False
     orders = await _move(conn, await _order_ids(conn, payment_order_id), OrderEvent.PAY, "paid_at", now)

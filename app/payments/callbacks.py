@@ -74,9 +74,8 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
     if succeeded is None:
         return "FLAGGED", f"ALREADY_SUCCEEDED: payment {payment_id} had succeeded before", None
     po_status = payment["payment_order_status"]
-    if po_status == "PENDING_PAYMENT" and await orders.mark_paid(conn, payment["payment_order_id"], now, actor):
-        await conn.execute("UPDATE payment_orders SET paid_by_payment_id = $2 WHERE id = $1",
-                           payment["payment_order_id"], payment_id)
+    if po_status == "PENDING_PAYMENT" and await orders.mark_paid(conn, payment["payment_order_id"], now, actor,
+                                                                 payment_id):
         return "APPLIED", "PAID", None
     reason = "LATE_PAYMENT" if po_status == "CANCELLED" else "DUPLICATE_PAYMENT"
     refund = await refunds.request_refund(conn, payment_id, None, payment["amount"], reason,

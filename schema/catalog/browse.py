@@ -3,7 +3,7 @@
 from enum import Enum
 
 import strawberry
-from strawberry.types.nodes import SelectedField
+from graphql import FieldNode, FragmentSpreadNode
 
 from app.catalog import reads
 from app.errors import DomainError
@@ -80,31 +80,35 @@ class ProductFacets:
             in_stock_count=r["in_stock_count"])
 
 
-def _selected_names(selections, path: tuple[str, ...]) -> set[str]:
-    """Field names selected at `path` below these selections, through fragments."""
+def _selected_names(info: Info, path: tuple[str, ...]) -> set[str]:
+    """Field names selected at `path` below the current field, through fragments. Read from
+    graphql-core's syntax tree: `info.selected_fields` would convert the whole selection into
+    new objects on every request."""
+    raw = info._raw_info  # graphql-core's resolve info
+    return _names_below(raw.field_nodes, path, raw.fragments)
+
+
+def _names_below(nodes, path: tuple[str, ...], fragments: dict) -> set[str]:
     names: set[str] = set()
-    for sel in selections:
-        if isinstance(sel, SelectedField):
-            if not path:
-                names.add(sel.name)
-            elif sel.name == path[0]:
-                names |= _selected_names(sel.selections, path[1:])
-        else:  # a fragment spread or an inline fragment
-            names |= _selected_names(sel.selections, path)
+    for node in nodes:
+        for sel in node.selection_set.selections if node.selection_set else ():
+            if isinstance(sel, FieldNode):
+                if not path:
+                    names.add(sel.name.value)
+                elif sel.name.value == path[0]:
+                    names |= _names_below([sel], path[1:], fragments)
+            elif isinstance(sel, FragmentSpreadNode):
+                names |= _names_below([fragments[sel.name.value]], path, fragments)
+            else:  # an inline fragment
+                names |= _names_below([sel], path, fragments)
     return names
 
 
 @strawberry.type
 class ProductConnection:
     search: strawberry.Private[reads.ProductSearch]
-    page: strawberry.Private[list[ProductEdge]]
     page_info: PageInfo
-
-    @strawberry.field
-    async def edges(self, info: Info) -> list[ProductEdge]:
-        await Product.prefetch(info, [e.node for e in self.page],
-                               _selected_names(info.selected_fields, ("edges", "node")))
-        return self.page
+    edges: list[ProductEdge]
 
     @strawberry.field(description="Matching products over all pages (one more statement).")
     async def total_count(self, info: Info) -> int:
@@ -151,7 +155,9 @@ class BrowseQuery:
         except DomainError as exc:
             raise public_error(exc) from None
         edges = [ProductEdge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)]
-        return ProductConnection(search=query, page=edges,
+        # The page's selected relations, loaded now: the whole page then completes synchronously.
+        await Product.prefetch(info, [e.node for e in edges], _selected_names(info, ("edges", "node")))
+        return ProductConnection(search=query, edges=edges,
                                  page_info=PageInfo(has_next_page=page.has_next_page,
                                                     end_cursor=page.cursors[-1] if page.cursors else None))
 
@@ -163,5 +169,6 @@ class BrowseQuery:
         if product is None or (product.status != "LISTED"
                                and not (principal and principal.can_manage_merchant(product.merchant_pk))):
             raise PublicError("product not found", "NOT_FOUND")
+        await Product.prefetch(info, [product], _selected_names(info, ()))
         return product
 

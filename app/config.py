@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     # Orders and payments (DOMAIN §5, §7)
     payment_timeout_seconds: int = 30 * 60        # unpaid payment orders are cancelled after this
     auto_confirm_days: int = 10                   # shipped orders are received after this
+    review_window_days: int = 7                   # received orders are completed after this
     order_timeout_sweep_seconds: float = 10.0     # how often the worker looks for due orders
     # The sandbox payment provider (app/sandbox/) and the callbacks it sends; on by default
     # except in production, where turning it on needs a real secret

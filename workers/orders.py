@@ -1,6 +1,7 @@
-"""Order timeouts: unpaid payment orders cancelled after their deadline, and shipped orders
-received automatically after `auto_confirm_days`. Both claim rows with SKIP LOCKED and change
-them with conditional updates, so several workers (or a re-run) never act twice."""
+"""Order timeouts: unpaid payment orders cancelled after their deadline, shipped orders received
+automatically after `auto_confirm_days`, received orders completed after `review_window_days`.
+Each claims rows with SKIP LOCKED and changes them with conditional updates, so several workers
+(or a re-run) never act twice."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,18 @@ async def auto_confirm_receipts(ctx: dict) -> int:
             return confirmed
 
 
+async def complete_received_orders(ctx: dict) -> int:
+    days = ctx["settings"].review_window_days
+    completed = 0
+    while True:
+        now = datetime.now(UTC)
+        async with ctx["db"].transaction() as conn:
+            done = await service.complete_due(conn, now, now - timedelta(days=days), BATCH)
+        completed += done
+        if done < BATCH:
+            return completed
+
+
 def _every(seconds: float) -> dict:
     """arq cron fields for "every `seconds`" (whole seconds below a minute, whole minutes above)."""
     if seconds < 60:
@@ -42,9 +55,10 @@ def _every(seconds: float) -> dict:
     return {"minute": set(range(0, 60, max(1, int(seconds // 60)))), "second": {0}}
 
 
-FUNCTIONS = [cancel_overdue_payment_orders, auto_confirm_receipts]
+FUNCTIONS = [cancel_overdue_payment_orders, auto_confirm_receipts, complete_received_orders]
 CRON_JOBS = [
     cron(cancel_overdue_payment_orders, **_every(get_settings().order_timeout_sweep_seconds), unique=True,
          run_at_startup=True),
     cron(auto_confirm_receipts, second={30}, unique=True),
+    cron(complete_received_orders, second={45}, unique=True),
 ]

@@ -182,6 +182,18 @@ async def confirm_due_receipts(conn: asyncpg.Connection, now: datetime, shipped_
     return done
 
 
+async def complete_due(conn: asyncpg.Connection, now: datetime, received_before: datetime, limit: int = 200) -> int:
+    """The completion job: orders received before `received_before` (the review window over) and
+    with no after-sale open are COMPLETED — eligible for settlement, and no longer a new user's."""
+    due = await conn.fetch("SELECT id FROM orders WHERE status = 'RECEIVED' AND received_at <= $1"
+                           " AND aftersale_status <> 'IN_PROGRESS' ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                           received_before, limit)
+    orders = await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
+                         only_if="aftersale_status <> 'IN_PROGRESS'")
+    await record(conn, orders, OrderEvent.COMPLETE, "system:review-window", None)
+    return len(orders)
+
+
 async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) -> None:
     status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
     next_status(OrderStatus(status), event)     # raises INVALID_TRANSITION

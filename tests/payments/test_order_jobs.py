@@ -1,12 +1,13 @@
 """The order timeout crons (workers/orders.py): overdue payment orders are cancelled exactly once
 even with two workers running the job at the same moment, giving their stock back; shipped orders
-past the auto-confirm window are received once."""
+past the auto-confirm window are received once; received orders past the review window complete once."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from app.promotions.inputs import buyer_facts
 from tests.payments.helpers import make_goods, new_buyer, place
-from workers.orders import auto_confirm_receipts, cancel_overdue_payment_orders
+from workers.orders import auto_confirm_receipts, cancel_overdue_payment_orders, complete_received_orders
 
 
 async def test_overdue_payment_orders_are_cancelled_once_by_concurrent_jobs(db, settings):
@@ -48,3 +49,27 @@ async def test_shipped_orders_are_received_after_the_auto_confirm_window(db, set
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", recent) == "SHIPPED"
     assert await db.fetchval("SELECT count(*) FROM order_status_history WHERE order_id = $1"
                              " AND actor = 'system:auto-confirm'", old) == 1
+
+
+async def test_received_orders_complete_after_the_review_window_and_the_buyer_is_no_longer_new(db, settings):
+    goods = await make_goods(db, merchants=1)
+    buyer = await new_buyer(db, settings)
+    async with db.transaction() as conn:
+        pos = [await place(conn, goods, buyer.id, [1]) for _ in range(3)]
+    days = settings.review_window_days
+    old, recent, disputed = [await db.fetchval("SELECT id FROM orders WHERE payment_order_id = $1", po) for po in pos]
+    for order, received_at, aftersale in ((old, datetime.now(UTC) - timedelta(days=days, minutes=1), "NONE"),
+                                          (recent, datetime.now(UTC) - timedelta(days=days - 1), "NONE"),
+                                          (disputed, datetime.now(UTC) - timedelta(days=days + 1), "IN_PROGRESS")):
+        await db.fetchval("UPDATE orders SET status = 'RECEIVED', payment_status = 'PAID', logistics_status = 'SIGNED',"
+                          " received_at = $2, aftersale_status = $3 WHERE id = $1", order, received_at, aftersale)
+    async with db.connection() as conn:
+        assert (await buyer_facts(conn, buyer.id)).is_new_user
+    ctx = {"db": db, "settings": settings}
+    assert sum(await asyncio.gather(complete_received_orders(ctx), complete_received_orders(ctx))) == 1
+    assert [await db.fetchval("SELECT status FROM orders WHERE id = $1", o) for o in (old, recent, disputed)] == \
+        ["COMPLETED", "RECEIVED", "RECEIVED"]
+    assert await db.fetchval("SELECT count(*) FROM order_status_history WHERE order_id = $1"
+                             " AND to_status = 'COMPLETED' AND actor = 'system:review-window'", old) == 1
+    async with db.connection() as conn:
+        assert not (await buyer_facts(conn, buyer.id)).is_new_user

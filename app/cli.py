@@ -65,8 +65,13 @@ def cmd_create_admin(args) -> None:
 def cmd_serve(args) -> None:
     import uvicorn
     settings = get_settings()
-    uvicorn.run("schema.server:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, workers=args.workers or settings.web_concurrency,
+    host, port = args.host or settings.host, args.port or settings.port
+    # The app's own address is part of its settings (payment providers call it back): the
+    # processes uvicorn starts read it from the environment.
+    os.environ["HOST"], os.environ["PORT"] = host, str(port)
+    get_settings.cache_clear()
+    uvicorn.run("schema.server:create_app", factory=True, host=host, port=port,
+                workers=args.workers or settings.web_concurrency,
                 log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
 
 
@@ -103,6 +108,7 @@ def cmd_dev(args) -> None:
         if not args.no_seed:
             subprocess.run([*exe, "seed"], env=env, check=True)
         port = str(args.port or settings.port)
+        env["HOST"], env["PORT"] = settings.host, port      # the worker calls providers on our behalf too
         children.append(subprocess.Popen([*exe, "serve", "--port", port, "--workers", str(args.workers)], env=env))
         children.append(subprocess.Popen([*exe, "worker"], env=env))
         _banner(settings.host, port)

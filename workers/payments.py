@@ -25,12 +25,16 @@ def _now() -> datetime:
 
 
 async def apply_payment_notification(ctx: dict, notification_id: int) -> str:
-    """Apply one notification; a late payment's refund is enqueued once the refund row is committed."""
+    """Apply this notification and the others waiting with it (one batch, one transaction); a
+    late payment's refund is enqueued once the refund row is committed. The notification's
+    status, or ALREADY_APPLIED when an earlier batch took it."""
     async with ctx["db"].transaction() as conn:
-        outcome = await callbacks.apply_notification(conn, notification_id, _now())
-    if outcome.refund_id is not None:
-        await jobs.enqueue_refund(ctx["redis"], outcome.refund_id)
-    return outcome.status
+        outcomes = await callbacks.apply_batch(conn, notification_id, _now())
+    for outcome in outcomes.values():
+        if outcome.refund_id is not None:
+            await jobs.enqueue_refund(ctx["redis"], outcome.refund_id)
+    own = outcomes.get(notification_id)
+    return own.status if own else "ALREADY_APPLIED"
 
 
 async def sweep_payment_notifications(ctx: dict) -> int:

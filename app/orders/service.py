@@ -65,19 +65,31 @@ async def _order_ids(conn: asyncpg.Connection, payment_order_id: int) -> list[in
 
 async def mark_paid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str,
                     payment_id: int | None = None) -> bool:
-    """PENDING_PAYMENT → PAID for the payment order (paid by `payment_id`; None when there was
-    nothing to pay) and its orders; stock stays reserved and each order gets a durable fulfilment
-    request. False (and no change) when no longer pending."""
-    moved = await conn.fetchval(
-        "UPDATE payment_orders SET status = 'PAID', paid_at = $2, paid_by_payment_id = $3"
-        " WHERE id = $1 AND status = 'PENDING_PAYMENT' RETURNING id", payment_order_id, now, payment_id)
-    if moved is None:
-        return False
-    orders = await _move(conn, await _order_ids(conn, payment_order_id), OrderEvent.PAY, "paid_at", now)
+    """PENDING_PAYMENT → PAID for one payment order (see `mark_paid_many`); False (and no change)
+    when it is no longer pending."""
+    return bool(await mark_paid_many(conn, [(payment_order_id, payment_id)], now, actor))
+
+
+async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | None]], now: datetime,
+                         actor: str) -> set[int]:
+    """PENDING_PAYMENT → PAID for payment orders (each paid by its payment; None when there was
+    nothing to pay) and their orders, in a constant number of statements: stock stays reserved
+    and each order gets a durable fulfilment request. Returns the payment orders that moved;
+    the others were no longer pending and are left as they are."""
+    moved = {r["id"] for r in await conn.fetch(
+        "UPDATE payment_orders po SET status = 'PAID', paid_at = $3, paid_by_payment_id = t.payment_id"
+        " FROM unnest($1::bigint[], $2::bigint[]) AS t(id, payment_id)"
+        " WHERE po.id = t.id AND po.status = 'PENDING_PAYMENT' RETURNING po.id",
+        [p for p, _ in paid], [pay for _, pay in paid], now)}
+    if not moved:
+        return moved
+    order_ids = [r["id"] for r in await conn.fetch(
+        "SELECT id FROM orders WHERE payment_order_id = ANY($1::bigint[]) ORDER BY id", list(moved))]
+    orders = await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now)
     await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
                        " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
     await record(conn, orders, OrderEvent.PAY, actor, None)
-    return True
+    return moved
 
 
 async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str,

@@ -18,9 +18,16 @@ from app.events import emit_many
 from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent, OrderStatus, next_status
 
 
+# order changes the buyer is told about (DOMAIN §12 buyer notification outbox), and how
+BUYER_NOTICES: dict[OrderEvent, str] = {
+    OrderEvent.PAY: "PUSH", OrderEvent.SHIP: "SMS", OrderEvent.CANCEL: "PUSH", OrderEvent.CLOSE: "PUSH",
+}
+
+
 async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: OrderEvent, actor: str,
                  reason: str | None, extra: dict | None = None) -> None:
-    """History rows and one outbox event per order for a change already made."""
+    """History rows, one outbox event per order and, for the changes buyers hear about, one
+    buyer notification per order, for a change already made."""
     if not orders:
         return
     target = next_status(OrderStatus(orders[0]["status"]), event)
@@ -33,6 +40,15 @@ async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: 
                                   "buyer_id": o["buyer_id"], "from": o["status"], "to": target,
                                   "payable": o["payable"], "actor": actor, "reason": reason, **(extra or {})},
          o["merchant_id"]) for o in orders])
+    channel = BUYER_NOTICES.get(event)
+    if channel:
+        await conn.execute(
+            "INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
+            " SELECT t.buyer_id, t.order_id, $3, $4, jsonb_build_object('order_id', t.order_id, 'reason', $5::text,"
+            "   'extra', $6::jsonb)"
+            " FROM unnest($1::bigint[], $2::bigint[]) AS t(buyer_id, order_id)",
+            [o["buyer_id"] for o in orders], [o["id"] for o in orders], channel, f"ORDER_{event.value}", reason,
+            extra or {})
 
 
 async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str | None,
@@ -204,6 +220,18 @@ async def complete_due(conn: asyncpg.Connection, now: datetime, received_before:
                          only_if="aftersale_status <> 'IN_PROGRESS'")
     await record(conn, orders, OrderEvent.COMPLETE, "system:review-window", None)
     return len(orders)
+
+
+async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:
+    """Deliver pending buyer notifications through `send(row)` and mark them SENT; rows another
+    sender holds are skipped, so several workers never send one twice."""
+    rows = await conn.fetch("SELECT n.*, b.phone FROM buyer_notifications n JOIN buyers b ON b.id = n.buyer_id"
+                            " WHERE n.status = 'PENDING' ORDER BY n.id LIMIT $1 FOR UPDATE OF n SKIP LOCKED", limit)
+    for row in rows:
+        await send(row)
+    await conn.execute("UPDATE buyer_notifications SET status = 'SENT', sent_at = $2 WHERE id = ANY($1::bigint[])",
+                       [r["id"] for r in rows], now)
+    return len(rows)
 
 
 async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) -> None:

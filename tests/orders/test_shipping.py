@@ -1,6 +1,8 @@
-"""After payment: the merchant ships (reservations become deductions), the buyer or the
-auto-confirm job confirms receipt; another merchant can neither see nor ship the order."""
+"""After payment: the merchant ships (reservations become deductions), the buyer hears about it
+(notification outbox, sent once), the buyer or the auto-confirm job confirms receipt; another
+merchant can neither see nor ship the order."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from app.orders import service
 from tests.cart.helpers import new_buyer, staff_token
 from tests.checkout.helpers import gid, lines_input, make_market
 from tests.orders.helpers import MERCHANT_ORDERS, MY_ORDERS, ORDER, PLACE, RECEIVE, SHIP, place_input
+from workers.orders import send_buyer_notifications
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,16 @@ async def test_ship_then_confirm_receipt(gql, db, settings, market):
     twice = (await gql.ok(SHIP, {"id": order["id"]}, merchant))["shipOrder"]
     assert [e["code"] for e in twice["userErrors"]] == ["INVALID_TRANSITION"]
     assert await stock(db, market.sku["a2"]) == (on_hand - 2, held)
+
+    notices = await db.fetch("SELECT channel, template, status FROM buyer_notifications WHERE order_id = $1 ORDER BY id",
+                             decode_id("Order", order["id"]))
+    assert [(n["channel"], n["template"], n["status"]) for n in notices] == [
+        ("PUSH", "ORDER_PAID", "PENDING"), ("SMS", "ORDER_SHIPPED", "PENDING")]
+    ctx = {"db": db, "settings": settings}
+    assert sum(await asyncio.gather(send_buyer_notifications(ctx), send_buyer_notifications(ctx))) >= 2
+    assert await db.fetchval("SELECT count(*) FROM buyer_notifications WHERE order_id = $1 AND status = 'SENT'",
+                             decode_id("Order", order["id"])) == 2
+    assert await send_buyer_notifications(ctx) == 0
 
     received = (await gql.ok(RECEIVE, {"id": order["id"]}, buyer))["confirmReceipt"]["order"]
     assert (received["status"], received["buyerStatus"], received["logisticsStatus"]) == \

@@ -16,10 +16,11 @@ from app.cart import service as cart
 from app.cart.service import CartOwner
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
 from app.errors import DomainError
-from app.ids import InvalidId, decode_id, encode_id
+from app.ids import encode_id
 from schema.cart_access import HasCart, cart_owner
 from schema.catalog.types import Product, Sku, then
 from schema.context import Info
+from schema.ids import input_pk, input_pks
 from schema.errors import UserError, user_errors
 from schema.permissions import IsBuyer
 from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
@@ -166,17 +167,10 @@ class MergeCartInput:
 # ---------------------------------------------------------------- resolvers
 
 
-def _sku_pk(gid: str, *path: str) -> int:
-    try:
-        return decode_id("Sku", gid)
-    except InvalidId as exc:
-        raise DomainError.of("INVALID_ID", str(exc), *path) from None
-
-
 def _sku_pks(gids: list[str]) -> list[int]:
     if len(gids) > cart.MAX_LINES:  # before decoding thousands of ids
         raise DomainError.of("TOO_MANY_IDS", f"at most {cart.MAX_LINES} items at once", "skuIds")
-    return [_sku_pk(g, "skuIds", str(i)) for i, g in enumerate(gids)]
+    return input_pks("Sku", gids, "skuIds")
 
 
 async def _change(info: Info, owner: CartOwner, call) -> CartPayload:
@@ -206,13 +200,13 @@ class CartMutation:
     async def add_cart_line(self, info: Info, input: AddCartLineInput) -> CartPayload:
         owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.add_line(
-            conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
+            conn, owner, input_pk("Sku", input.sku_id, "skuId"), input.quantity))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Set a line's quantity (capped with a warning).")
     async def update_cart_line(self, info: Info, input: UpdateCartLineInput) -> CartPayload:
         owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.update_line(
-            conn, owner, _sku_pk(input.sku_id, "skuId"), input.quantity))
+            conn, owner, input_pk("Sku", input.sku_id, "skuId"), input.quantity))
 
     @strawberry.mutation(permission_classes=[HasCart], description="Items not in the cart are ignored.")
     async def remove_cart_lines(self, info: Info, input: RemoveCartLinesInput) -> CartPayload:

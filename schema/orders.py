@@ -17,7 +17,7 @@ from app.orders import placement, reads, service
 from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_status
 from schema.cart_access import cart_owner
 from schema.context import Info
-from schema.errors import UserError, public_error, user_errors
+from schema.errors import UserError, user_errors
 from schema.events import visible_to
 from schema.ids import input_pk, optional_pk
 from schema.pagination import Connection, after_id, connection_of, page_size
@@ -25,6 +25,7 @@ from schema.payments import Payment, Refund
 from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
+from schema.use_cases import change, read
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
@@ -255,14 +256,6 @@ class OrderEvent:
 # ---------------------------------------------------------------- resolvers
 
 
-async def _read(info: Info, call):
-    try:
-        async with info.context.db.connection() as conn:
-            return await call(conn)
-    except DomainError as exc:
-        raise public_error(exc) from None
-
-
 async def _payment_order(info: Info, result: placement.Placement) -> PaymentOrder:
     async with info.context.db.connection() as conn:
         details = await reads.order_details_of_payment_order(conn, result.payment_order_id)
@@ -275,32 +268,24 @@ async def _order_payload(info: Info, order_id: int) -> OrderPayload:
         return OrderPayload(order=Order.of(await reads.order_for(conn, info.context.principal, order_id)))
 
 
-async def _change(info: Info, call) -> tuple[int | None, list[UserError]]:
-    try:
-        async with info.context.db.transaction() as conn:
-            return await call(conn), []
-    except DomainError as exc:
-        return None, user_errors(exc)
-
-
 @strawberry.type
 class OrderQuery:
     @strawberry.field(permission_classes=[IsBuyer], description="Your orders, newest first; `tab` null = all.")
     async def my_orders(self, info: Info, tab: BuyerOrderStatus | None = None, first: int = 20,
                         after: str | None = None) -> Connection[Order]:
         first, buyer = page_size(first), info.context.principal.id
-        rows = await _read(info, lambda conn: reads.buyer_orders(conn, buyer, tab, after_id(after), first + 1))
+        rows = await read(info, lambda conn: reads.buyer_orders(conn, buyer, tab, after_id(after), first + 1))
         return connection_of(rows, first, Order.of, key=lambda d: d.order["id"])
 
     @strawberry.field(permission_classes=[IsBuyer], description="How many of your orders each tab holds.")
     async def my_order_counts(self, info: Info) -> OrderTabCounts:
-        counts = await _read(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
+        counts = await read(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
         return OrderTabCounts(**{tab.value.lower(): n for tab, n in counts.items()})
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="An order you may see: your own (buyers), your merchant's (staff), any (admins).")
     async def order(self, info: Info, id: strawberry.ID) -> Order:
-        return Order.of(await _read(info, lambda conn: reads.order_for(
+        return Order.of(await read(info, lambda conn: reads.order_for(
             conn, info.context.principal, input_pk("Order", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description="Merchant staff: your merchant's orders; admins: "
@@ -309,7 +294,7 @@ class OrderQuery:
                               merchant_id: strawberry.ID | None = None, first: int = 20,
                               after: str | None = None) -> Connection[Order]:
         first = page_size(first)
-        rows = await _read(info, lambda conn: reads.merchant_orders(
+        rows = await read(info, lambda conn: reads.merchant_orders(
             conn, info.context.principal, optional_pk("Merchant", merchant_id, "merchantId"),
             status.value if status else None, after_id(after), first + 1))
         return connection_of(rows, first, Order.of, key=lambda d: d.order["id"])
@@ -337,31 +322,29 @@ class OrderMutation:
     @strawberry.mutation(permission_classes=[IsBuyer], description="Cancel an unpaid order (with every order of its "
                                                                    "checkout): stock, coupons and budgets come back.")
     async def cancel_order(self, info: Info, input: OrderActionInput) -> OrderPayload:
-        async def call(conn):
+        async def call(conn, who):
             pk = input_pk("Order", input.order_id, "orderId")
-            await service.cancel_by_buyer(conn, info.context.principal, pk, _now())
+            await service.cancel_by_buyer(conn, who, pk, _now())
             return pk
-        pk, errors = await _change(info, call)
+        pk, errors = await change(info, call)
         return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="Confirm you received a shipped order.")
     async def confirm_receipt(self, info: Info, input: OrderActionInput) -> OrderPayload:
-        principal = info.context.principal
-
-        async def call(conn):
+        async def call(conn, who):
             pk = input_pk("Order", input.order_id, "orderId")
-            await service.confirm_receipt(conn, pk, _now(), principal.subject, buyer_id=principal.id)
+            await service.confirm_receipt(conn, pk, _now(), who.subject, buyer_id=who.id)
             return pk
-        pk, errors = await _change(info, call)
+        pk, errors = await change(info, call)
         return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Ship a paid order of your merchant.")
     async def ship_order(self, info: Info, input: ShipOrderInput) -> OrderPayload:
-        async def call(conn):
+        async def call(conn, who):
             pk = input_pk("Order", input.order_id, "orderId")
-            await service.ship(conn, info.context.principal, pk, input.carrier, input.tracking_number, _now())
+            await service.ship(conn, who, pk, input.carrier, input.tracking_number, _now())
             return pk
-        pk, errors = await _change(info, call)
+        pk, errors = await change(info, call)
         return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
 
 

@@ -10,19 +10,19 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from app.errors import DomainError
 from app.ids import encode_id
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
 from schema.context import Info
-from schema.errors import UserError, public_error, user_errors
+from schema.errors import UserError
 from schema.catalog.browse import PageInfo
 from schema.ids import input_pk, input_pks, optional_pk
 from schema.pagination import Connection, Edge, after_id, connection_of, edges_of, page_size
 from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
+from schema.use_cases import change, read
 
 PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
 PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
@@ -499,15 +499,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _read(info: Info, call):
-    """A read as the caller; refusals become coded GraphQL errors."""
-    try:
-        async with info.context.db.connection() as conn:
-            return await call(conn)
-    except DomainError as exc:
-        raise public_error(exc) from None
-
-
 def _wallet_coupon(r: asyncpg.Record) -> WalletCoupon:
     return WalletCoupon(id=_gid("Coupon", r["id"]), template_id=_gid("CouponTemplate", r["template_id"]),
                         terms=CouponTerms.from_row(r), status=WalletStatus(r["wallet_status"]),
@@ -528,17 +519,17 @@ class PromotionQuery:
                 platform=f.platform, merchant_id=optional_pk("Merchant", f.merchant_id, "filter", "merchantId"),
                 status=f.status.value if f.status else None, kind=f.kind.value if f.kind else None),
                 after_id(after), first + 1)
-        return connection_of(await _read(info, call), first, Promotion.from_row)
+        return connection_of(await read(info, call), first, Promotion.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion:
-        return Promotion.from_row(await _read(info, lambda conn: service.get_promotion(
+        return Promotion.from_row(await read(info, lambda conn: service.get_promotion(
             conn, info.context.principal, input_pk("Promotion", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description="Operators: every merchant's; merchants: their own.")
     async def promotion_enrolments(self, info: Info, promotion_id: strawberry.ID,
                                    status: EnrolmentStatus | None = None) -> list[Enrolment]:
-        rows = await _read(info, lambda conn: service.enrolments(
+        rows = await read(info, lambda conn: service.enrolments(
             conn, info.context.principal, input_pk("Promotion", promotion_id, "promotionId"),
             status=status.value if status else None))
         return [Enrolment.of(e) for e in rows]
@@ -547,13 +538,13 @@ class PromotionQuery:
     async def coupon_templates(self, info: Info, platform: bool | None = None, status: PromotionStatus | None = None,
                                first: int = 20, after: str | None = None) -> Connection[CouponTemplate]:
         first = page_size(first)
-        rows = await _read(info, lambda conn: coupons.list_templates(
+        rows = await read(info, lambda conn: coupons.list_templates(
             conn, info.context.principal, platform, status.value if status else None, after_id(after), first + 1))
         return connection_of(rows, first, CouponTemplate.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate:
-        return CouponTemplate.from_row(await _read(info, lambda conn: coupons.get_template(
+        return CouponTemplate.from_row(await read(info, lambda conn: coupons.get_template(
             conn, info.context.principal, input_pk("CouponTemplate", id, "id"))))
 
     @strawberry.field(description="Coupons handed out now (a merchant's, or all), newest first; anyone may look.")
@@ -561,7 +552,7 @@ class PromotionQuery:
                                 first: int = 20) -> list[ClaimableCoupon]:
         principal, limit, now = info.context.principal, page_size(first), _now()
         buyer = principal.id if principal is not None and principal.is_buyer else None
-        rows = await _read(info, lambda conn: coupons.claimable(
+        rows = await read(info, lambda conn: coupons.claimable(
             conn, buyer, optional_pk("Merchant", merchant_id, "merchantId"), now, limit))
         return [ClaimableCoupon(template_id=_gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
                                 claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"],
@@ -577,7 +568,7 @@ class PromotionQuery:
         async def call(conn):
             return (await coupons.wallet(conn, buyer, WalletStatus(status.value), now, after_pk, first + 1),
                     await coupons.wallet_counts(conn, buyer, now))
-        rows, counts = await _read(info, call)
+        rows, counts = await read(info, call)
         edges, page_info = edges_of(rows, first, _wallet_coupon)
         return Wallet(edges=edges, page_info=page_info,
                       counts=WalletCounts(unused=counts[WalletStatus.UNUSED], used=counts[WalletStatus.USED],
@@ -586,17 +577,8 @@ class PromotionQuery:
     @strawberry.field(permission_classes=[IsStaff], description="Null when the merchant has none (it ships free).")
     async def freight_template(self, info: Info, merchant_id: strawberry.ID) -> FreightTemplate | None:
         pk = input_pk("Merchant", merchant_id, "merchantId")
-        found = await _read(info, lambda conn: freight.get_template(conn, info.context.principal, pk))
+        found = await read(info, lambda conn: freight.get_template(conn, info.context.principal, pk))
         return None if found is None else _freight(pk, found)
-
-
-async def _write(info: Info, call):
-    """One change in one transaction as the caller: (result, userErrors)."""
-    try:
-        async with info.context.db.transaction() as conn:
-            return await call(conn, info.context.principal), []
-    except DomainError as exc:
-        return None, user_errors(exc)
 
 
 async def _promotion_payload(info: Info, pk: int | None, errors: list[UserError]) -> PromotionPayload:
@@ -619,7 +601,7 @@ async def _template_payload(info: Info, pk: int | None, errors: list[UserError])
 class PromotionMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="Created as a DRAFT; PUBLISH it to run it.")
     async def create_promotion(self, info: Info, input: PromotionInput) -> PromotionPayload:
-        pk, errors = await _write(info, lambda conn, who: service.create_promotion(
+        pk, errors = await change(info, lambda conn, who: service.create_promotion(
             conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _promotion_draft(input)))
         return await _promotion_payload(info, pk, errors)
 
@@ -629,7 +611,7 @@ class PromotionMutation:
             pk = input_pk("Promotion", input.id, "id")
             await service.update_promotion(conn, who, pk, _promotion_draft(input.promotion))
             return pk
-        pk, errors = await _write(info, call)
+        pk, errors = await change(info, call)
         return await _promotion_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])
@@ -638,27 +620,27 @@ class PromotionMutation:
             pk = input_pk("Promotion", input.id, "id")
             await lifecycle.change_status(conn, lifecycle.PROMOTIONS, who, pk, input.action, input.note, _now())
             return pk
-        pk, errors = await _write(info, call)
+        pk, errors = await change(info, call)
         return await _promotion_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Merchants put their SKUs forward for a running "
                                                                    "platform promotion (报名); operators decide.")
     async def enrol_skus(self, info: Info, input: EnrolSkusInput) -> EnrolmentPayload:
-        found, errors = await _write(info, lambda conn, who: service.enrol_skus(
+        found, errors = await change(info, lambda conn, who: service.enrol_skus(
             conn, who, input_pk("Promotion", input.promotion_id, "promotionId"),
             input_pks("Sku", input.sku_ids, "skuIds"), _now()))
         return EnrolmentPayload(enrolments=[Enrolment.of(e) for e in found or ()], user_errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def review_enrolments(self, info: Info, input: ReviewEnrolmentsInput) -> EnrolmentPayload:
-        found, errors = await _write(info, lambda conn, who: service.review_enrolments(
+        found, errors = await change(info, lambda conn, who: service.review_enrolments(
             conn, who, input_pk("Promotion", input.promotion_id, "promotionId"),
             input_pks("Sku", input.sku_ids, "skuIds"), input.approve, input.note))
         return EnrolmentPayload(enrolments=[Enrolment.of(e) for e in found or ()], user_errors=errors)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Created as a DRAFT; PUBLISH it to hand it out.")
     async def create_coupon_template(self, info: Info, input: CouponTemplateInput) -> CouponTemplatePayload:
-        pk, errors = await _write(info, lambda conn, who: coupons.create_template(
+        pk, errors = await change(info, lambda conn, who: coupons.create_template(
             conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _coupon_draft(input)))
         return await _template_payload(info, pk, errors)
 
@@ -668,7 +650,7 @@ class PromotionMutation:
             pk = input_pk("CouponTemplate", input.id, "id")
             await coupons.update_template(conn, who, pk, _coupon_draft(input.template))
             return pk
-        pk, errors = await _write(info, call)
+        pk, errors = await change(info, call)
         return await _template_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])
@@ -677,14 +659,14 @@ class PromotionMutation:
             pk = input_pk("CouponTemplate", input.id, "id")
             await lifecycle.change_status(conn, lifecycle.COUPON_TEMPLATES, who, pk, input.action, input.note, _now())
             return pk
-        pk, errors = await _write(info, call)
+        pk, errors = await change(info, call)
         return await _template_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="One coupon into your wallet; never more than "
                                                                    "the stock or your limit, however many tap at once.")
     async def claim_coupon(self, info: Info, input: ClaimCouponInput) -> ClaimCouponPayload:
         now = _now()
-        pk, errors = await _write(info, lambda conn, who: coupons.claim(
+        pk, errors = await change(info, lambda conn, who: coupons.claim(
             conn, who.id, input_pk("CouponTemplate", input.template_id, "templateId"), now))
         if errors:
             return ClaimCouponPayload(user_errors=errors)
@@ -701,5 +683,5 @@ class PromotionMutation:
             pk = input_pk("Merchant", input.merchant_id, "merchantId")
             await freight.set_template(conn, who, pk, draft)
             return pk
-        pk, errors = await _write(info, call)
+        pk, errors = await change(info, call)
         return FreightTemplatePayload(template=None if errors else _freight(pk, draft), user_errors=errors)

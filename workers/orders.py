@@ -16,39 +16,30 @@ BATCH = 200
 log = structlog.get_logger("buyer-notifications")
 
 
-async def cancel_overdue_payment_orders(ctx: dict) -> int:
-    """One transaction per batch, so a long backlog never holds its locks for long."""
-    cancelled = 0
+async def _in_batches(ctx: dict, step) -> int:
+    """Run `step(conn, now)` (returns how many rows it handled, at most BATCH) in one transaction
+    per batch until a batch comes back short, so a long backlog never holds its locks for long."""
+    total = 0
     while True:
         async with ctx["db"].transaction() as conn:
-            done = await service.cancel_due(conn, datetime.now(UTC), BATCH)
-        cancelled += done
+            done = await step(conn, datetime.now(UTC))
+        total += done
         if done < BATCH:
-            return cancelled
+            return total
+
+
+async def cancel_overdue_payment_orders(ctx: dict) -> int:
+    return await _in_batches(ctx, lambda conn, now: service.cancel_due(conn, now, BATCH))
 
 
 async def auto_confirm_receipts(ctx: dict) -> int:
-    days = ctx["settings"].auto_confirm_days
-    confirmed = 0
-    while True:
-        now = datetime.now(UTC)
-        async with ctx["db"].transaction() as conn:
-            done = await service.confirm_due_receipts(conn, now, now - timedelta(days=days), BATCH)
-        confirmed += done
-        if done < BATCH:
-            return confirmed
+    days = timedelta(days=ctx["settings"].auto_confirm_days)
+    return await _in_batches(ctx, lambda conn, now: service.confirm_due_receipts(conn, now, now - days, BATCH))
 
 
 async def complete_received_orders(ctx: dict) -> int:
-    days = ctx["settings"].review_window_days
-    completed = 0
-    while True:
-        now = datetime.now(UTC)
-        async with ctx["db"].transaction() as conn:
-            done = await service.complete_due(conn, now, now - timedelta(days=days), BATCH)
-        completed += done
-        if done < BATCH:
-            return completed
+    days = timedelta(days=ctx["settings"].review_window_days)
+    return await _in_batches(ctx, lambda conn, now: service.complete_due(conn, now, now - days, BATCH))
 
 
 async def _sandbox_send(row) -> None:
@@ -58,13 +49,7 @@ async def _sandbox_send(row) -> None:
 
 
 async def send_buyer_notifications(ctx: dict) -> int:
-    sent = 0
-    while True:
-        async with ctx["db"].transaction() as conn:
-            done = await service.send_buyer_notifications(conn, _sandbox_send, datetime.now(UTC), BATCH)
-        sent += done
-        if done < BATCH:
-            return sent
+    return await _in_batches(ctx, lambda conn, now: service.send_buyer_notifications(conn, _sandbox_send, now, BATCH))
 
 
 def _every(seconds: float) -> dict:

@@ -20,6 +20,7 @@ from app.ids import InvalidId, decode_id, encode_id
 from schema.catalog.browse import PageInfo, ProductEdge
 from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, then
 from schema.context import Info
+from schema.ids import input_pk
 from schema.errors import PublicError, UserError, public_error, user_errors
 from schema.permissions import IsAdmin, IsStaff
 from schema.scalars import Money
@@ -175,17 +176,10 @@ class MerchantProductConnection:
 # ---------------------------------------------------------------- parsing
 
 
-def _pk(type_name: str, gid: str, *path: str) -> int:
-    try:
-        return decode_id(type_name, gid)
-    except InvalidId as exc:
-        raise DomainError.of("INVALID_ID", str(exc), *path) from None
-
-
 def _sales(items: list[SalesAttributeInput], *path: str) -> tuple[products.SalesAttributeChoice, ...]:
     return tuple(products.SalesAttributeChoice(
-        _pk("Attribute", s.attribute_id, *path, str(i), "attributeId"),
-        tuple(products.SalesValueChoice(_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j), "valueId"),
+        input_pk("Attribute", s.attribute_id, *path, str(i), "attributeId"),
+        tuple(products.SalesValueChoice(input_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j), "valueId"),
                                         v.image_url) for j, v in enumerate(s.values)))
         for i, s in enumerate(items))
 
@@ -196,10 +190,10 @@ def _content_fields(i: CreateProductInput | UpdateProductInput) -> dict:
     given = {name: value for name, value in vars(i).items() if value is not UNSET}
     out: dict = {}
     if "brand_id" in given:
-        out["brand_id"] = None if given["brand_id"] is None else _pk("Brand", given["brand_id"], "brandId")
+        out["brand_id"] = None if given["brand_id"] is None else input_pk("Brand", given["brand_id"], "brandId")
     given = {k: v for k, v in given.items() if v is not None}
     if "category_id" in given:
-        out["category_id"] = _pk("BackendCategory", given["category_id"], "categoryId")
+        out["category_id"] = input_pk("BackendCategory", given["category_id"], "categoryId")
     for name in ("title", "subtitle", "description"):
         if name in given:
             out[name] = given[name]
@@ -209,14 +203,14 @@ def _content_fields(i: CreateProductInput | UpdateProductInput) -> dict:
         out["images"] = tuple(img.url for img in given["images"])
     if "attributes" in given:
         out["attributes"] = tuple(products.AttributeChoice(
-            _pk("Attribute", a.attribute_id, "attributes", str(n), "attributeId"),
-            None if a.value_id is None else _pk("AttributeValue", a.value_id, "attributes", str(n), "valueId"),
+            input_pk("Attribute", a.attribute_id, "attributes", str(n), "attributeId"),
+            None if a.value_id is None else input_pk("AttributeValue", a.value_id, "attributes", str(n), "valueId"),
             a.text) for n, a in enumerate(given["attributes"]))
     if "sales_attributes" in given:
         out["sales_attributes"] = _sales(given["sales_attributes"], "salesAttributes")
     if "skus" in given:
         out["skus"] = tuple(SkuDraft(
-            tuple(_pk("AttributeValue", v, "skus", str(n), "specValueIds", str(k))
+            tuple(input_pk("AttributeValue", v, "skus", str(n), "specValueIds", str(k))
                   for k, v in enumerate(s.spec_value_ids)),
             s.code, s.price, s.list_price, s.member_price, s.member_level, s.weight_grams, s.image_url,
             s.purchase_limit) for n, s in enumerate(given["skus"]))
@@ -257,7 +251,7 @@ async def _transition(info: Info, product_gid: str, action: LifecycleAction, rea
     principal = info.context.principal
 
     async def call(conn):
-        result = await lifecycle.transition(conn, principal, _pk("Product", product_gid, "productId"),
+        result = await lifecycle.transition(conn, principal, input_pk("Product", product_gid, "productId"),
                                             action, reason)
         return result.product_id
     return await _product_change(info, call)
@@ -304,7 +298,7 @@ class ProductQuery:
                       description="The SKU grid for proposed sales values, labels in attribute order.")
     async def generate_sku_matrix(self, info: Info, input: GenerateSkuMatrixInput) -> list[SkuMatrixCell]:
         try:
-            category_id = _pk("BackendCategory", input.category_id, "categoryId")
+            category_id = input_pk("BackendCategory", input.category_id, "categoryId")
             sales = _sales(input.sales_attributes, "salesAttributes")
             async with info.context.db.connection() as conn:
                 cells = await products.generate_sku_matrix(conn, category_id, sales)
@@ -321,7 +315,7 @@ class ProductMutation:
         principal = info.context.principal
 
         async def call(conn):
-            merchant_id = None if input.merchant_id is None else _pk("Merchant", input.merchant_id, "merchantId")
+            merchant_id = None if input.merchant_id is None else input_pk("Merchant", input.merchant_id, "merchantId")
             content = products.ProductContent(**_content_fields(input))
             return await products.create_product(conn, principal, merchant_id, content)
         return await _product_change(info, call)
@@ -333,7 +327,7 @@ class ProductMutation:
         principal = info.context.principal
 
         async def call(conn):
-            product_id = _pk("Product", input.product_id, "productId")
+            product_id = input_pk("Product", input.product_id, "productId")
             return await products.update_product(conn, principal, product_id, _content_fields(input))
         return await _product_change(info, call)
 
@@ -341,7 +335,7 @@ class ProductMutation:
                          description="Change a SKU's prices in any status but RECYCLED; no review needed.")
     async def update_sku_price(self, info: Info, input: UpdateSkuPriceInput) -> SkuPricePayload:
         try:
-            sku_id = _pk("Sku", input.sku_id, "skuId")
+            sku_id = input_pk("Sku", input.sku_id, "skuId")
             async with info.context.db.transaction() as conn:
                 change = await products.update_sku_price(conn, info.context.principal, sku_id, input.price,
                                                          input.list_price, input.member_price, input.member_level)
@@ -384,7 +378,7 @@ class ProductMutation:
         principal = info.context.principal
 
         async def call(conn):
-            product_id = _pk("Product", input.product_id, "productId")
+            product_id = input_pk("Product", input.product_id, "productId")
             await lifecycle.schedule_listing(conn, principal, product_id, input.at)
             return product_id
         return await _product_change(info, call)

@@ -23,24 +23,9 @@ from schema.catalog.setup_types import (
     gid,
 )
 from schema.context import Info
+from schema.ids import input_pk, input_pks, optional_pk
 from schema.errors import PublicError, UserError, public_error, user_errors
 from schema.permissions import IsAdmin, IsStaff
-
-
-def _pk(type_name: str, global_id: str, *field: str) -> int:
-    """Decode a client id, reporting a malformed one at its input path."""
-    try:
-        return decode_id(type_name, global_id)
-    except InvalidId as exc:
-        raise DomainError.of("INVALID_ID", str(exc), *field) from None
-
-
-def _optional_pk(type_name: str, global_id: str | None, *field: str) -> int | None:
-    return None if global_id is None else _pk(type_name, global_id, *field)
-
-
-def _pks(type_name: str, global_ids: list[strawberry.ID], *field: str) -> list[int]:
-    return [_pk(type_name, g, *field, str(i)) for i, g in enumerate(global_ids)]
 
 
 async def _run(info: Info, use_case, *args):
@@ -315,7 +300,7 @@ class CatalogSetupMutation:
     async def create_backend_category(self, info: Info, input: CreateBackendCategoryInput) -> BackendCategoryPayload:
         try:
             row = await _run(info, categories.create_backend_category,
-                             _optional_pk("BackendCategory", input.parent_id, "parentId"),
+                             optional_pk("BackendCategory", input.parent_id, "parentId"),
                              input.name, input.commission_rate, input.sort)
         except DomainError as exc:
             return BackendCategoryPayload(user_errors=user_errors(exc))
@@ -324,7 +309,7 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_backend_category(self, info: Info, input: UpdateBackendCategoryInput) -> BackendCategoryPayload:
         try:
-            row = await _run(info, categories.update_backend_category, _pk("BackendCategory", input.id, "id"),
+            row = await _run(info, categories.update_backend_category, input_pk("BackendCategory", input.id, "id"),
                              input.name, input.commission_rate, input.sort)
         except DomainError as exc:
             return BackendCategoryPayload(user_errors=user_errors(exc))
@@ -335,8 +320,8 @@ class CatalogSetupMutation:
                                            input: SetMerchantCommissionRateInput) -> CommissionRatePayload:
         try:
             rate = await _run(info, categories.set_merchant_commission_rate,
-                              _pk("Merchant", input.merchant_id, "merchantId"),
-                              _pk("BackendCategory", input.category_id, "categoryId"), input.rate)
+                              input_pk("Merchant", input.merchant_id, "merchantId"),
+                              input_pk("BackendCategory", input.category_id, "categoryId"), input.rate)
         except DomainError as exc:
             return CommissionRatePayload(user_errors=user_errors(exc))
         return CommissionRatePayload(effective_rate=rate)
@@ -344,7 +329,7 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_attribute(self, info: Info, input: CreateAttributeInput) -> AttributePayload:
         try:
-            row = await _run(info, categories.create_attribute, _pk("BackendCategory", input.category_id, "categoryId"),
+            row = await _run(info, categories.create_attribute, input_pk("BackendCategory", input.category_id, "categoryId"),
                              input.name, input.kind.value, input.filterable, input.required, input.sort,
                              input.values)
         except DomainError as exc:
@@ -355,7 +340,7 @@ class CatalogSetupMutation:
     async def add_attribute_values(self, info: Info, input: AddAttributeValuesInput) -> AttributePayload:
         try:
             row = await _run(info, categories.add_attribute_values,
-                             _pk("Attribute", input.attribute_id, "attributeId"), input.values)
+                             input_pk("Attribute", input.attribute_id, "attributeId"), input.values)
         except DomainError as exc:
             return AttributePayload(user_errors=user_errors(exc))
         return AttributePayload(attribute=Attribute.from_row(row))
@@ -365,7 +350,7 @@ class CatalogSetupMutation:
                                        input: CreateFrontendCategoryInput) -> FrontendCategoryPayload:
         try:
             row = await _run(info, categories.create_frontend_category,
-                             _optional_pk("FrontendCategory", input.parent_id, "parentId"),
+                             optional_pk("FrontendCategory", input.parent_id, "parentId"),
                              input.name, input.icon_url, input.sort)
         except DomainError as exc:
             return FrontendCategoryPayload(user_errors=user_errors(exc))
@@ -375,7 +360,7 @@ class CatalogSetupMutation:
     async def update_frontend_category(self, info: Info,
                                        input: UpdateFrontendCategoryInput) -> FrontendCategoryPayload:
         try:
-            row = await _run(info, categories.update_frontend_category, _pk("FrontendCategory", input.id, "id"),
+            row = await _run(info, categories.update_frontend_category, input_pk("FrontendCategory", input.id, "id"),
                              input.name, input.icon_url, input.sort)
         except DomainError as exc:
             return FrontendCategoryPayload(user_errors=user_errors(exc))
@@ -385,7 +370,7 @@ class CatalogSetupMutation:
     async def delete_frontend_category(self, info: Info,
                                        input: DeleteFrontendCategoryInput) -> DeleteFrontendCategoryPayload:
         try:
-            await _run(info, categories.delete_frontend_category, _pk("FrontendCategory", input.id, "id"))
+            await _run(info, categories.delete_frontend_category, input_pk("FrontendCategory", input.id, "id"))
         except DomainError as exc:
             return DeleteFrontendCategoryPayload(user_errors=user_errors(exc))
         return DeleteFrontendCategoryPayload(deleted_id=input.id)
@@ -395,8 +380,8 @@ class CatalogSetupMutation:
                                              input: SetFrontendCategoryMappingsInput) -> FrontendCategoryPayload:
         try:
             row = await _run(info, categories.set_frontend_category_mappings,
-                             _pk("FrontendCategory", input.frontend_category_id, "frontendCategoryId"),
-                             _pks("BackendCategory", input.backend_category_ids, "backendCategoryIds"))
+                             input_pk("FrontendCategory", input.frontend_category_id, "frontendCategoryId"),
+                             input_pks("BackendCategory", input.backend_category_ids, "backendCategoryIds"))
         except DomainError as exc:
             return FrontendCategoryPayload(user_errors=user_errors(exc))
         return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
@@ -413,7 +398,7 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
         try:
-            row = await _run(info, brands.update_brand, _pk("Brand", input.id, "id"), input.name_zh, input.name_en,
+            row = await _run(info, brands.update_brand, input_pk("Brand", input.id, "id"), input.name_zh, input.name_en,
                              input.logo_url, input.origin, input.status and input.status.value)
         except DomainError as exc:
             return BrandPayload(user_errors=user_errors(exc))
@@ -422,8 +407,8 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def set_brand_categories(self, info: Info, input: SetBrandCategoriesInput) -> BrandPayload:
         try:
-            row = await _run(info, brands.set_brand_categories, _pk("Brand", input.brand_id, "brandId"),
-                             _pks("BackendCategory", input.category_ids, "categoryIds"))
+            row = await _run(info, brands.set_brand_categories, input_pk("Brand", input.brand_id, "brandId"),
+                             input_pks("BackendCategory", input.category_ids, "categoryIds"))
         except DomainError as exc:
             return BrandPayload(user_errors=user_errors(exc))
         return BrandPayload(brand=Brand.from_row(row))
@@ -432,7 +417,7 @@ class CatalogSetupMutation:
     async def create_warehouse(self, info: Info, input: CreateWarehouseInput) -> WarehousePayload:
         try:
             row = await _run(info, warehouses.create_warehouse,
-                             _optional_pk("Merchant", input.merchant_id, "merchantId"), input.name, input.address,
+                             optional_pk("Merchant", input.merchant_id, "merchantId"), input.name, input.address,
                              input.region_code, input.priority, input.delivery_region_codes)
         except DomainError as exc:
             return WarehousePayload(user_errors=user_errors(exc))
@@ -441,7 +426,7 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def update_warehouse(self, info: Info, input: UpdateWarehouseInput) -> WarehousePayload:
         try:
-            row = await _run(info, warehouses.update_warehouse, _pk("Warehouse", input.id, "id"), input.name,
+            row = await _run(info, warehouses.update_warehouse, input_pk("Warehouse", input.id, "id"), input.name,
                              input.address, input.region_code, input.priority, input.active,
                              input.delivery_region_codes)
         except DomainError as exc:
@@ -451,8 +436,8 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def set_stock(self, info: Info, input: SetStockInput) -> StockPayload:
         try:
-            row = await _run(info, warehouses.set_stock, _pk("Sku", input.sku_id, "skuId"),
-                             _pk("Warehouse", input.warehouse_id, "warehouseId"), input.on_hand)
+            row = await _run(info, warehouses.set_stock, input_pk("Sku", input.sku_id, "skuId"),
+                             input_pk("Warehouse", input.warehouse_id, "warehouseId"), input.on_hand)
         except DomainError as exc:
             return StockPayload(user_errors=user_errors(exc))
         return StockPayload(stock=StockLevel.from_row(row))
@@ -460,8 +445,8 @@ class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def adjust_stock(self, info: Info, input: AdjustStockInput) -> StockPayload:
         try:
-            row = await _run(info, warehouses.adjust_stock, _pk("Sku", input.sku_id, "skuId"),
-                             _pk("Warehouse", input.warehouse_id, "warehouseId"), input.delta)
+            row = await _run(info, warehouses.adjust_stock, input_pk("Sku", input.sku_id, "skuId"),
+                             input_pk("Warehouse", input.warehouse_id, "warehouseId"), input.delta)
         except DomainError as exc:
             return StockPayload(user_errors=user_errors(exc))
         return StockPayload(stock=StockLevel.from_row(row))

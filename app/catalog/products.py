@@ -41,6 +41,7 @@ from app.catalog.skus import (
 )
 from app.errors import DomainError, NotFound, Problem
 from app.events import emit
+from app.merchants import shops
 
 FULFILLMENT_TYPES = ("WAREHOUSE", "DROPSHIP", "MERCHANT", "VIRTUAL")
 EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.APPROVED, ProductStatus.DELISTED})
@@ -371,12 +372,7 @@ async def _merchant_for_new_product(conn: asyncpg.Connection, principal: Princip
         merchant_id = principal.merchant_id
     if not principal.can_manage_merchant(merchant_id):
         raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
-    status = await conn.fetchval("SELECT status FROM merchants WHERE id = $1", merchant_id)
-    if status is None:
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
-    if status != "OPEN":
-        raise DomainError.of("MERCHANT_NOT_OPEN", "the shop is not open", "merchantId")
-    return merchant_id
+    return await shops.require_open(conn, merchant_id, "merchantId")
 
 
 async def create_product(conn: asyncpg.Connection, principal: Principal, merchant_id: int | None,

@@ -18,6 +18,7 @@ import asyncpg
 
 from app.auth.principal import Principal
 from app.errors import DomainError, Forbidden, NotFound, Problem
+from app.merchants import shops
 from app.pricing.model import Funder, Funding, PromotionKind
 from app.promotions import lifecycle
 from app.promotions.rules import MAX_MONEY, MERCHANT_ONLY, check_rule, rule_skus
@@ -90,12 +91,7 @@ async def owner_merchant(conn: asyncpg.Connection, principal: Principal, merchan
         if not platform_allowed:
             raise DomainError.of("MERCHANT_REQUIRED", "choose the merchant", "merchantId")
         return None
-    status = await conn.fetchval("SELECT status FROM merchants WHERE id = $1", merchant_id)
-    if status is None:
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
-    if status != "OPEN":
-        raise DomainError.of("MERCHANT_NOT_OPEN", "the shop is not open", "merchantId")
-    return merchant_id
+    return await shops.require_open(conn, merchant_id, "merchantId")
 
 
 async def category_problems(conn: asyncpg.Connection, category_ids: tuple[int, ...], *path: str) -> list[Problem]:

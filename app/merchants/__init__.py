@@ -1,0 +1,1 @@
+"""Merchants (DOMAIN §10): the shops, their status, and what other domains ask about them."""

@@ -86,6 +86,8 @@ def _plan(request: PricingRequest, lines: tuple[Line, ...], after_item: tuple[in
     if request.picked_coupon_ids is not None:
         usable, pick_reasons = _accept_picks(request.picked_coupon_ids, wallet, unusable)
         picked = tuple(c.id for c in usable)
+    else:
+        usable = _one_of_each(usable, scopes)
     payments = tuple(sorted(
         (p for p in active if p.kind is PromotionKind.PAYMENT
          and request.payment_channel is not None and p.channel == request.payment_channel),
@@ -106,6 +108,17 @@ def _plan(request: PricingRequest, lines: tuple[Line, ...], after_item: tuple[in
         picked=picked,
     )
     return plan, pick_reasons
+
+
+def _one_of_each(coupons: list[Coupon], scopes: dict[int, tuple[int, ...]]) -> list[Coupon]:
+    """Of coupons that would act alike on this cart (same terms, same lines), only the one the
+    tie-break prefers (earliest expiry, then lowest id) can ever be chosen: the others leave the
+    search (a buyer holding three copies of one coupon no longer triples the choices) and are
+    reported NOT_BEST like any usable coupon not chosen."""
+    kept: dict[tuple, Coupon] = {}
+    for c in sorted(coupons, key=lambda c: (c.expires_at, c.id)):
+        kept.setdefault((c.kind, c.merchant_id, c.threshold, c.amount, c.rate, c.cap, c.funding, scopes[c.id]), c)
+    return sorted(kept.values(), key=lambda c: c.id)
 
 
 def _options(n: int, promotions: list[Promotion], covered: dict[int, tuple[int, ...]]

@@ -335,3 +335,17 @@ def test_scope_by_category_ancestor_and_merchant():
                         tiers=(Tier(10000, 100),))
     result = price(request(lines, [by_merchant]))
     assert result.promotions[0].sku_ids == (2,) and result.total_discount == 100
+
+
+def test_copies_of_one_coupon_count_once_and_the_earliest_expiring_is_used():
+    """Three copies of one platform coupon (as a buyer claiming it thrice holds) act alike: the
+    earliest-expiring is applied, the others are usable and NOT_BEST; a copy with other terms is
+    still a choice of its own."""
+    lines = [line(1, 30000), line(2, 20000, merchant=2)]
+    copies = [coupon(cid, CouponKind.PLATFORM, threshold=10000, amount=1000, expires_at=NOW + timedelta(days=d))
+              for cid, d in ((1, 5), (2, 2), (3, 9))]
+    better = coupon(4, CouponKind.PLATFORM, threshold=60000, amount=3000)
+    result = price(request(lines, coupons=[*copies, better]))
+    assert [(c.coupon_id, c.discount) for c in result.coupons] == [(2, 1000)]
+    assert {o.coupon_id: (o.usable, o.reason) for o in result.coupon_outcomes} == {
+        1: (True, Reason.NOT_BEST), 2: (True, None), 3: (True, Reason.NOT_BEST), 4: (False, Reason.BELOW_THRESHOLD)}

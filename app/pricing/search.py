@@ -259,10 +259,10 @@ def _best(outcomes) -> Outcome:
 
 def _greedy(plan: Plan) -> Outcome:
     """Documented fallback: every line joins the promotion worth most when all its candidate
-    lines join (ties: priority, then id), once with and once without non-stackable
-    promotions (once when there are none); then each shop takes its coupon worth most on that outcome (ties: earliest
-    expiry, then id), then the platform coupon option (or none) with the best key. The
-    better of the two variants wins."""
+    lines join (ties: priority, then id), once with and once without non-stackable promotions
+    (once when there are none); then each shop takes its coupon worth most on that outcome
+    (ties: earliest expiry, then id), then the platform coupon option (or none) with the best
+    key. The better of the two variants wins."""
     outcomes = []
     blocking = any(not p.stackable_with_coupons for p in plan.promotions.values())
     for allow_blocking in (True, False) if blocking else (True,):   # the same walk twice otherwise

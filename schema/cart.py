@@ -101,7 +101,8 @@ class Cart:
     async def preview(self, info: Info, coupon_ids: list[strawberry.ID] | None = None,
                       payment_channel: PaymentChannel | None = None,
                       region_code: str | None = None) -> CheckoutPricing | None:
-        return await preview_pricing(info, self.owner, None, coupon_ids, payment_channel, region_code)
+        return await preview_pricing(info, self.owner.buyer_id, self.owner, None, coupon_ids, payment_channel,
+                                     region_code)
 
 
 @strawberry.type(description="The change was made, adjusted: e.g. the quantity was capped at the purchase limit. "

@@ -9,6 +9,7 @@ here (one copy of each rule). Input problems are answered as one top-level error
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -261,12 +262,13 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
     return PublicError(first["message"], first["code"], field=first["field"], problems=problems)
 
 
-async def preview_pricing(info: Info, owner: CartOwner, lines: list[CheckoutLineInput] | None,
-                          coupon_ids: list[str] | None, payment_channel: PaymentChannel | None,
-                          region_code: str | None, prefix: tuple[str, ...] = (),
-                          cart_field: tuple[str, ...] = ()) -> CheckoutPricing | None:
-    """A direct buy of `lines`, or (`lines` None) the owner's selected cart lines: None when no
-    cart line is selected. `prefix` is the input path of the arguments in error fields."""
+async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | None,
+                          lines: list[CheckoutLineInput] | None, coupon_ids: list[str] | None,
+                          payment_channel: PaymentChannel | None, region_code: str | None,
+                          prefix: tuple[str, ...] = (), cart_field: tuple[str, ...] = ()) -> CheckoutPricing | None:
+    """A direct buy of `lines`, or (`lines` None) the `owner`'s selected cart lines: None when no
+    cart line is selected. Priced for `buyer_id` (wallet, member level; None: nobody's). `prefix`
+    is the input path of the arguments in error fields."""
     now = datetime.now(UTC)
     items: list[CheckoutItem] = []
     try:
@@ -278,15 +280,26 @@ async def preview_pricing(info: Info, owner: CartOwner, lines: list[CheckoutLine
                 items = await selected_cart_items(conn, owner)
                 if not items:
                     return None
-            result = await price_checkout(conn, owner.buyer_id, replace(request, items=items), now)
+            result = await price_checkout(conn, buyer_id, replace(request, items=items), now)
     except DomainError as exc:
         raise _public_error(exc, items, prefix, cart_field if lines is None else None) from None
     return CheckoutPricing.from_result(result)
 
 
+class MayPreview(HasCart):
+    """A direct buy may be previewed by anyone (priced with a signed-in buyer's wallet and member
+    level, else nobody's); the cart only by its owner, as for `cart`."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        preview = kwargs.get("input")
+        if preview is not None and not preview.from_cart:
+            return not info.context.auth_problem or self._deny(info.context.auth_problem, "UNAUTHENTICATED")
+        return super().has_permission(source, info, **kwargs)
+
+
 @strawberry.type
 class CheckoutQuery:
-    @strawberry.field(permission_classes=[HasCart], description=(
+    @strawberry.field(permission_classes=[MayPreview], description=(
         "Trial pricing (试算) of a direct buy or of the caller's selected cart lines: what the buyer pays, "
         "every discount with its per-line shares, why other promotions and coupons were not applied, and the "
         "nearest unmet thresholds. Bad input is one error with extensions.code (docs/API.md)."))
@@ -294,7 +307,10 @@ class CheckoutQuery:
         if input.from_cart == (input.lines is not None):
             raise _public_error(DomainError.of("INVALID_INPUT", "give either lines or fromCart: true"),
                                 [], ("input",), None)
-        pricing = await preview_pricing(info, cart_owner(info), None if input.from_cart else input.lines,
+        principal = info.context.principal
+        buyer_id = principal.id if principal is not None and principal.is_buyer else None
+        owner = cart_owner(info) if input.from_cart else None
+        pricing = await preview_pricing(info, buyer_id, owner, None if input.from_cart else input.lines,
                                         input.coupon_ids, input.payment_channel, input.region_code,
                                         ("input",), ("fromCart",))
         if pricing is None:

@@ -1,9 +1,10 @@
 """Per-process cache of anonymous GraphQL query responses (catalog browsing).
 
-Anonymous callers all see the same catalog, so a query's JSON answer depends only on its body.
-Entries are dropped as a whole whenever a product event arrives through the Broadcaster
-(review, listing, stock, price), and expire after a short TTL in any case because pub/sub is
-at-most-once. Mutations, subscriptions, signed-in callers and answers with errors are never cached.
+Anonymous callers all see the same catalog, promotions and coupons, so a query's JSON answer
+depends only on its body. Entries are dropped as a whole whenever a product event (review,
+listing, stock, price) or a promotion or coupon status change arrives through the Broadcaster,
+and expire after a short TTL in any case: pub/sub is at-most-once, and a promotion's window opens
+and closes without an event (an anonymous price preview is a display; placing an order re-prices). Mutations, subscriptions, signed-in callers and answers with errors are never cached.
 """
 
 import hashlib
@@ -16,7 +17,7 @@ from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 
 from app.events import Event
 
-INVALIDATING_TOPICS = frozenset({"product"})
+INVALIDATING_TOPICS = frozenset({"product", "promotion", "coupon"})
 
 
 @lru_cache(maxsize=512)

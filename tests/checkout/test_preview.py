@@ -172,16 +172,26 @@ async def test_anonymous_device_cart_preview(gql, db, market):
 
 
 @pytest.mark.parametrize("who", ["nobody", "bad-device", "staff"])
-async def test_who_may_preview(gql, db, settings, market, who):
+async def test_anyone_previews_a_direct_buy_but_only_owners_their_cart(gql, db, settings, market, who):
+    """A product page shows the price after promotions to anyone; nobody's wallet is used for
+    callers who are not buyers. The cart's preview stays the cart owner's."""
     lines = lines_input((market.sku["a1"], 1))
     token, headers = None, None
     if who == "bad-device":
         headers = device("short")
     elif who == "staff":
         token = await staff_token(db, settings, market.a)
-    error = error_of(await gql(PREVIEW, {"i": {"lines": lines}}, token, headers))
+    priced = await gql(PREVIEW, {"i": {"lines": lines}}, token, headers)
+    assert "errors" not in priced and priced["data"]["checkoutPreview"]["goodsTotal"] == 20000
+    assert priced["data"]["checkoutPreview"]["coupons"] == []
+    error = error_of(await gql(PREVIEW, {"i": {"fromCart": True}}, token, headers))
     assert error["extensions"]["code"] == {"nobody": "UNAUTHENTICATED", "bad-device": "INVALID_DEVICE_TOKEN",
                                            "staff": "FORBIDDEN"}[who]
+
+
+async def test_a_refused_token_is_never_previewed_as_nobody(gql, market):
+    error = error_of(await gql(PREVIEW, {"i": {"lines": lines_input((market.sku["a1"], 1))}}, "not.a.token"))
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_unknown_and_foreign_coupons_look_the_same(gql, db, settings, market, buyer):

@@ -7,16 +7,19 @@ from enum import Enum
 import asyncpg
 import httpx
 import strawberry
+from strawberry.scalars import JSON
 
 from app.errors import DomainError
 from app.ids import encode_id
-from app.payments import cashier, jobs, refunds
+from app.payments import callbacks, cashier, jobs, refunds
 from schema.context import Info
 from schema.errors import PublicError, UserError, public_error, user_errors
 from schema.ids import input_pk
-from schema.permissions import IsAuthenticated, IsBuyer
+from schema.pagination import Connection, after_id, connection_of, page_size
+from schema.permissions import IsAdmin, IsAuthenticated, IsBuyer
 from schema.pricing import PaymentChannel
 from schema.scalars import Money
+from schema.use_cases import read
 
 PROVIDER_TIMEOUT_SECONDS = 10
 
@@ -118,8 +121,33 @@ class CancelPaidOrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type(description="A provider's notification as received, and what applying it did.")
+class PaymentNotification:
+    id: strawberry.ID
+    provider: str
+    kind: str
+    provider_txn_id: str
+    status: str = strawberry.field(description="RECEIVED, APPLIED, FLAGGED (for review), REFUNDED_LATE, IGNORED.")
+    outcome: str
+    body: JSON
+    received_at: datetime
+    applied_at: datetime | None
+
+
 @strawberry.type
 class PaymentQuery:
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "Back office: notifications newest first, e.g. `status: \"FLAGGED\"` — amount mismatches and unknown "
+        "payments, stored and never applied."))
+    async def payment_notifications(self, info: Info, status: str | None = None, first: int = 20,
+                                    after: str | None = None) -> Connection[PaymentNotification]:
+        first = page_size(first)
+        rows = await read(info, lambda conn: callbacks.notifications(conn, status, after_id(after), first + 1))
+        return connection_of(rows, first, lambda r: PaymentNotification(
+            id=_gid("PaymentNotification", r["id"]), provider=r["provider"], kind=r["kind"],
+            provider_txn_id=r["provider_txn_id"], status=r["status"], outcome=r["outcome"], body=r["body"],
+            received_at=r["received_at"], applied_at=r["applied_at"]))
+
     @strawberry.field(permission_classes=[IsAuthenticated], description="A payment of the caller's (admins: any).")
     async def payment(self, info: Info, id: strawberry.ID) -> Payment:
         principal = info.context.principal

@@ -24,19 +24,20 @@ from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.promotions import PromotionMutation, PromotionQuery
+from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
 from schema.events import EventSubscription
 
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery):
+            PaymentQuery, RiskQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation):
+               PaymentMutation, RiskMutation):
     pass
 
 

@@ -104,6 +104,14 @@ async def _split(conn: asyncpg.Connection, claimed: list[asyncpg.Record]
     return quick, slow
 
 
+async def notifications(conn: asyncpg.Connection, status: str | None, after_id: int | None,
+                        limit: int) -> list[asyncpg.Record]:
+    """For the back office, newest first: e.g. the FLAGGED ones to review."""
+    return await conn.fetch(
+        "SELECT * FROM payment_notifications WHERE ($1::text IS NULL OR status = $1)"
+        " AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3", status, after_id, limit)
+
+
 async def received_notifications(conn: asyncpg.Connection, received_before: datetime, limit: int) -> list[int]:
     """Notifications still waiting to be applied (a lost enqueue, a killed worker)."""
     return [r["id"] for r in await conn.fetch(

@@ -128,3 +128,20 @@ async def test_the_sweeper_applies_a_notification_whose_job_was_lost(http, db, s
     assert await sweep_payment_notifications(ctx) == 1
     assert await db.fetchval("SELECT status FROM payment_orders WHERE id = $1", po) == "PAID"
     assert await sweep_payment_notifications(ctx) == 0
+
+
+async def test_operators_review_flagged_notifications(http, db, settings, api, tokens):
+    goods = await make_goods(db, merchants=1)
+    buyer = await new_buyer(db, settings)
+    async with db.transaction() as conn:
+        po = await place(conn, goods, buyer.id, [1])
+        payment = await add_payment(conn, po)
+    body = payment_notification(payment, amount=1)              # the payment is 100
+    assert (await post_signed(http, settings.sandbox_provider_secret, body)).status_code == 200
+    await run_jobs(settings, db)
+    query = """{ paymentNotifications(status: "FLAGGED", first: 50) { edges { node { status outcome providerTxnId } } } }"""
+    flagged = (await api.ok(query, token=tokens["admin"]))["paymentNotifications"]["edges"]
+    assert any(e["node"]["providerTxnId"] == body["txn_id"] and e["node"]["outcome"].startswith("AMOUNT_MISMATCH")
+               for e in flagged)
+    refused = await api(query, token=tokens["buyer"])
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

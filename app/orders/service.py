@@ -120,7 +120,8 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
         return False
     order_ids = await _order_ids(conn, payment_order_id)
     orders = await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, "cancel_reason = $4", (reason,))
-    await reservations.release_for_orders(conn, order_ids)
+    # coupons, then budgets, then stock: the order placement takes them in, so a cancellation and
+    # a placement never wait on each other in a cycle
     await conn.execute("UPDATE buyer_coupons SET status = 'UNUSED', used_at = NULL, payment_order_id = NULL"
                        " WHERE payment_order_id = $1 AND status = 'USED'", payment_order_id)
     await conn.execute(
@@ -128,9 +129,11 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
         WITH given_back AS (
             UPDATE promotion_usages SET released = true WHERE payment_order_id = $1 AND NOT released
             RETURNING promotion_id, amount)
-        UPDATE promotions p SET spent = p.spent - g.amount FROM given_back g
+        UPDATE promotions p SET spent = p.spent - g.amount
+        FROM (SELECT * FROM given_back ORDER BY promotion_id) g
         WHERE p.id = g.promotion_id AND g.amount > 0 AND p.budget IS NOT NULL
         """, payment_order_id)
+    await reservations.release_for_orders(conn, order_ids)
     await record(conn, orders, OrderEvent.CANCEL, actor, reason)
     return True
 

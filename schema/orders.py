@@ -123,8 +123,14 @@ class Order:
     cancelled_at: datetime | None
     lines: list[OrderLine]
     history: list[OrderStatusChange]
-    payments: list[Payment] = strawberry.field(description="Payments of its checkout (one pays every order of it).")
+    checkout_payments: strawberry.Private[list[Payment]]
     refunds: list[Refund]
+
+    @strawberry.field(description="Payments of its checkout (one pays every order of it): for the buyer and admins; "
+                                  "empty for merchant staff, whose view stops at their own order.")
+    def payments(self, info: Info) -> list[Payment]:
+        principal = info.context.principal
+        return [] if principal is not None and principal.is_merchant_staff else self.checkout_payments
 
     @classmethod
     def of(cls, d: reads.OrderDetails) -> "Order":
@@ -146,7 +152,8 @@ class Order:
             cancelled_at=o["cancelled_at"], lines=[_line(r, d.shares.get(r["id"], [])) for r in d.lines],
             history=[OrderStatusChange(from_status=h["from_status"], to_status=h["to_status"], actor=h["actor"],
                                        reason=h["reason"], at=h["at"]) for h in d.history],
-            payments=[Payment.from_row(p) for p in d.payments], refunds=[Refund.from_row(r) for r in d.refunds])
+            checkout_payments=[Payment.from_row(p) for p in d.payments],
+            refunds=[Refund.from_row(r) for r in d.refunds])
 
 
 def _line(r: asyncpg.Record, shares: list[asyncpg.Record]) -> OrderLine:

@@ -68,6 +68,8 @@ async def test_register_to_receipt(server, http, db, settings, redis):
         detail = (await http.ok(ORDER, {"id": order["id"]}, token=buyer))["order"]
         assert [h["toStatus"] for h in detail["history"]] == ["PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED"]
         assert [(p["status"], p["amount"]) for p in detail["payments"]] == [("SUCCEEDED", preview["payable"])]
+        console_view = (await http.ok(ORDER, {"id": order["id"]}, token=merchant))["order"]
+        assert console_view["status"] == "RECEIVED" and console_view["payments"] == []   # the checkout's money is the buyer's
         assert await db.fetchval("SELECT count(*) FROM payment_notifications WHERE body->>'reference' = $1",
                                  str(_pk("Payment", opened["payment"]["id"]))) == 1
 

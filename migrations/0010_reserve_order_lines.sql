@@ -1,11 +1,24 @@
 -- Reserving every line of a payment order in one call (DOMAIN §5/§6): lines in SKU order (so
--- concurrent placements never wait on each other in a cycle); per line the merchant's active
--- warehouse covering the province (any for virtual goods) with enough available, highest
--- priority first; the UPDATE re-checks `on_hand - reserved` under the row lock and a race lost
--- to another placement picks again. Lines that cannot be reserved are all reported at once:
+-- concurrent placements never wait on each other in a cycle); per line the warehouse
+-- `route_warehouse` picks; the UPDATE re-checks `on_hand - reserved` under the row lock and a race
+-- lost to another placement picks again. Lines that cannot be reserved are all reported at once:
 -- RAISE 'OUT_OF_STOCK' with the SKU ids in DETAIL, so the caller's transaction rolls back.
 -- Placement sends this call and its COMMIT in one round trip (app/db.py `commit_with`), so a
 -- hot SKU's stock row is locked for the time PostgreSQL needs, not for a client round trip.
+-- Routing (DOMAIN §6), the one place the rule lives: the merchant's active warehouse covering the
+-- province (any of them for virtual goods: p_region NULL) holding `p_quantity` available,
+-- highest priority first, then lowest id. NULL: no warehouse can ship it.
+CREATE FUNCTION route_warehouse(p_sku bigint, p_quantity bigint, p_region text) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT w.id FROM skus s
+    JOIN warehouses w ON w.merchant_id = s.merchant_id AND w.active
+    JOIN stock st ON st.sku_id = s.id AND st.warehouse_id = w.id AND st.on_hand - st.reserved >= p_quantity
+    WHERE s.id = p_sku
+      AND (p_region IS NULL OR EXISTS (SELECT 1 FROM warehouse_regions wr
+                                       WHERE wr.warehouse_id = w.id AND wr.region_code = p_region))
+    ORDER BY w.priority DESC, w.id LIMIT 1
+$$;
+
 CREATE FUNCTION reserve_order_lines(p_payment_order_id bigint, p_region text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -15,7 +28,7 @@ DECLARE
     missing bigint[] := '{}';
 BEGIN
     FOR line IN
-        SELECT l.id, l.sku_id, l.quantity, o.merchant_id, p.fulfillment_type = 'VIRTUAL' AS virtual
+        SELECT l.id, l.sku_id, l.quantity, p.fulfillment_type = 'VIRTUAL' AS virtual
         FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id
         WHERE o.payment_order_id = p_payment_order_id
         ORDER BY l.sku_id, l.id
@@ -23,12 +36,7 @@ BEGIN
         attempts := 0;
         LOOP
             attempts := attempts + 1;
-            SELECT st.warehouse_id INTO picked FROM stock st
-            JOIN warehouses w ON w.id = st.warehouse_id AND w.active AND w.merchant_id = line.merchant_id
-            WHERE st.sku_id = line.sku_id AND st.on_hand - st.reserved >= line.quantity
-              AND (line.virtual OR p_region IS NULL
-                   OR EXISTS (SELECT 1 FROM warehouse_regions wr WHERE wr.warehouse_id = w.id AND wr.region_code = p_region))
-            ORDER BY w.priority DESC, w.id LIMIT 1;
+            picked := route_warehouse(line.sku_id, line.quantity, CASE WHEN line.virtual THEN NULL ELSE p_region END);
             EXIT WHEN picked IS NULL;
             UPDATE stock SET reserved = reserved + line.quantity, updated_at = now()
             WHERE sku_id = line.sku_id AND warehouse_id = picked AND on_hand - reserved >= line.quantity;

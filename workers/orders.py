@@ -29,7 +29,13 @@ async def _in_batches(ctx: dict, step) -> int:
 
 
 async def cancel_overdue_payment_orders(ctx: dict) -> int:
-    return await _in_batches(ctx, lambda conn, now: service.cancel_due(conn, now, BATCH))
+    """One transaction per payment order (see `service.cancel_one_due`)."""
+    cancelled = 0
+    while True:
+        async with ctx["db"].transaction() as conn:
+            if not await service.cancel_one_due(conn, datetime.now(UTC)):
+                return cancelled
+        cancelled += 1
 
 
 async def auto_confirm_receipts(ctx: dict) -> int:

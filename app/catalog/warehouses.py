@@ -227,13 +227,9 @@ async def adjust_stock(conn: asyncpg.Connection, principal: Principal, sku_id: i
 # ---- routing ----------------------------------------------------------------------------
 
 async def route_warehouse(conn: asyncpg.Connection, sku_id: int, quantity: int, region_code: str) -> int | None:
-    """The warehouse that ships `quantity` of a SKU to a region; None when none can (not deliverable)."""
+    """The warehouse that ships `quantity` of a SKU to a region; None when none can (not
+    deliverable). The rule is the SQL function `route_warehouse` (migrations/0010), which
+    checkout and reservation use as well."""
     if quantity <= 0:
         raise DomainError.of("INVALID_QUANTITY", "order at least one unit", "quantity")
-    return await conn.fetchval(
-        "SELECT w.id FROM skus s"
-        " JOIN warehouses w ON w.merchant_id = s.merchant_id AND w.active"
-        " JOIN warehouse_regions wr ON wr.warehouse_id = w.id AND wr.region_code = $3"
-        " JOIN stock st ON st.sku_id = s.id AND st.warehouse_id = w.id AND st.on_hand - st.reserved >= $2"
-        " WHERE s.id = $1 ORDER BY w.priority DESC, w.id LIMIT 1",
-        sku_id, quantity, province_code(region_code))
+    return await conn.fetchval("SELECT route_warehouse($1, $2, $3)", sku_id, quantity, province_code(region_code))

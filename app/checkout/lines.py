@@ -2,8 +2,8 @@
 
 Lines come from the buyer's selected cart lines or a direct buy, in order (the order is
 "earlier line" for apportionment). A line is deliverable when the address region is unknown
-(preview before an address is chosen), when the goods are virtual, or when one of the
-merchant's active warehouses covering the region holds enough stock (DOMAIN §6 routing).
+(preview before an address is chosen), when the goods are virtual, or when the routing rule
+(`route_warehouse`, DOMAIN §6) finds a warehouse that can ship it.
 """
 
 from dataclasses import dataclass
@@ -63,12 +63,8 @@ async def load_lines(conn: asyncpg.Connection, items: list[CheckoutItem], region
                     UNION ALL
                     SELECT c.id, c.parent_id, path.depth + 1 FROM backend_categories c JOIN path ON c.id = path.parent_id)
                 SELECT array_agg(id ORDER BY depth) FROM path) AS category_ids,
-               ($3::text IS NULL OR p.fulfillment_type = 'VIRTUAL' OR EXISTS (
-                    SELECT 1 FROM warehouses w
-                    JOIN warehouse_regions wr ON wr.warehouse_id = w.id AND wr.region_code = $3
-                    JOIN stock st ON st.warehouse_id = w.id AND st.sku_id = s.id
-                                 AND st.on_hand - st.reserved >= i.quantity
-                    WHERE w.merchant_id = s.merchant_id AND w.active)) AS deliverable
+               ($3::text IS NULL OR p.fulfillment_type = 'VIRTUAL'
+                OR route_warehouse(s.id, i.quantity, $3) IS NOT NULL) AS deliverable
         FROM item i LEFT JOIN skus s ON s.id = i.sku_id LEFT JOIN products p ON p.id = s.product_id
         ORDER BY i.position
         """,

@@ -151,16 +151,15 @@ async def cancel_by_buyer(conn: asyncpg.Connection, principal: Principal, order_
         raise DomainError.of("INVALID_TRANSITION", f"an order that is {status} cannot be cancelled here", "orderId")
 
 
-async def cancel_due(conn: asyncpg.Connection, now: datetime, limit: int = 200) -> int:
-    """The payment-timeout job: cancel unpaid payment orders past their deadline. SKIP LOCKED lets
-    several workers share the work; the conditional update makes each cancellation happen once
-    even against a payment callback applied at the same moment."""
-    due = await conn.fetch("SELECT id FROM payment_orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= $1"
-                           " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
-    done = 0
-    for row in due:
-        done += await cancel_unpaid(conn, row["id"], now, "system:timeout", "PAYMENT_TIMEOUT")
-    return done
+async def cancel_one_due(conn: asyncpg.Connection, now: datetime) -> bool:
+    """The payment-timeout job's step: cancel one unpaid payment order past its deadline (False:
+    none left). SKIP LOCKED lets several workers share the work, the conditional update makes the
+    cancellation happen once even against a payment callback applied at the same moment; and one
+    payment order per transaction keeps a cancellation's locks in placement's order (coupons,
+    budgets, stock by SKU) — a batch would hold one order's stock while taking the next's."""
+    due = await conn.fetchval("SELECT id FROM payment_orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= $1"
+                              " ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", now)
+    return due is not None and await cancel_unpaid(conn, due, now, "system:timeout", "PAYMENT_TIMEOUT")
 
 
 async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, carrier: str, tracking_number: str,

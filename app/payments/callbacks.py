@@ -9,7 +9,7 @@ statements per hundred, not a dozen per callback. Everything else goes through
 The notification row is locked first and applied only while RECEIVED, so a job that runs twice,
 a job racing the sweeper, or a worker killed half-way (its transaction rolls back) all end with
 one effect. Then locks go payment order → payment → orders, the order the payment-timeout job
-(app.orders.service.cancel_due) and every other order path take, so no two of them deadlock.
+(app.orders.service.cancel_one_due) and every other order path take, so no two of them deadlock.
 
 Outcomes (the notification's status):
 - APPLIED: the payment paid its pending payment order, or a refund was confirmed.

@@ -154,9 +154,9 @@ async def test_unpaid_orders_time_out_exactly_once(gql, db, settings, market):
     await db.fetchval("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING 1",
                       po_pk)
     async with db.transaction() as conn:
-        assert await service.cancel_due(conn, datetime.now(UTC)) >= 1
+        assert await service.cancel_one_due(conn, datetime.now(UTC))
     async with db.transaction() as conn:
-        assert await service.cancel_due(conn, datetime.now(UTC)) == 0
+        assert not await service.cancel_one_due(conn, datetime.now(UTC))
     order = (await gql.ok(ORDER, {"id": po["orders"][0]["id"]}, buyer))["order"]
     assert order["status"] == "CANCELLED" and order["cancelReason"] == "PAYMENT_TIMEOUT"
     assert order["history"][-1]["actor"] == "system:timeout"

@@ -127,6 +127,9 @@ async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: i
                        " WHERE id = $1", order_id)
     await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED' WHERE order_id = $1 AND status = 'PENDING'",
                        order_id)
+    # the system status stays PAID until the refund settles; the history still shows who asked, when
+    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
+                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")
     await emit(conn, "order", "ORDER_REFUND_REQUESTED",
                {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
                 "from": order["status"], "to": order["status"], "payable": order["payable"],

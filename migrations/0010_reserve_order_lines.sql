@@ -9,15 +9,16 @@
 -- province (any of them for virtual goods: p_region NULL) holding `p_quantity` available,
 -- highest priority first, then lowest id. NULL: no warehouse can ship it.
 CREATE FUNCTION route_warehouse(p_sku bigint, p_quantity bigint, p_region text) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    SELECT w.id FROM skus s
-    JOIN warehouses w ON w.merchant_id = s.merchant_id AND w.active
-    JOIN stock st ON st.sku_id = s.id AND st.warehouse_id = w.id AND st.on_hand - st.reserved >= p_quantity
-    WHERE s.id = p_sku
-      AND (p_region IS NULL OR EXISTS (SELECT 1 FROM warehouse_regions wr
-                                       WHERE wr.warehouse_id = w.id AND wr.region_code = p_region))
-    ORDER BY w.priority DESC, w.id LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE AS $$   -- PL/pgSQL, not SQL: its plan is kept per session, not per call
+BEGIN
+    RETURN (SELECT w.id FROM skus s
+            JOIN warehouses w ON w.merchant_id = s.merchant_id AND w.active
+            JOIN stock st ON st.sku_id = s.id AND st.warehouse_id = w.id AND st.on_hand - st.reserved >= p_quantity
+            WHERE s.id = p_sku
+              AND (p_region IS NULL OR EXISTS (SELECT 1 FROM warehouse_regions wr
+                                               WHERE wr.warehouse_id = w.id AND wr.region_code = p_region))
+            ORDER BY w.priority DESC, w.id LIMIT 1);
+END $$;
 
 CREATE FUNCTION reserve_order_lines(p_payment_order_id bigint, p_region text) RETURNS void
 LANGUAGE plpgsql AS $$

@@ -35,7 +35,8 @@ async def create_payment(db: Database, buyer_id: int, payment_order_id: int, cha
     async with db.transaction() as conn:
         payment = await open_payment(conn, buyer_id, payment_order_id, channel, now, provider)
     try:
-        txn = await gateway_for(settings, provider, http).create_transaction(payment["id"], payment["amount"], channel)
+        txn = await gateway_for(settings, provider, http).create_transaction(payment["id"], payment["amount"], channel,
+                                                                             payment["auth_level"])
     except ProviderUnavailable:
         await db.fetchval("UPDATE payments SET status = 'CLOSED' WHERE id = $1 AND status = 'CREATED'", payment["id"])
         raise DomainError.of("PROVIDER_UNAVAILABLE", "the payment provider is not answering; try again") from None

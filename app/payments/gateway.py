@@ -31,11 +31,13 @@ class PaymentGateway:
         self.notify_url = notify_url
         self.http = http
 
-    async def create_transaction(self, payment_id: int, amount: int, channel: str) -> ProviderTransaction:
-        """The provider's transaction for our payment (reference = payment id); it calls
-        `notify_url` once the buyer has paid."""
+    async def create_transaction(self, payment_id: int, amount: int, channel: str,
+                                 auth_level: str) -> ProviderTransaction:
+        """The provider's transaction for our payment (reference = payment id); it asks the buyer
+        for the authentication risk decided (`auth_level`) and calls `notify_url` once paid."""
         body = await self._post("/v1/transactions", {"reference": str(payment_id), "amount": amount,
-                                                     "channel": channel, "notify_url": self.notify_url})
+                                                     "channel": channel, "auth_level": auth_level,
+                                                     "notify_url": self.notify_url})
         return ProviderTransaction(body["txn_id"], body["pay_url"])
 
     async def create_refund(self, txn_id: str, refund_id: int, amount: int) -> str:

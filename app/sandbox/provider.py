@@ -16,6 +16,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -25,6 +26,9 @@ from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.sandbox.deliveries import Delivery, Pacing, batch_status, start_batch
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
+# what the buyer types for each authentication level risk decided (docs/payments.md)
+AUTH_FIELDS = {"NONE": None, "PASSWORD": "password", "SMS": "sms_code"}
+SANDBOX_CODE = "123456"
 MAX_BATCH = 20_000
 
 
@@ -66,9 +70,10 @@ def _valid_order(item: dict, notify_url) -> str | None:
 
 
 async def _new_transaction(request: Request, reference: str, amount: int, channel: str, notify_url: str,
-                           status: str) -> dict:
+                           status: str, auth_level: str = "NONE") -> dict:
     txn = {"txn_id": "sbx_" + uuid.uuid4().hex, "reference": reference, "amount": amount, "channel": channel,
-           "notify_url": notify_url, "status": status, "created_at": _now(), "paid_at": "", "refunded": 0}
+           "notify_url": notify_url, "status": status, "created_at": _now(), "paid_at": "", "refunded": 0,
+           "auth_level": auth_level}
     if status == "PAID":
         txn["paid_at"] = txn["created_at"]
     redis = request.app.state.redis
@@ -104,8 +109,11 @@ async def create_transaction(request: Request) -> Response:
     problem = _valid_order(body, body.get("notify_url"))
     if problem:
         return _error(problem, 400)
+    auth_level = body.get("auth_level", "NONE")
+    if auth_level not in AUTH_FIELDS:
+        return _error(f"auth_level is one of {', '.join(AUTH_FIELDS)}", 400)
     txn = await _new_transaction(request, body["reference"], body["amount"], str(body.get("channel", "")),
-                                 body["notify_url"], "CREATED")
+                                 body["notify_url"], "CREATED", auth_level)
     base = request.app.state.settings.base_url
     return JSONResponse({"txn_id": txn["txn_id"], "status": "CREATED", "pay_url": f"{base}/sandbox/pay/{txn['txn_id']}"})
 
@@ -124,9 +132,17 @@ async def pay_page(request: Request) -> Response:
 <h1>Sandbox payment</h1>
 <p>Transaction <code>{html.escape(txn['txn_id'])}</code> for payment {html.escape(txn['reference'])}:
 <b>{amount}</b> by {html.escape(txn['channel'])} — {html.escape(txn['status'])}</p>
-<form method="post"><button type="submit">Pay {amount}</button></form>
+<form method="post">{_auth_input(txn)}<button type="submit">Pay {amount}</button></form>
 <p>Query parameters of the POST: <code>duplicates</code> (extra copies of the callback),
 <code>delay_ms</code>, <code>jitter_ms</code>.</p>""")
+
+
+def _auth_input(txn: dict) -> str:
+    field = AUTH_FIELDS[txn.get("auth_level", "NONE")]
+    if field is None:
+        return ""
+    return (f'<label>{html.escape(field)} (sandbox: {SANDBOX_CODE}) '
+            f'<input name="{html.escape(field)}" autocomplete="off"></label> ')
 
 
 async def pay(request: Request) -> Response:
@@ -137,6 +153,12 @@ async def pay(request: Request) -> Response:
     if txn is None:
         return _error("no such transaction", 404)
     if txn["status"] != "PAID":
+        field = AUTH_FIELDS[txn.get("auth_level", "NONE")]
+        if field is not None:
+            form = parse_qs((await request.body()).decode(errors="replace"))   # the pay page's form
+            given = request.query_params.get(field) or (form.get(field) or [None])[0]
+            if given != SANDBOX_CODE:
+                return JSONResponse({"error": f"{field} required", "auth_level": txn["auth_level"]}, 401)
         await redis.hset(_txn_key(txn_id), mapping={"status": "PAID", "paid_at": _now()})
         txn = await _transaction(request, txn_id)
     params = request.query_params

@@ -48,7 +48,11 @@ async def test_register_to_receipt(server, http, db, settings, redis):
         opened = (await http.ok(PAY, {"i": {"paymentOrderId": payment_order["id"], "channel": "WECHAT"}},
                                 token=buyer))["createPayment"]
         assert opened["userErrors"] == [] and opened["payment"]["amount"] == preview["payable"]
-        paid = await http.http.post(opened["instructions"]["payUrl"], params={"duplicates": 2})
+        pay_url = opened["instructions"]["payUrl"]
+        assert opened["payment"]["authLevel"] == "PASSWORD"          # ¥500 and more: the payment password
+        refused = await http.http.post(pay_url)
+        assert refused.status_code == 401 and refused.json()["auth_level"] == "PASSWORD"
+        paid = await http.http.post(pay_url, params={"duplicates": 2}, data={"password": "123456"})
         assert paid.status_code == 200, paid.text
         await wait_for(lambda: db.fetchval("SELECT count(*) FROM payment_notifications WHERE body->>'reference' = $1",
                                            str(_pk("Payment", opened["payment"]["id"]))), "the callback stored once")

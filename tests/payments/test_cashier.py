@@ -110,3 +110,18 @@ async def test_a_buyer_cannot_pay_or_read_another_buyers_payment_order(api, db, 
     staff = await api(CREATE, {"i": {"paymentOrderId": gid("PaymentOrder", po), "channel": "WECHAT"}},
                       token=tokens["acme"])
     assert staff["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_sandbox_asks_for_the_authentication_risk_decided(api, http, db, settings):
+    goods = await make_goods(db, merchants=1)
+    buyer = await new_buyer(db, settings)
+    async with db.transaction() as conn:
+        po = await place(conn, goods, buyer.id, [5000])               # ¥5,000: an SMS code
+    out = await _create(api, buyer.token, po)
+    assert out["payment"]["authLevel"] == "SMS"
+    pay_url = out["instructions"]["payUrl"]
+    assert 'name="sms_code"' in (await http.get(pay_url)).text
+    for code in (None, "000000"):
+        refused = await http.post(pay_url, data={} if code is None else {"sms_code": code})
+        assert refused.status_code == 401 and refused.json()["auth_level"] == "SMS"
+    assert (await http.post(pay_url, data={"sms_code": "123456"})).status_code == 200

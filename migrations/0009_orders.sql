@@ -57,6 +57,7 @@ CREATE TABLE orders (
     received_at        timestamptz,
     completed_at       timestamptz,
     cancelled_at       timestamptz,
+    closed_at          timestamptz,
     CHECK (payable = goods_total - discount + shipping)
 );
 CREATE INDEX orders_payment_order_idx ON orders (payment_order_id);

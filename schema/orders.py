@@ -25,7 +25,7 @@ from schema.payments import Payment, Refund
 from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
-from schema.use_cases import change, read
+from schema.use_cases import change_object, read
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
@@ -329,30 +329,24 @@ class OrderMutation:
     @strawberry.mutation(permission_classes=[IsBuyer], description="Cancel an unpaid order (with every order of its "
                                                                    "checkout): stock, coupons and budgets come back.")
     async def cancel_order(self, info: Info, input: OrderActionInput) -> OrderPayload:
-        async def call(conn, who):
-            pk = input_pk("Order", input.order_id, "orderId")
-            await service.cancel_by_buyer(conn, who, pk, _now())
-            return pk
-        pk, errors = await change(info, call)
-        return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
+        return await _order_change(info, input.order_id,
+                                   lambda conn, who, pk: service.cancel_by_buyer(conn, who, pk, _now()))
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="Confirm you received a shipped order.")
     async def confirm_receipt(self, info: Info, input: OrderActionInput) -> OrderPayload:
-        async def call(conn, who):
-            pk = input_pk("Order", input.order_id, "orderId")
-            await service.confirm_receipt(conn, pk, _now(), who.subject, buyer_id=who.id)
-            return pk
-        pk, errors = await change(info, call)
-        return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
+        return await _order_change(info, input.order_id,
+                                   lambda conn, who, pk: service.confirm_receipt(conn, who.id, pk, _now()))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Ship a paid order of your merchant.")
     async def ship_order(self, info: Info, input: ShipOrderInput) -> OrderPayload:
-        async def call(conn, who):
-            pk = input_pk("Order", input.order_id, "orderId")
-            await service.ship(conn, who, pk, input.carrier, input.tracking_number, _now())
-            return pk
-        pk, errors = await change(info, call)
-        return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
+        return await _order_change(info, input.order_id, lambda conn, who, pk: service.ship(
+            conn, who, pk, input.carrier, input.tracking_number, _now()))
+
+
+async def _order_change(info: Info, order_gid: str, act) -> OrderPayload:
+    """One change to an order, answered with the order as the caller now sees it."""
+    pk, errors = await change_object(info, "Order", order_gid, "orderId", act)
+    return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
 
 
 async def _placement_request(info: Info, i: PlaceOrderInput) -> placement.PlacementRequest:

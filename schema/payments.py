@@ -13,13 +13,13 @@ from app.errors import DomainError
 from app.ids import encode_id
 from app.payments import callbacks, cashier, jobs, refunds
 from schema.context import Info
-from schema.errors import PublicError, UserError, public_error, user_errors
+from schema.errors import PublicError, UserError, user_errors
 from schema.ids import input_pk
 from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsAuthenticated, IsBuyer
 from schema.pricing import PaymentChannel
 from schema.scalars import Money
-from schema.use_cases import read
+from schema.use_cases import change, read
 
 PROVIDER_TIMEOUT_SECONDS = 10
 
@@ -153,13 +153,8 @@ class PaymentQuery:
         principal = info.context.principal
         if not (principal.is_buyer or principal.is_admin):
             raise PublicError("payment not found", "NOT_FOUND")
-        try:
-            async with info.context.db.connection() as conn:
-                row = await cashier.payment_for(conn, input_pk("Payment", id, "id"),
-                                                principal.id if principal.is_buyer else None)
-        except DomainError as exc:
-            raise public_error(exc) from None
-        return Payment.from_row(row)
+        return Payment.from_row(await read(info, lambda conn: cashier.payment_for(
+            conn, input_pk("Payment", id, "id"), principal.id if principal.is_buyer else None)))
 
 
 @strawberry.type
@@ -185,12 +180,9 @@ class PaymentMutation:
         "Cancel a paid order that has not shipped (REFUND_ONLY): its payable is refunded and its stock released; "
         "the order shows as an after-sale until the refund succeeds, then it is CLOSED."))
     async def cancel_paid_order(self, info: Info, input: CancelPaidOrderInput) -> CancelPaidOrderPayload:
-        ctx = info.context
-        try:
-            order_id = input_pk("Order", input.order_id, "orderId")
-            async with ctx.db.transaction() as conn:
-                refund = await refunds.cancel_paid_order(conn, ctx.principal.id, order_id)
-        except DomainError as exc:
-            return CancelPaidOrderPayload(user_errors=user_errors(exc))
-        await jobs.enqueue_refund(ctx.redis, refund["id"])
+        refund, errors = await change(info, lambda conn, who: refunds.cancel_paid_order(
+            conn, who.id, input_pk("Order", input.order_id, "orderId")))
+        if errors:
+            return CancelPaidOrderPayload(user_errors=errors)
+        await jobs.enqueue_refund(info.context.redis, refund["id"])
         return CancelPaidOrderPayload(refund=Refund.from_row(refund))

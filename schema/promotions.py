@@ -22,7 +22,7 @@ from schema.pagination import Connection, Edge, after_id, connection_of, edges_o
 from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
-from schema.use_cases import change, read
+from schema.use_cases import change, change_object, read
 
 PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
 PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
@@ -607,20 +607,14 @@ class PromotionMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Only a DRAFT can change.")
     async def update_promotion(self, info: Info, input: UpdatePromotionInput) -> PromotionPayload:
-        async def call(conn, who):
-            pk = input_pk("Promotion", input.id, "id")
-            await service.update_promotion(conn, who, pk, _promotion_draft(input.promotion))
-            return pk
-        pk, errors = await change(info, call)
+        pk, errors = await change_object(info, "Promotion", input.id, "id", lambda conn, who, pk: (
+            service.update_promotion(conn, who, pk, _promotion_draft(input.promotion))))
         return await _promotion_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def change_promotion_status(self, info: Info, input: ChangeStatusInput) -> PromotionPayload:
-        async def call(conn, who):
-            pk = input_pk("Promotion", input.id, "id")
-            await lifecycle.change_status(conn, lifecycle.PROMOTIONS, who, pk, input.action, input.note, _now())
-            return pk
-        pk, errors = await change(info, call)
+        pk, errors = await change_object(info, "Promotion", input.id, "id", lambda conn, who, pk: (
+            lifecycle.change_status(conn, lifecycle.PROMOTIONS, who, pk, input.action, input.note, _now())))
         return await _promotion_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Merchants put their SKUs forward for a running "
@@ -646,20 +640,14 @@ class PromotionMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Only a DRAFT can change.")
     async def update_coupon_template(self, info: Info, input: UpdateCouponTemplateInput) -> CouponTemplatePayload:
-        async def call(conn, who):
-            pk = input_pk("CouponTemplate", input.id, "id")
-            await coupons.update_template(conn, who, pk, _coupon_draft(input.template))
-            return pk
-        pk, errors = await change(info, call)
+        pk, errors = await change_object(info, "CouponTemplate", input.id, "id", lambda conn, who, pk: (
+            coupons.update_template(conn, who, pk, _coupon_draft(input.template))))
         return await _template_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def change_coupon_template_status(self, info: Info, input: ChangeStatusInput) -> CouponTemplatePayload:
-        async def call(conn, who):
-            pk = input_pk("CouponTemplate", input.id, "id")
-            await lifecycle.change_status(conn, lifecycle.COUPON_TEMPLATES, who, pk, input.action, input.note, _now())
-            return pk
-        pk, errors = await change(info, call)
+        pk, errors = await change_object(info, "CouponTemplate", input.id, "id", lambda conn, who, pk: (
+            lifecycle.change_status(conn, lifecycle.COUPON_TEMPLATES, who, pk, input.action, input.note, _now())))
         return await _template_payload(info, pk, errors)
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="One coupon into your wallet; never more than "
@@ -678,10 +666,6 @@ class PromotionMutation:
     async def set_freight_template(self, info: Info, input: FreightTemplateInput) -> FreightTemplatePayload:
         draft = freight.FreightDraft(input.default_fee, input.free_threshold,
                                      tuple((r.region_code, r.fee) for r in input.regions))
-
-        async def call(conn, who):
-            pk = input_pk("Merchant", input.merchant_id, "merchantId")
-            await freight.set_template(conn, who, pk, draft)
-            return pk
-        pk, errors = await change(info, call)
+        pk, errors = await change_object(info, "Merchant", input.merchant_id, "merchantId",
+                                         lambda conn, who, pk: freight.set_template(conn, who, pk, draft))
         return FreightTemplatePayload(template=None if errors else _freight(pk, draft), user_errors=errors)

@@ -11,6 +11,7 @@ from app.auth.principal import Principal
 from app.errors import DomainError
 from schema.context import Info
 from schema.errors import UserError, public_error, user_errors
+from schema.ids import input_pk
 
 T = TypeVar("T")
 
@@ -31,3 +32,15 @@ async def change(info: Info, call: Callable[[asyncpg.Connection, Principal], Awa
             return await call(conn, info.context.principal), []
     except DomainError as exc:
         return None, user_errors(exc)
+
+
+async def change_object(info: Info, type_name: str, global_id: str, field: str,
+                        act: Callable[[asyncpg.Connection, Principal, int], Awaitable[object]]
+                        ) -> tuple[int | None, list[UserError]]:
+    """A change to one object named by a client id: decode it (reported at `field`), then
+    `act(conn, caller, pk)` in one transaction; (pk, []) or (None, userErrors)."""
+    async def call(conn: asyncpg.Connection, who: Principal) -> int:
+        pk = input_pk(type_name, global_id, field)
+        await act(conn, who, pk)
+        return pk
+    return await change(info, call)

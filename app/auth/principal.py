@@ -30,5 +30,6 @@ class Principal:
     def is_merchant_staff(self) -> bool:
         return self.kind == "staff" and self.staff_kind == "MERCHANT"
 
-    def can_manage_merchant(self, merchant_id: int) -> bool:
+    def can_manage_merchant(self, merchant_id: int | None) -> bool:
+        """Admins manage every merchant and the platform's own rows (`None`); staff their own."""
         return self.is_admin or (self.is_merchant_staff and self.merchant_id == merchant_id)

@@ -121,9 +121,8 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
         if earlier is not None:
             if earlier["request_hash"] != digest:
                 raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
-            ids = [r["id"] for r in await conn.fetch("SELECT id FROM orders WHERE payment_order_id = $1 ORDER BY id",
-                                                     earlier["id"])]
-            return Placement(earlier["id"], ids, earlier["payable"], earlier["expires_at"], replayed=True)
+            return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
+                             earlier["expires_at"], replayed=True)
 
         result = await price_checkout(conn, buyer_id, request.checkout, now)
         if request.expected_payable is not None and request.expected_payable != result.payable:

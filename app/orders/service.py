@@ -51,14 +51,13 @@ async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: 
             extra or {})
 
 
-async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str | None,
-                now: datetime, extra_sets: str = "", extra_args: tuple = (), only_if: str = "true") -> list[asyncpg.Record]:
+async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str, now: datetime,
+                extra_sets: str = "", extra_args: tuple = (), only_if: str = "true") -> list[asyncpg.Record]:
     """Move the orders that are still in a status `event` leaves (and meet `only_if`); returns
     their rows *before* the change (so history knows where they came from)."""
     allowed_from, target = TRANSITIONS[event]
-    sets = [f"status = '{target.value}'", *(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items())]
-    if at_column:
-        sets.append(f"{at_column} = $3")
+    sets = [f"status = '{target.value}'", *(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items()),
+            f"{at_column} = $3"]
     if extra_sets:
         sets.append(extra_sets)
     return await conn.fetch(
@@ -74,9 +73,10 @@ async def lock_payment_order(conn: asyncpg.Connection, payment_order_id: int) ->
     return await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1 FOR UPDATE", payment_order_id)
 
 
-async def _order_ids(conn: asyncpg.Connection, payment_order_id: int) -> list[int]:
-    return [r["id"] for r in await conn.fetch("SELECT id FROM orders WHERE payment_order_id = $1 ORDER BY id",
-                                              payment_order_id)]
+async def order_ids_of(conn: asyncpg.Connection, payment_order_ids: list[int]) -> list[int]:
+    """The orders (one per merchant) of payment orders, by id."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT id FROM orders WHERE payment_order_id = ANY($1::bigint[]) ORDER BY id", payment_order_ids)]
 
 
 async def mark_paid(conn: asyncpg.Connection, payment_order_id: int, now: datetime, actor: str,
@@ -99,9 +99,7 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         [p for p, _ in paid], [pay for _, pay in paid], now)}
     if not moved:
         return moved
-    order_ids = [r["id"] for r in await conn.fetch(
-        "SELECT id FROM orders WHERE payment_order_id = ANY($1::bigint[]) ORDER BY id", list(moved))]
-    orders = await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now)
+    orders = await _move(conn, await order_ids_of(conn, list(moved)), OrderEvent.PAY, "paid_at", now)
     await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
                        " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
     await record(conn, orders, OrderEvent.PAY, actor, None)
@@ -118,7 +116,7 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
         " RETURNING id", payment_order_id, now)
     if moved is None:
         return False
-    order_ids = await _order_ids(conn, payment_order_id)
+    order_ids = await order_ids_of(conn, [payment_order_id])
     orders = await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, "cancel_reason = $4", (reason,))
     # coupons, then budgets, then stock: the order placement takes them in, so a cancellation and
     # a placement never wait on each other in a cycle
@@ -185,20 +183,12 @@ async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, ca
                  {"carrier": carrier, "tracking_number": tracking_number})
 
 
-async def confirm_receipt(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str,
-                          buyer_id: int | None = None) -> bool:
-    """SHIPPED → RECEIVED, by the buyer (`buyer_id` given: theirs only) or by the auto-confirm job."""
-    if buyer_id is not None:
-        owner = await conn.fetchval("SELECT buyer_id FROM orders WHERE id = $1", order_id)
-        if owner != buyer_id:
-            raise NotFound.of("NOT_FOUND", "order not found", "orderId")
-    orders = await _move(conn, [order_id], OrderEvent.RECEIVE, "received_at", now)
-    if not orders:
-        if buyer_id is not None:
-            await _refuse(conn, order_id, OrderEvent.RECEIVE)
-        return False
-    await record(conn, orders, OrderEvent.RECEIVE, actor, None)
-    return True
+async def confirm_receipt(conn: asyncpg.Connection, buyer_id: int, order_id: int, now: datetime) -> None:
+    """SHIPPED → RECEIVED by the buyer, for their own order only."""
+    if await conn.fetchval("SELECT buyer_id FROM orders WHERE id = $1", order_id) != buyer_id:
+        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+    if not await _receive(conn, [order_id], now, f"buyer:{buyer_id}"):
+        await _refuse(conn, order_id, OrderEvent.RECEIVE)
 
 
 async def confirm_due_receipts(conn: asyncpg.Connection, now: datetime, shipped_before: datetime,
@@ -206,10 +196,13 @@ async def confirm_due_receipts(conn: asyncpg.Connection, now: datetime, shipped_
     """The auto-confirm job: orders shipped before `shipped_before` are received."""
     due = await conn.fetch("SELECT id FROM orders WHERE status = 'SHIPPED' AND shipped_at <= $1"
                            " ORDER BY shipped_at LIMIT $2 FOR UPDATE SKIP LOCKED", shipped_before, limit)
-    done = 0
-    for row in due:
-        done += await confirm_receipt(conn, row["id"], now, "system:auto-confirm")
-    return done
+    return await _receive(conn, [r["id"] for r in due], now, "system:auto-confirm")
+
+
+async def _receive(conn: asyncpg.Connection, order_ids: list[int], now: datetime, actor: str) -> int:
+    orders = await _move(conn, order_ids, OrderEvent.RECEIVE, "received_at", now)
+    await record(conn, orders, OrderEvent.RECEIVE, actor, None)
+    return len(orders)
 
 
 async def complete_due(conn: asyncpg.Connection, now: datetime, received_before: datetime, limit: int = 200) -> int:
@@ -222,6 +215,14 @@ async def complete_due(conn: asyncpg.Connection, now: datetime, received_before:
                          only_if="aftersale_status <> 'IN_PROGRESS'")
     await record(conn, orders, OrderEvent.COMPLETE, "system:review-window", None)
     return len(orders)
+
+
+async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str, reason: str) -> bool:
+    """A fully refunded order is CLOSED (after-sale DONE) with its history row and event; False
+    when it is not in a status CLOSE leaves (e.g. already closed) or not fully refunded."""
+    orders = await _move(conn, [order_id], OrderEvent.CLOSE, "closed_at", now, only_if="refunded_amount = payable")
+    await record(conn, orders, OrderEvent.CLOSE, actor, reason)
+    return bool(orders)
 
 
 async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:

@@ -18,7 +18,6 @@ from app.db import Database
 from app.errors import DomainError, NotFound
 from app.events import emit
 from app.orders import service as orders
-from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent
 from app.payments.gateway import gateway_for
 
 
@@ -84,25 +83,7 @@ async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provid
         " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
         " WHERE id = $1 RETURNING refunded_amount, payable", refund["order_id"], refund["amount"])
     if order["refunded_amount"] == order["payable"]:
-        await close_refunded(conn, refund["order_id"], actor, refund["reason"])
-
-
-async def close_refunded(conn: asyncpg.Connection, order_id: int, actor: str, reason: str) -> bool:
-    """A fully refunded order is CLOSED (after-sale DONE) with its history row and event; False
-    when it is not in a status CLOSE leaves (e.g. already closed)."""
-    allowed_from, target = TRANSITIONS[OrderEvent.CLOSE]
-    sub = SUB_STATUSES[OrderEvent.CLOSE]
-    before = await conn.fetch(
-        """
-        WITH before AS (SELECT * FROM orders WHERE id = $1 AND status = ANY($2::text[])
-                        AND refunded_amount = payable FOR UPDATE)
-        UPDATE orders o SET status = $3, payment_status = $4, aftersale_status = $5 FROM before
-        WHERE o.id = before.id RETURNING before.*
-        """, order_id, [s.value for s in allowed_from], target.value, sub["payment_status"], sub["aftersale_status"])
-    if not before:
-        return False
-    await orders.record(conn, before, OrderEvent.CLOSE, actor, reason)
-    return True
+        await orders.close_refunded(conn, refund["order_id"], now, actor, refund["reason"])
 
 
 async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: int) -> asyncpg.Record:

@@ -237,7 +237,6 @@ async def list_templates(conn: asyncpg.Connection, principal: Principal, platfor
 
 async def get_template(conn: asyncpg.Connection, principal: Principal, template_id: int) -> asyncpg.Record:
     row = await conn.fetchrow("SELECT * FROM coupon_templates WHERE id = $1", template_id)
-    if row is None or not (principal.is_admin or (row["merchant_id"] is not None
-                                                  and principal.can_manage_merchant(row["merchant_id"]))):
+    if row is None or not principal.can_manage_merchant(row["merchant_id"]):
         raise NotFound.of("NOT_FOUND", "coupon not found", "id")
     return row

@@ -69,8 +69,7 @@ async def lock_owned(conn: asyncpg.Connection, table: Table, principal: Principa
     """Lock a row the caller may manage. Merchant staff manage their merchant's rows; platform
     rows (merchant_id NULL) and everyone else's look like they do not exist."""
     row = await conn.fetchrow(f"SELECT * FROM {table.name} WHERE id = $1 FOR UPDATE", pk)
-    if row is None or not (principal.is_admin or (row["merchant_id"] is not None
-                                                  and principal.can_manage_merchant(row["merchant_id"]))):
+    if row is None or not principal.can_manage_merchant(row["merchant_id"]):
         raise NotFound.of("NOT_FOUND", f"{table.noun} not found", "id")
     return row
 

@@ -105,8 +105,7 @@ async def test_the_books_balance_after_random_concurrent_life_cycles(db, setting
     async def receive():
         o = await pick("SHIPPED")
         if o:
-            await act(lambda c: service.confirm_receipt(c, o["id"], datetime.now(UTC), f"buyer:{o['buyer_id']}",
-                                                        buyer_id=o["buyer_id"]))
+            await act(lambda c: service.confirm_receipt(c, o["buyer_id"], o["id"], datetime.now(UTC)))
 
     moves = [place] * 5 + [cancel, pay, pay, time_out, ship, ship, receive, refund_before_shipping]
     for _ in range(OPERATIONS // 8):

@@ -18,8 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from app.auth.service import is_access_token_revoked
-from app.auth.tokens import InvalidToken, decode_access_token
+from app.auth.service import authenticate_bearer
 from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
@@ -58,23 +57,12 @@ class GraphQLApp(GraphQL):
         """Authenticate the websocket once, from `connection_init` {"authorization": "Bearer …"}."""
         raw = (context.connection_params or {}).get("authorization") or ""
         if raw:
-            principal, problem = await _authenticate(context.settings, context.redis, str(raw))
+            principal, problem = await authenticate_bearer(context.settings, context.redis, str(raw))
             if principal is None:
                 log.info("websocket rejected", reason=problem)
                 raise ConnectionRejectionError({"reason": problem})  # closes with 4403
             context.principal = principal
         return UNSET
-
-
-async def _authenticate(settings: Settings, redis, header: str):
-    token = header.removeprefix("Bearer ").strip()
-    try:
-        principal = decode_access_token(token, settings.jwt_secret)
-    except InvalidToken:
-        return None, "invalid or expired access token"
-    if await is_access_token_revoked(redis, principal):
-        return None, "access token was revoked"
-    return principal, None
 
 
 class RequestMiddleware:
@@ -102,7 +90,7 @@ class RequestMiddleware:
                     auth = m.group(1) if m else ""
                 if auth:
                     redis = scope["app"].state.redis
-                    scope["principal"], scope["auth_problem"] = await _authenticate(self.settings, redis, auth)
+                    scope["principal"], scope["auth_problem"] = await authenticate_bearer(self.settings, redis, auth)
             await self._timed(scope, receive, send, rid)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from app.auth.passwords import hash_password, verify_password
 from app.auth.principal import Principal
-from app.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from app.auth.tokens import InvalidToken, decode_access_token, hash_refresh_token, issue_access_token, new_refresh_token
 from app.cart.service import merge_device_cart
 from app.config import Settings
 from app.db import Database
@@ -166,6 +166,19 @@ async def logout(db: Database, redis: Redis, principal: Principal, refresh_token
 
 async def is_access_token_revoked(redis: Redis, principal: Principal) -> bool:
     return bool(await redis.exists(f"auth:denied:{principal.token_id}"))
+
+
+async def authenticate_bearer(settings: Settings, redis: Redis, header: str) -> tuple[Principal | None, str | None]:
+    """The one check of a presented access token (HTTP requests, websocket `connection_init`,
+    and open subscriptions re-checking theirs): (principal, None) or (None, why not)."""
+    token = header.removeprefix("Bearer ").strip()
+    try:
+        principal = decode_access_token(token, settings.jwt_secret)
+    except InvalidToken:
+        return None, "invalid or expired access token"
+    if await is_access_token_revoked(redis, principal):
+        return None, "access token was revoked"
+    return principal, None
 
 
 async def create_staff(conn: asyncpg.Connection, username: str, password: str, kind: str,

@@ -2,15 +2,33 @@
 
 - Mutations return `userErrors: [UserError!]!` for expected failures (`DomainError`).
 - Queries raise `PublicError` (a GraphQL error with an `extensions.code`) for bad ids,
-  missing objects and denied access; everything else is masked as "Unexpected error."
+  missing objects and denied access; a `DomainError` escaping a query is answered the same way.
+- A PostgreSQL or Redis outage is `SERVICE_UNAVAILABLE` (HTTP 503 with `Retry-After`).
+- Everything else is a bug: masked as "Unexpected error." (`INTERNAL`) and logged with its
+  traceback. Expected refusals log one line, never a traceback.
 """
 
+import re
+
+import asyncpg
+import redis.exceptions
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from app.errors import DomainError, Problem
 from app.ids import InvalidId
+
+log = structlog.get_logger("api")
+
+RETRY_AFTER_SECONDS = 5
+# Connection-level failures of PostgreSQL or Redis (refused, reset, closed, shutting down, too
+# many clients); OSError covers refused/reset TCP and a missing unix socket.
+_OUTAGES = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+            asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
+            redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 @strawberry.type(description="An expected failure: show `message`, switch on `code`, point at `field`.")
@@ -40,19 +58,45 @@ def public_error(exc: DomainError | InvalidId) -> PublicError:
     return PublicError(first.message, first.code)
 
 
-def should_mask_error(error: GraphQLError) -> bool:
-    """Mask bugs; keep validation errors, permission denials and public errors."""
+def is_outage(exc: BaseException | None) -> bool:
+    """True when `exc`, or what caused it, is PostgreSQL or Redis being unreachable."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, _OUTAGES) or (isinstance(exc, asyncpg.InterfaceError)
+                                         and str(exc) == "connection is closed"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def is_bug(error: GraphQLError) -> bool:
+    """An error nobody expected. Errors tied to the document but without a result path were
+    raised while validating or coercing the request's own values (a scalar refusing a literal
+    or a variable): refusals, even when the scalar raised a plain exception."""
     original = error.original_error
-    return original is not None and not isinstance(original, (GraphQLError, PublicError))
+    if original is None or isinstance(original, (GraphQLError, DomainError, InvalidId)):
+        return False
+    return error.path is not None or not error.nodes
+
+
+def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=None, extensions={"code": code})
 
 
 class CodedMaskErrors(MaskErrors):
     """Masks bugs as "Unexpected error." (code INTERNAL) and gives every other error a code:
     a request the schema refuses (syntax, validation, a variable of the wrong type or range)
-    is BAD_REQUEST, so clients can always switch on `extensions.code`."""
+    is BAD_REQUEST, a `DomainError` its first problem's code, an outage SERVICE_UNAVAILABLE
+    (and the HTTP answer 503), so clients can always switch on `extensions.code`.
 
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=should_mask_error)
+    `hide_suggestions` strips graphql-core's "Did you mean …" hints, which name schema types
+    and fields, for the schema that also refuses introspection."""
+
+    def __init__(self, hide_suggestions: bool = False) -> None:
+        super().__init__(should_mask_error=is_bug)
+        self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -65,13 +109,53 @@ class CodedMaskErrors(MaskErrors):
         try:
             yield from super().on_operation()
         except GraphQLError as error:
-            error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            error.extensions = {"code": "BAD_REQUEST", **(error.extensions or {})}
             raise
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+        processed = []
+        for error in errors:
+            original = error.original_error
+            if is_outage(original):
+                processed.append(_with(error, "The service is briefly unavailable; retry shortly.",
+                                       "SERVICE_UNAVAILABLE"))
+                self._answer_unavailable()
+            elif isinstance(original, DomainError) and original.problems:
+                processed.append(_with(error, original.problems[0].message, original.problems[0].code))
+            elif isinstance(original, InvalidId):
+                processed.append(_with(error, str(original), "INVALID_ID"))
+            elif self.should_mask_error(error):
+                processed.append(self.anonymise_error(error))
+            else:
+                if not (error.extensions or {}).get("code"):
+                    error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+                processed.append(error)
+        if self.hide_suggestions:
+            processed = [_with(e, _SUGGESTION.sub("", e.message), e.extensions["code"])
+                         if "Did you mean" in e.message else e for e in processed]
         return processed
 
+    def _answer_unavailable(self) -> None:
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:  # Strawberry's sub-response: status and headers of the HTTP answer
+            response.status_code = 503
+            response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Bugs with their traceback; outages and refusals (validation, permission, bad ids) as one
+    line each, since they are answers, not failures of the service."""
+    for error in errors:
+        original = error.original_error
+        if is_outage(original):
+            log.warning("service unavailable", error=f"{type(original).__name__}: {original}", path=error.path)
+        elif is_bug(error):
+            log.error("unexpected error", path=error.path, exc_info=original)
+        else:
+            log.info("request refused", message=error.message, path=error.path,
+                     code=(error.extensions or {}).get("code"))
+
+
+class ApiSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        log_errors(errors)

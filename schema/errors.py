@@ -142,17 +142,17 @@ class CodedMaskErrors(MaskErrors):
             response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
 
 
-def log_errors(errors: list[GraphQLError]) -> None:
+def log_errors(errors: list[GraphQLError], logger=log) -> None:
     """Bugs with their traceback; outages and refusals (validation, permission, bad ids) as one
     line each, since they are answers, not failures of the service."""
     for error in errors:
         original = error.original_error
         if is_outage(original):
-            log.warning("service unavailable", error=f"{type(original).__name__}: {original}", path=error.path)
+            logger.warning("service unavailable", error=f"{type(original).__name__}: {original}", path=error.path)
         elif is_bug(error):
-            log.error("unexpected error", path=error.path, exc_info=original)
+            logger.error("unexpected error", path=error.path, exc_info=original)
         else:
-            log.info("request refused", message=error.message, path=error.path,
+            logger.info("request refused", message=error.message, path=error.path,
                      code=(error.extensions or {}).get("code"))
 
 

@@ -48,3 +48,35 @@ async def test_job_lines_carry_the_job_id(json_log_lines):
     await asyncio.create_task(job())
     record = next(line for line in json_log_lines() if line.get("logger") == "arq.jobs")
     assert record["job_id"] == "pay:7" and record["event"] == "applied"
+
+
+async def test_refusals_log_one_line_and_only_bugs_a_traceback():
+    """Validation errors, permission denials and bad ids are answers: one info line each."""
+    from structlog.testing import CapturingLogger
+
+    from app.config import Settings
+    from schema.errors import log_errors
+    from schema.root import build_schema
+
+    from schema.context import Context
+    settings = Settings(env="test")
+    schema = build_schema(settings)
+    anonymous = Context(db=None, redis=None, settings=settings, broadcaster=None)
+    seen: list = []
+    schema.process_errors = lambda errors, _ctx=None: seen.extend(errors)
+    for query in ("{ nope }", "{ products(", "{ categoryTree { id } }", '{ product(id: "x") { id } }',
+                  "{ products(priceMin: 1.5) { totalCount } }"):
+        await schema.execute(query, context_value=anonymous)
+
+    def bug():
+        raise RuntimeError("a bug")
+    try:
+        bug()
+    except RuntimeError as exc:
+        from graphql import GraphQLError
+        seen.append(GraphQLError("a bug", path=["products"], original_error=exc))
+    captured = CapturingLogger()
+    log_errors(seen, logger=captured)
+    levels = [(call.method_name, "exc_info" in call.kwargs) for call in captured.calls]
+    assert levels[-1] == ("error", True)
+    assert len(levels) >= 6 and all(level == ("info", False) for level in levels[:-1])

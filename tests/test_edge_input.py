@@ -25,7 +25,7 @@ def _code(response) -> str:
     {"query": 'mutation { buyerLogin(input: {phone: "1\\u0000", password: "x"}) { accessToken } }'},
     {"query": '{ products(search: "a\\u0000b", first: 1) { totalCount } }'},         # a literal escape
     {"query": "mutation($i: BuyerLoginInput!) { buyerLogin(input: $i) { accessToken } }",   # nested
-     "variables": {"i": {"phone": "13800000001", "password": "pass\u0000word"}}},
+     "variables": {"i": {"phone": "138\u00000000001", "password": "x"}}},
 ])
 async def test_nul_in_any_string_is_a_bad_request(gql, body):
     assert _code(await _post(gql, json.dumps(body).encode())) == "BAD_REQUEST"

@@ -28,6 +28,12 @@ RETRY_AFTER_SECONDS = 5
 _OUTAGES = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
             asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
             redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# PostgreSQL text cannot hold U+0000: the only way a request's text makes these. Domains that
+# check their texts answer a userError first (catalog: INVALID_TEXT); elsewhere PostgreSQL
+# refuses the statement, the transaction rolls back, and the request is a BAD_REQUEST.
+# (Lone surrogates never get this far: orjson refuses them in the body, the lexer in literals.)
+_UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+UNSTORABLE_TEXT_MESSAGE = "Text must not contain NUL (U+0000) characters."
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
@@ -75,7 +81,7 @@ def is_bug(error: GraphQLError) -> bool:
     raised while validating or coercing the request's own values (a scalar refusing a literal
     or a variable): refusals, even when the scalar raised a plain exception."""
     original = error.original_error
-    if original is None or isinstance(original, (GraphQLError, DomainError, InvalidId)):
+    if original is None or isinstance(original, (GraphQLError, DomainError, InvalidId, *_UNSTORABLE_TEXT)):
         return False
     return error.path is not None or not error.nodes
 
@@ -88,7 +94,7 @@ def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
 class CodedMaskErrors(MaskErrors):
     """Masks bugs as "Unexpected error." (code INTERNAL) and gives every other error a code:
     a request the schema refuses (syntax, validation, a variable of the wrong type or range)
-    is BAD_REQUEST, a `DomainError` its first problem's code, an outage SERVICE_UNAVAILABLE
+    or text PostgreSQL cannot store is BAD_REQUEST, a `DomainError` its first problem's code, an outage SERVICE_UNAVAILABLE
     (and the HTTP answer 503), so clients can always switch on `extensions.code`.
 
     `hide_suggestions` strips graphql-core's "Did you mean …" hints, which name schema types
@@ -124,6 +130,8 @@ class CodedMaskErrors(MaskErrors):
                 processed.append(_with(error, original.problems[0].message, original.problems[0].code))
             elif isinstance(original, InvalidId):
                 processed.append(_with(error, str(original), "INVALID_ID"))
+            elif isinstance(original, _UNSTORABLE_TEXT):
+                processed.append(_with(error, UNSTORABLE_TEXT_MESSAGE, "BAD_REQUEST"))
             elif self.should_mask_error(error):
                 processed.append(self.anonymise_error(error))
             else:

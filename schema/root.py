@@ -18,7 +18,7 @@ from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.execution import FastLeafExecutionContext
-from schema.limits import BoundedParserCache, NoNulInLiterals, NoNulInVariables
+from schema.limits import BoundedParserCache
 from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -58,10 +58,8 @@ def build_schema(settings: Settings, introspection: bool = True) -> strawberry.S
     extensions = [
         _rules_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _rules_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
-        lambda: AddValidationRules([NoNulInLiterals]),
         lambda: BoundedParserCache(settings.max_tokens),
         lambda: ValidationCache(maxsize=256),
-        NoNulInVariables,
         lambda: CodedMaskErrors(hide_suggestions=not introspection),
     ]
     if not introspection:

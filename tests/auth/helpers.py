@@ -15,7 +15,8 @@ LOGIN = """mutation($i: BuyerLoginInput!) { buyerLogin(input: $i) {
   accessToken refreshToken userErrors { code message } } }"""
 STAFF_LOGIN = """mutation($i: StaffLoginInput!) { staffLogin(input: $i) { accessToken userErrors { code } } }"""
 REFRESH = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken userErrors { code } } }"
-LOGOUT = "mutation($e: Boolean!) { logout(everywhere: $e) { ok } }"
+LOGOUT = "mutation { logout { ok } }"
+LOGOUT_EVERYWHERE = "mutation { logout(everywhere: true) { ok } }"
 ME = "{ me { id } }"
 PASSWORD = "secret-pass-1"
 

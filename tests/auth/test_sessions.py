@@ -7,7 +7,7 @@ import time
 import jwt
 
 from app.auth.service import authenticate_bearer
-from tests.auth.helpers import LOGIN, LOGOUT, PASSWORD, REFRESH, me_code, register
+from tests.auth.helpers import LOGIN, LOGOUT, LOGOUT_EVERYWHERE, PASSWORD, REFRESH, me_code, register
 
 
 async def _refresh(gql, token: str) -> dict:
@@ -18,7 +18,7 @@ async def test_logout_ends_access_tokens_of_every_refresh_generation(gql):
     _, first = await register(gql)
     second = await _refresh(gql, first["refreshToken"])
     assert await me_code(gql, first["accessToken"]) == "OK"      # still valid before logout
-    assert (await gql.ok(LOGOUT, {"e": False}, token=second["accessToken"]))["logout"]["ok"] is True
+    assert (await gql.ok(LOGOUT, token=second["accessToken"]))["logout"]["ok"] is True
     assert await me_code(gql, first["accessToken"]) == "UNAUTHENTICATED"   # issued before the refresh
     assert await me_code(gql, second["accessToken"]) == "UNAUTHENTICATED"
     assert (await _refresh(gql, second["refreshToken"]))["userErrors"][0]["code"] == "INVALID_REFRESH_TOKEN"
@@ -51,7 +51,7 @@ async def test_logout_everywhere_ends_every_session_of_the_account(gql):
     phone, first = await register(gql)
     other = (await gql.ok(LOGIN, {"i": {"phone": phone, "password": PASSWORD}}))["buyerLogin"]
     _, stranger = await register(gql)
-    await gql.ok(LOGOUT, {"e": True}, token=other["accessToken"])
+    await gql.ok(LOGOUT_EVERYWHERE, token=other["accessToken"])
     assert await me_code(gql, first["accessToken"]) == "UNAUTHENTICATED"
     assert (await _refresh(gql, first["refreshToken"]))["userErrors"][0]["code"] == "INVALID_REFRESH_TOKEN"
     assert await me_code(gql, stranger["accessToken"]) == "OK"
@@ -60,7 +60,7 @@ async def test_logout_everywhere_ends_every_session_of_the_account(gql):
 async def test_ended_session_stays_ended_when_redis_loses_everything(gql, redis):
     _, ended = await register(gql)
     _, live = await register(gql)
-    await gql.ok(LOGOUT, {"e": False}, token=ended["accessToken"])
+    await gql.ok(LOGOUT, token=ended["accessToken"])
     await redis.flushdb()
     assert await me_code(gql, ended["accessToken"]) == "UNAUTHENTICATED"
     assert await me_code(gql, live["accessToken"]) == "OK"       # read again from PostgreSQL
@@ -84,7 +84,7 @@ async def test_session_ended_while_its_state_is_read_is_not_cached_as_live(gql, 
     await redis.flushdb()
     header = f"Bearer {session['accessToken']}"
     checks = [authenticate_bearer(settings, redis, header, db) for _ in range(20)]
-    await asyncio.gather(*checks, gql.ok(LOGOUT, {"e": False}, token=session["accessToken"]))
+    await asyncio.gather(*checks, gql.ok(LOGOUT, token=session["accessToken"]))
     assert (await authenticate_bearer(settings, redis, header, db))[0] is None
 
 

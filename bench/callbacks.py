@@ -218,7 +218,8 @@ async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> d
         admin = await db.fetchval("INSERT INTO staff_accounts (username, password_hash, kind) VALUES ('bench', 'x', 'ADMIN')"
                                   " RETURNING id")
         settings = Settings(env="development", database_url=url, redis_url=redis_url)
-        token = (await open_session(db, settings, Principal(kind="staff", id=admin, staff_kind="ADMIN"))).access_token
+        admin_principal = Principal(kind="staff", id=admin, staff_kind="ADMIN")
+        token = (await open_session(db, settings, admin_principal)).access_token
         listening = asyncio.create_task(subscribe_paid(f"ws://127.0.0.1:{port}/graphql", token, arrivals))
         await asyncio.sleep(1)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:

@@ -73,7 +73,7 @@ class GraphQLApp(LocalGraphiQL, GraphQL):
         """Authenticate the websocket once, from `connection_init` {"authorization": "Bearer …"}."""
         raw = (context.connection_params or {}).get("authorization") or ""
         if raw:
-            principal, problem = await authenticate_bearer(context.settings, context.redis, str(raw))
+            principal, problem = await authenticate_bearer(context.settings, context.redis, str(raw), context.db)
             if principal is None:
                 log.info("websocket rejected", reason=problem)
                 raise ConnectionRejectionError({"reason": problem})  # closes with 4403
@@ -105,8 +105,9 @@ class RequestMiddleware:
                     m = re.search(r"(?:^|;\s*)access_token=([^;]+)", cookie)
                     auth = m.group(1) if m else ""
                 if auth:
-                    redis = scope["app"].state.redis
-                    scope["principal"], scope["auth_problem"] = await authenticate_bearer(self.settings, redis, auth)
+                    state = scope["app"].state
+                    scope["principal"], scope["auth_problem"] = await authenticate_bearer(
+                        self.settings, state.redis, auth, state.db)
             await self._timed(scope, receive, send, rid)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")

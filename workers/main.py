@@ -12,7 +12,7 @@ import structlog
 from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
-from app.logs import configure_logging
+from app.logs import bind_job_id, configure_logging
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
 
@@ -53,6 +53,7 @@ class WorkerSettings:
     cron_jobs = [*catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS]
     on_startup = startup
     on_shutdown = shutdown
+    on_job_start = bind_job_id
     redis_settings = _redis_settings()
     health_check_interval = 10
     # arq looks for new jobs this often (default 0.5 s): callbacks are applied within ~50 ms, not ~250 ms

@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from app.auth.service import authenticate_bearer
+from app.catalog.index import prepare_search
 from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
@@ -332,6 +333,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                               max_size=settings.db_pool_max, count_sql=settings.count_sql)
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
+        await prepare_search(app.state.db)  # jieba's dictionary, ~1 s once, before the first request
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
         await app.state.broadcaster.start()

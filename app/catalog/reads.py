@@ -12,9 +12,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import asyncpg
 
+from app.catalog import words
 from app.db import Database
 from app.errors import DomainError, Problem
 
@@ -150,9 +152,15 @@ class ProductSearch:
     in_stock: bool | None = None
     sort: str = "RELEVANCE"
 
-    @property
+    @cached_property
     def terms(self) -> list[str]:
-        return (self.search or "").lower().split()
+        """The query's words (app/catalog/words.py; its dictionary loaded by `words.load()`)."""
+        return words.query_words(self.search or "")
+
+    @property
+    def searches_nothing(self) -> bool:
+        """Text with no word in it (only punctuation) matches no product."""
+        return bool((self.search or "").strip()) and not self.terms
 
     def check(self) -> None:
         """Refuse arguments no buyer could mean, before any SQL runs."""
@@ -190,6 +198,19 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _word_pattern(word: str) -> str:
+    """LIKE pattern of a whole word of the space-padded `search_text`."""
+    return "% " + _like_pattern(word)[1:-1] + " %"
+
+
+# A typo is corrected only in words this long (shorter ones have too few trigrams to compare).
+MIN_TYPO_LENGTH = 3
+# The closest vocabulary words a typo stands for: trigram distance at most 0.75 (similarity of
+# at least 0.25: "iphnoe" is 0.27 from "iphone", "huawai" 0.4 from "huawei"), nearest first,
+# through the GiST index of search_words.
+_CORRECTIONS = ("ARRAY(SELECT '% ' || replace(replace(replace(w.word, '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+                " || ' %' FROM search_words w WHERE w.word <-> {word} <= 0.75"
+                " ORDER BY w.word <-> {word} LIMIT 3)")
 # A scalar subquery with LIMIT, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over
 # all stock rows, while this stays an indexed probe per candidate product, so a sorted listing
 # stops after its first page.
@@ -216,14 +237,21 @@ _VALUE_GROUPS = ("SELECT av.attribute_id, array_agg(v) AS ids FROM unnest({ids})
 def _filters(q: ProductSearch, arg: _Args, attributes: bool = True) -> dict[str, str]:
     """SQL conditions by filter name; `base` always applies, facets take the others apart."""
     base = ["p.status = 'LISTED'", "p.min_price IS NOT NULL"]
+    if q.searches_nothing:
+        base.append("false")
     for term in q.terms:
-        # A substring match (the trigram index serves terms of 3+ characters). Only a term that
-        # matches no listed product at all falls back to trigram word similarity (typos): the
-        # NOT EXISTS is uncorrelated, so PostgreSQL evaluates it once per statement and the
-        # costly similarity is never computed for terms that have substring matches.
-        pattern, word = arg(_like_pattern(term), "text"), arg(term, "text")
+        # A whole-word match (the trigram index serves it). Only a word that matches no listed
+        # product at all falls back to the closest vocabulary words (typos): the NOT EXISTS and
+        # the corrections are uncorrelated, so PostgreSQL evaluates them once per statement and
+        # never for words that have matches; no work is added per row.
+        pattern = arg(_word_pattern(term), "text")
+        if len(term) < MIN_TYPO_LENGTH:
+            base.append(f"p.search_text LIKE {pattern}")
+            continue
+        corrections = _CORRECTIONS.format(word=arg(term, "text"))
         base.append(f"(p.search_text LIKE {pattern} OR (NOT EXISTS (SELECT 1 FROM products x"
-                    f" WHERE x.status = 'LISTED' AND x.search_text LIKE {pattern}) AND {word} <% p.search_text))")
+                    f" WHERE x.status = 'LISTED' AND x.search_text LIKE {pattern})"
+                    f" AND p.search_text LIKE ANY ({corrections})))")
     if q.frontend_category_id is not None:
         base.append(_CATEGORY_SUBTREE.format(fc=arg(q.frontend_category_id, "bigint")))
     conds = {"base": " AND ".join(base)}
@@ -315,6 +343,7 @@ class ProductPage:
 
 async def search_products(db: Database, q: ProductSearch, first: int, after: str | None) -> ProductPage:
     """One statement: the page's product rows plus one more to know whether a next page exists."""
+    await words.load()
     arg = _Args()
     conds = list(_filters(q, arg).values())
     key = _sort_key(q, arg)
@@ -335,6 +364,7 @@ async def search_products(db: Database, q: ProductSearch, first: int, after: str
 
 
 async def count_products(db: Database, q: ProductSearch) -> int:
+    await words.load()
     arg = _Args()
     conds = _filters(q, arg).values()
     return await db.fetchval(f"SELECT count(*) FROM products p WHERE {' AND '.join(conds)}", *arg.values)
@@ -348,6 +378,7 @@ async def product_facets(db: Database, q: ProductSearch) -> asyncpg.Record:
     the brand filter, an attribute's values over products missing at most that attribute's
     group, and so on. Returns brands, attributes and price_range as JSON, and in_stock_count.
     """
+    await words.load()
     arg = _Args()
     conds = _filters(q, arg, attributes=False)
     ids = arg(list(q.attribute_value_ids), "bigint[]")

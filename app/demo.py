@@ -112,6 +112,9 @@ BACKEND_CATEGORIES = [
     (("充值", "流量充值"), "0.01", _attrs("运营商:KEY:FR", "流量:SALES:F", "有效期:NORMAL")),
 ]
 LEAF_PATHS = {path[-1]: path for path, _, attrs in BACKEND_CATEGORIES if attrs}
+# The categories (and their subtrees) each marketplace shop may sell in; the platform's own
+# shop sells everywhere.
+SHOP_CATEGORIES = [(ACME, ("手机数码",)), (LUMEN, ("服装",))]
 # Lumen negotiated a lower rate on shirts.
 MERCHANT_COMMISSIONS = [(LUMEN, ("服装", "男装", "衬衫"), "0.08")]
 
@@ -385,7 +388,7 @@ def generated_product(i: int) -> ProductSeed:
                       f"{word} 第{i}号 generated phone", 99900 + (_mix(i, 7) % 60) * 10000, colours,
                       MEMORY[start:start + 3], f"{series} {i}", "6.7英寸", "Android", sales=sales,
                       listed_hours_ago=hours)
-    if kind == 2 and merchant != LUMEN:
+    if (kind == 2 and merchant != LUMEN) or (kind == 3 and merchant == ACME):  # Acme sells no clothes
         brand = _AUDIO_BRANDS[_mix(i, 3) % len(_AUDIO_BRANDS)]
         return ProductSeed(merchant, code, "耳机音箱", brand,
                            f"{_BRAND_LABEL[brand]} Buds {series} {i} 真无线降噪耳机",
@@ -482,6 +485,9 @@ async def _seed_catalog_setup(conn: asyncpg.Connection) -> CatalogIds:
                 " VALUES ($1, $2, $3, $4, $5, $6)"
                 " ON CONFLICT (category_id, name) DO UPDATE SET kind = attributes.kind RETURNING id",
                 cid, a.name, a.kind, a.filterable, a.required, sort)
+    await conn.executemany("INSERT INTO merchant_categories (merchant_id, category_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING",
+                           [(merchant_id, path_ids[path]) for merchant_id, path in SHOP_CATEGORIES])
     for merchant_id, path, rate in MERCHANT_COMMISSIONS:
         await conn.execute("INSERT INTO merchant_commission_rates (merchant_id, category_id, commission_rate)"
                            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", merchant_id, path_ids[path], Decimal(rate))

@@ -15,6 +15,7 @@ from app.auth.principal import Principal
 from app.catalog import categories
 from app.errors import DomainError, Forbidden, NotFound, Problem
 from app.events import emit
+from app.merchants import shops
 
 PLATFORM_MERCHANT_ID = 1
 
@@ -88,6 +89,13 @@ async def _missing_required_attributes(conn: asyncpg.Connection, product_id: int
     return [a["name"] for a in template if a["required"] and a["id"] not in given]
 
 
+async def _shop_sells_its_category(conn: asyncpg.Connection, product_id: int) -> bool:
+    """A shop's categories may have changed since the product was written."""
+    row = await conn.fetchrow("SELECT merchant_id, category_id FROM products WHERE id = $1", product_id)
+    [path] = await categories.backend_category_paths_by_ids(conn, [row["category_id"]])
+    return await shops.sells_in(conn, row["merchant_id"], [r["id"] for r in path])
+
+
 async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: LifecycleAction) -> None:
     """A product goes to review or on sale only with an image and an active, priced SKU, and to
     review only with its required attributes."""
@@ -105,6 +113,8 @@ async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: Li
     if action is A.SUBMIT:
         problems += [("MISSING_ATTRIBUTE", f"fill in the required attribute '{name}' first")
                      for name in await _missing_required_attributes(conn, product_id)]
+        if not await _shop_sells_its_category(conn, product_id):
+            problems.append(("CATEGORY_NOT_ALLOWED", "the shop may no longer sell in this category"))
     if problems:
         raise DomainError(*(Problem(code, msg, ("productId",)) for code, msg in problems))
 

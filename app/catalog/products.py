@@ -262,6 +262,7 @@ async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductC
         raise DomainError(*problems)  # do not even look up oversized input
     try:
         path, template = await _category_template(conn, c.category_id)
+        await shops.require_sells_in(conn, merchant_id, path, "categoryId")
     except DomainError as exc:
         raise DomainError(*problems, *exc.problems) from None
     problems += await _brand_problems(conn, c.brand_id, path)

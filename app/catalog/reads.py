@@ -18,7 +18,7 @@ import asyncpg
 
 from app.catalog import words
 from app.db import Database
-from app.errors import DomainError, Problem
+from app.errors import CommonError, DomainError, Problem
 
 # Columns a `Product` is built from; search pages select the same list.
 PRODUCT_COLUMNS = (
@@ -166,19 +166,19 @@ class ProductSearch:
         """Refuse arguments no buyer could mean, before any SQL runs."""
         problems = []
         if self.search and len(self.search) > MAX_SEARCH_LENGTH:
-            problems.append(Problem("BAD_ARGUMENT", f"search is longer than {MAX_SEARCH_LENGTH} characters",
+            problems.append(Problem(CommonError.INVALID_VALUE, f"search is longer than {MAX_SEARCH_LENGTH} characters",
                                     ("search",)))
         for name, value in (("priceMin", self.price_min), ("priceMax", self.price_max)):
             if value is not None and not 0 <= value <= MAX_PRICE:
-                problems.append(Problem("BAD_ARGUMENT", f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
+                problems.append(Problem(CommonError.INVALID_VALUE, f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
         if (self.price_min is not None and self.price_max is not None and not problems
                 and self.price_min > self.price_max):
-            problems.append(Problem("BAD_ARGUMENT", "priceMin is above priceMax", ("priceMin",)))
+            problems.append(Problem(CommonError.INVALID_VALUE, "priceMin is above priceMax", ("priceMin",)))
         for name, ids in (("brandIds", self.brand_ids), ("attributeValueIds", self.attribute_value_ids)):
             if len(ids) > MAX_FILTER_IDS:
-                problems.append(Problem("BAD_ARGUMENT", f"at most {MAX_FILTER_IDS} {name}", (name,)))
+                problems.append(Problem(CommonError.INVALID_VALUE, f"at most {MAX_FILTER_IDS} {name}", (name,)))
         if self.sort not in SORTS:
-            problems.append(Problem("BAD_ARGUMENT", "unknown sort", ("sort",)))
+            problems.append(Problem(CommonError.INVALID_VALUE, "unknown sort", ("sort",)))
         if problems:
             raise DomainError(*problems)
 
@@ -297,7 +297,7 @@ def encode_cursor(sort: str, values: Sequence) -> str:
 
 
 def _bad_cursor() -> DomainError:
-    return DomainError.of("BAD_ARGUMENT", "after is not a cursor of this listing", "after")
+    return DomainError.of(CommonError.INVALID_CURSOR, "after is not a cursor of this listing", "after")
 
 
 def decode_cursor(cursor: str, sort: str, types: Sequence[type]) -> list:

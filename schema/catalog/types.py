@@ -13,9 +13,11 @@ from enum import Enum
 import strawberry
 
 from app.catalog.lifecycle import ProductStatus as _ProductStatus
+from app.catalog.reads import ProductPage
 from app.ids import encode_id
 from schema.catalog.setup_types import AttributeKind, BackendCategory, Brand, FrontendCategory, StockLevel
 from schema.context import Info
+from schema.pagination import Connection, Edge, page_info
 from schema.scalars import Money
 
 LOW_STOCK_THRESHOLD = 5
@@ -281,3 +283,10 @@ _RELATIONS = {
     "skus": ("product_skus", lambda p: p.pk),
     "stockState": ("product_skus", lambda p: p.pk),
 }
+
+
+def product_connection(cls: type[Connection[Product]], page: ProductPage, after: str | None, **extra):
+    """A `Connection[Product]` subclass of a page the catalog cut with its own opaque sort-key
+    cursors (app/catalog/reads.py)."""
+    return cls(edges=[Edge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)],
+               page_info=page_info(page.cursors, page.has_next_page, after), **extra)

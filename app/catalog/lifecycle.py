@@ -1,8 +1,11 @@
 """Product lifecycle (DOMAIN §2): DRAFT → PENDING_REVIEW → APPROVED → LISTED ⇄ DELISTED → RECYCLED.
 
-`next_status` is the pure rule; `transition` applies it under a row lock, writes the history
-row and the outbox event in the same transaction. Rejection returns a product to DRAFT with
-a reason. Self-operated (platform) products skip review: submitting approves them.
+The transitions are data (`PRODUCTS`, an app/state_machine.py `StateMachine`): every move is a
+guarded UPDATE with its history row and outbox event (the event names of the API, per action)
+in the same transaction. Rejection returns a product to DRAFT with a reason; editing an approved
+or delisted marketplace product (`EDIT`) sends it back to DRAFT; self-operated (platform)
+products skip review: submitting approves them. Who may review is the GraphQL field's role;
+here only ownership and the product's own rules are checked.
 """
 
 from dataclasses import dataclass

@@ -10,6 +10,7 @@ from app.errors import CommonError, NotFound
 from schema.catalog.setup_types import Attribute, AttributeValue, Brand
 from schema.catalog.types import Product, product_connection
 from schema.context import Info
+from schema.errors import UNSTORABLE_TEXT_MESSAGE, PublicError
 from schema.ids import input_pk, input_pks, optional_pk
 from schema.pagination import Connection, page_size
 from schema.scalars import Money
@@ -118,6 +119,8 @@ class BrowseQuery:
                        price_min: Money | None = None, price_max: Money | None = None,
                        in_stock: bool | None = None, sort: ProductSort = ProductSort.RELEVANCE,
                        first: int = 20, after: str | None = None) -> ProductConnection:
+        if search and "\x00" in search:  # refused like every other string PostgreSQL cannot hold
+            raise PublicError(UNSTORABLE_TEXT_MESSAGE, "BAD_REQUEST")
         size = page_size(first, info.context.settings.max_page_size)
         query = reads.ProductSearch(
             search=search,

@@ -4,6 +4,7 @@
 -- do. Every product's search_text is emptied here; app/catalog/index.py `reindex_unindexed`
 -- (run when the API starts) indexes the emptied ones again.
 UPDATE products SET search_text = '';
+CREATE INDEX products_unindexed_idx ON products (id) WHERE search_text = '';
 
 -- The words of all indexed products (3+ characters): the typo fallback of search picks the
 -- closest ones by trigram distance. Words are only added; a stale one matches nothing.

@@ -176,7 +176,7 @@ class ProductSearch:
             problems.append(Problem(CommonError.INVALID_VALUE, "priceMin is above priceMax", ("priceMin",)))
         for name, ids in (("brandIds", self.brand_ids), ("attributeValueIds", self.attribute_value_ids)):
             if len(ids) > MAX_FILTER_IDS:
-                problems.append(Problem(CommonError.INVALID_VALUE, f"at most {MAX_FILTER_IDS} {name}", (name,)))
+                problems.append(Problem(CommonError.TOO_MANY, f"at most {MAX_FILTER_IDS} {name}", (name,)))
         if self.sort not in SORTS:
             problems.append(Problem(CommonError.INVALID_VALUE, "unknown sort", ("sort",)))
         if problems:

@@ -327,6 +327,7 @@ BAD = [
     ({"min": 500, "max": 100}, "INVALID_VALUE"),
     ({"after": "not-a-cursor"}, "INVALID_CURSOR"),
     ({"search": "x" * 101}, "INVALID_VALUE"),
+    ({"brands": [encode_id("Brand", n) for n in range(1, 52)]}, "TOO_MANY"),
     ({"fc": "nope"}, "INVALID_ID"),
     ({"fc": encode_id("Brand", 1)}, "INVALID_ID"),
     ({"brands": ["%%%"]}, "INVALID_ID"),

@@ -76,10 +76,9 @@ def cmd_serve(args) -> None:
 
 
 def cmd_worker(_args) -> None:
-    from arq import run_worker
-    from workers.main import WorkerSettings
+    from workers.main import run
     _require_urls(get_settings())
-    run_worker(WorkerSettings)
+    run()
 
 
 def cmd_dev(args) -> None:

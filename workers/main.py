@@ -35,7 +35,9 @@ async def startup(ctx: dict) -> None:
         # warnings stay
         logging.getLogger("arq").setLevel(logging.WARNING)
     ctx["settings"] = settings
-    ctx["db"] = await Database.connect(settings.database_url, min_size=1, max_size=5)
+    # No connection floor: asyncpg would log a traceback for each attempt to restore it during a
+    # PostgreSQL outage (the relay's polling keeps a connection warm anyway)
+    ctx["db"] = await Database.connect(settings.database_url, min_size=0, max_size=5)
     ctx["redis_app"] = connect_redis(settings.redis_url)
     ctx["http"] = httpx.AsyncClient(timeout=payments.PROVIDER_TIMEOUT_SECONDS)  # one pool for every job
     ctx["relay"] = asyncio.create_task(

@@ -49,10 +49,11 @@ def visible_to(principal, ev: Event) -> bool:
 
 
 async def live_events(info: Info, topic: str) -> AsyncIterator[Event]:
-    """The events of `topic` the subscriber may see. Its token is checked again through
-    `authenticate_bearer` every `subscription_auth_recheck_seconds` and at its expiry, and its
-    expiry before each event; when the token no longer holds, or the pub/sub stream was
-    interrupted, the websocket is closed with a code saying so."""
+    """The events of `topic` a signed-in subscriber (every subscription needs one) may see. Its
+    token is checked again through `authenticate_bearer` every `subscription_auth_recheck_seconds`
+    and at its expiry, and its expiry before each event; when the token no longer holds, or the
+    pub/sub stream was interrupted, the subscription ends: over a websocket, by closing it with a
+    code saying why (docs/API.md)."""
     ctx = info.context
     principal = ctx.principal
     header = str((ctx.connection_params or {}).get("authorization") or "")
@@ -68,34 +69,42 @@ async def live_events(info: Info, topic: str) -> AsyncIterator[Event]:
             except TimeoutError:
                 ev = None
             except StreamInterrupted:
-                await _close(info, STREAM_INTERRUPTED, "event stream interrupted; subscribe again and refetch")
+                await _end(info, STREAM_INTERRUPTED, "event stream interrupted; subscribe again and refetch")
+                return
             if time.time() >= principal.expires_at:
-                await _close(info, CREDENTIALS_ENDED, "access token expired")
+                await _end(info, CREDENTIALS_ENDED, "access token expired")
+                return
             if ev is None:
                 try:
                     _, problem = await authenticate_bearer(ctx.settings, ctx.redis, header)
                 except Exception as exc:  # cannot tell whether the token still holds: the client asks again
                     log.warning("subscription credentials could not be checked", error=str(exc))
-                    await _close(info, STREAM_INTERRUPTED, "credentials could not be checked; subscribe again")
+                    await _end(info, STREAM_INTERRUPTED, "credentials could not be checked; subscribe again")
+                    return
                 if problem is not None:
-                    await _close(info, CREDENTIALS_ENDED, problem)
+                    await _end(info, CREDENTIALS_ENDED, problem)
+                    return
                 checked_at = loop.time()
             elif visible_to(principal, ev) and _open(info):
                 yield ev
 
 
 def _open(info: Info) -> bool:
-    return info.context.request.application_state == WebSocketState.CONNECTED
+    request = info.context.request
+    return request.scope["type"] != "websocket" or request.application_state == WebSocketState.CONNECTED
 
 
-async def _close(info: Info, code: int, reason: str) -> None:
-    """Close the websocket (every subscription on it ends), then wait to be cancelled: the
-    handler cancels its operations once the client has gone, and nothing may be sent after
-    a close."""
+async def _end(info: Info, code: int, reason: str) -> None:
+    """End the subscription. A websocket is closed (every subscription on it ends) and this waits
+    to be cancelled: the handler cancels its operations once the client has gone, and nothing may
+    be sent after a close. Any other transport just sees the stream end."""
+    request = info.context.request
+    log.info("subscription ended", code=code, reason=reason)
+    if request.scope["type"] != "websocket":
+        return
     if _open(info):
-        log.info("websocket closed", code=code, reason=reason)
         with contextlib.suppress(RuntimeError):   # another subscription of the socket closed it first
-            await info.context.request.close(code=code, reason=reason)
+            await request.close(code=code, reason=reason)
     await asyncio.Future()
 
 

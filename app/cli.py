@@ -72,7 +72,8 @@ def cmd_serve(args) -> None:
     get_settings.cache_clear()
     uvicorn.run("schema.server:create_app", factory=True, host=host, port=port,
                 workers=args.workers or settings.web_concurrency,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+                log_level=settings.log_level.lower(), access_log=False,
+                proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 def cmd_worker(_args) -> None:

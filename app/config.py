@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     login_attempts_per_phone: int = 5  # per login_window_seconds
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 300
+    register_attempts_per_ip: int = 10  # sign-ups per register_window_seconds
+    register_window_seconds: int = 3600
+    # Comma-separated proxy addresses/networks whose X-Forwarded-For is believed; empty: none,
+    # the client address is the peer's.
+    trusted_proxies: str = ""
 
     # GraphQL safety limits
     max_query_depth: int = 10

@@ -438,7 +438,7 @@ async def _seed_accounts(conn: asyncpg.Connection) -> None:
                        " greatest((SELECT max(id) FROM merchants), 1))")
     if not await conn.fetchval("SELECT 1 FROM buyers WHERE phone = '13800000001'"):
         await conn.execute("INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, 'Demo Buyer')"
-                           " ON CONFLICT (phone) DO NOTHING", "13800000001", hash_password(DEMO_PASSWORD))
+                           " ON CONFLICT (phone) DO NOTHING", "13800000001", await hash_password(DEMO_PASSWORD))
     await create_staff(conn, "admin", DEMO_PASSWORD, "ADMIN", display_name="Demo Admin")
     await create_staff(conn, "acme-owner", DEMO_PASSWORD, "MERCHANT", ACME, "OWNER", "Acme Owner")
     await create_staff(conn, "lumen-owner", DEMO_PASSWORD, "MERCHANT", LUMEN, "OWNER", "Lumen Owner")

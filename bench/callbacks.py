@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.auth.principal import Principal  # noqa: E402
-from app.auth.tokens import issue_access_token  # noqa: E402
-from app.config import DEV_JWT_SECRET  # noqa: E402
+from app.auth.sessions import open_session  # noqa: E402
+from app.config import Settings  # noqa: E402
 from app.migrate import migrate  # noqa: E402
 
 ECOM = str(Path(sys.executable).parent / "ecom")
@@ -217,8 +217,9 @@ async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> d
         await wait_http(base)
         admin = await db.fetchval("INSERT INTO staff_accounts (username, password_hash, kind) VALUES ('bench', 'x', 'ADMIN')"
                                   " RETURNING id")
-        token = issue_access_token(Principal(kind="staff", id=admin, staff_kind="ADMIN"),
-                                   os.environ.get("JWT_SECRET", DEV_JWT_SECRET), 3600)[0]
+        settings = Settings(env="development", database_url=url, redis_url=redis_url)
+        admin_principal = Principal(kind="staff", id=admin, staff_kind="ADMIN")
+        token = (await open_session(db, settings, admin_principal)).access_token
         listening = asyncio.create_task(subscribe_paid(f"ws://127.0.0.1:{port}/graphql", token, arrivals))
         await asyncio.sleep(1)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:

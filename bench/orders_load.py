@@ -34,7 +34,7 @@ import aiohttp
 import asyncpg
 
 from app.auth.principal import Principal
-from app.auth.tokens import issue_access_token
+from app.auth.sessions import open_session
 from app.config import get_settings
 from app.ids import encode_id
 from load import cpu_per_request, percentile, server_cpu  # bench/load.py
@@ -140,7 +140,7 @@ async def main(args) -> list[str]:
         await conn.execute("DELETE FROM risk_decisions WHERE buyer_id = ANY($1::bigint[])", buyer_ids)
         await conn.execute("UPDATE payment_orders SET created_at = created_at - interval '1 hour'"
                            " WHERE buyer_id = ANY($1::bigint[])", buyer_ids)   # velocity window of earlier runs
-        tokens = [issue_access_token(Principal(kind="buyer", id=b), settings.jwt_secret, 3600)[0] for b in buyer_ids]
+        tokens = [(await open_session(conn, settings, Principal(kind="buyer", id=b))).access_token for b in buyer_ids]
         rng = random.Random(7)
         if args.mode == "flash":
             sku = await flash_sku(conn, args.units)

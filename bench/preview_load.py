@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from app.auth.principal import Principal
-from app.auth.tokens import issue_access_token
+from app.auth.sessions import open_session
 from app.config import get_settings
 from app.ids import encode_id
 from load import Stats, cpu_per_request, percentile, require_loopback, run_wrk, server_cpu, worker  # bench/load.py
@@ -172,10 +172,10 @@ async def main(args) -> list[str]:
             await seed(conn)
             return []
         variants, buyer = await carts(conn, random.Random(args.random_seed))
+        token = (await open_session(conn, settings, Principal(kind="buyer", id=buyer))).access_token
     finally:
         await conn.close()
     require_loopback(args.url)
-    token, _ = issue_access_token(Principal(kind="buyer", id=buyer), settings.jwt_secret, 3600)
     return await measure(args, variants, token)
 
 

@@ -1,6 +1,7 @@
 """Sign-up, sign-in, token refresh and sign-out."""
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -93,11 +94,11 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Limited per client IP (REGISTER_ATTEMPTS_PER_IP per REGISTER_WINDOW_SECONDS).")
     async def register_buyer(self, info: Info, input: RegisterBuyerInput) -> AuthPayload:
         c = info.context
-        return await _payload(auth.register_buyer(c.db, c.settings, input.phone, input.password, input.nickname,
-                                                  device_token=login_device_token(info)))
+        return await _payload(auth.register_buyer(c.db, c.redis, c.settings, input.phone, input.password,
+                                                  input.nickname, c.client_ip, device_token=login_device_token(info)))
 
     @strawberry.mutation
     async def buyer_login(self, info: Info, input: BuyerLoginInput) -> AuthPayload:
@@ -111,15 +112,19 @@ class AuthMutation:
         return await _payload(auth.login_staff(c.db, c.redis, c.settings, input.username, input.password,
                                                c.client_ip))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Rotates the refresh token. Presenting a used one again ends its session.")
     async def refresh_session(self, info: Info, refresh_token: str) -> AuthPayload:
         c = info.context
-        return await _payload(auth.refresh_session(c.db, c.settings, refresh_token))
+        return await _payload(auth.refresh_session(c.db, c.redis, c.settings, refresh_token))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def logout(self, info: Info, refresh_token: str | None = None) -> LogoutPayload:
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="Ends the session of the access token (all its access and refresh tokens); "
+                                     "`everywhere`: every session of the account.")
+    async def logout(self, info: Info, everywhere: bool = False,
+                     refresh_token: Annotated[str | None, strawberry.argument(
+                         deprecation_reason="Not needed: logout ends the whole session.")] = None) -> LogoutPayload:
         c = info.context
-        await auth.logout(c.db, c.redis, c.principal, refresh_token)
+        await auth.logout(c.db, c.redis, c.settings, c.principal, everywhere)
         return LogoutPayload(ok=True)
 
 

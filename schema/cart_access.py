@@ -11,6 +11,7 @@ from strawberry.permission import BasePermission
 from app.cart import service as cart
 from app.cart.service import CartOwner
 from schema.context import Info
+from schema.errors import PublicError
 
 DEVICE_TOKEN_HEADER = "x-device-token"
 
@@ -32,9 +33,9 @@ class HasCart(BasePermission):
     message = "sign in or send an X-Device-Token header"
     error_extensions = {"code": "UNAUTHENTICATED"}
 
-    def _deny(self, message: str, code: str) -> bool:
-        self.message, self.error_extensions = message, {"code": code}
-        return False
+    @staticmethod
+    def _deny(message: str, code: str) -> bool:
+        raise PublicError(message, code)
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         ctx = info.context

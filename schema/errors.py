@@ -5,11 +5,15 @@
   missing objects and denied access; everything else is masked as "Unexpected error."
 """
 
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from app.errors import DomainError, Problem
+from app.errors import CommonError, DomainError, Problem
 from app.ids import InvalidId
 
 
@@ -20,11 +24,45 @@ class UserError:
     message: str
 
 
+def error_code_enum(domain: str, *owned: type[StrEnum]) -> type[StrEnum]:
+    """`<Domain>ErrorCode`: the common codes and the codes of the domains whose failures this
+    domain's mutations pass on (its own first), as one GraphQL enum."""
+    names: dict[str, str] = {m.value: m.value for m in CommonError}
+    for enum in owned:
+        names.update({m.value: m.value for m in enum})
+    merged = StrEnum(f"{domain}ErrorCode", names)  # type: ignore[misc]
+    return strawberry.enum(merged, description=f"What went wrong in a {domain.lower()} request; "
+                                               "docs/API.md explains each code.")
+
+
+def user_error_type(domain: str, *owned: type[StrEnum]) -> type:
+    """`<Domain>Error { field code message }`: the `userErrors` item of that domain's payloads."""
+    code_enum = error_code_enum(domain, *owned)
+    cls = type(f"{domain}Error", (), {"__annotations__": {"field": list[str] | None, "code": code_enum,
+                                                          "message": str}})
+    return strawberry.type(cls, description="An expected failure: show `message`, switch on `code`, "
+                                            "point at `field` (the input path).")
+
+
+@cache
+def _error_item_type(payload: type) -> Any:
+    """The item type of a payload's `user_errors` list."""
+    field = next(f for f in payload.__strawberry_definition__.fields if f.python_name == "user_errors")
+    return field.type.of_type  # type: ignore[union-attr]
+
+
 class PublicError(GraphQLError):
     """A top-level GraphQL error whose message is safe to show the client."""
 
     def __init__(self, message: str, code: str, **extensions) -> None:
         super().__init__(message, extensions={"code": code, **extensions})
+
+
+def payload_errors(payload: type, exc: DomainError) -> Any:
+    """`payload(user_errors=[…])` with each problem as the payload's own error type."""
+    item = _error_item_type(payload)
+    return payload(user_errors=[item(field=["input", *p.field] if p.field else None, code=p.code, message=p.message)
+                                for p in exc.problems])
 
 
 def user_errors(exc: DomainError | InvalidId, field: tuple[str, ...] = ()) -> list[UserError]:
@@ -41,9 +79,9 @@ def public_error(exc: DomainError | InvalidId) -> PublicError:
 
 
 def should_mask_error(error: GraphQLError) -> bool:
-    """Mask bugs; keep validation errors, permission denials and public errors."""
+    """Mask bugs; keep validation errors, permission denials, public errors and expected failures."""
     original = error.original_error
-    return original is not None and not isinstance(original, (GraphQLError, PublicError))
+    return original is not None and not isinstance(original, (GraphQLError, DomainError, InvalidId))
 
 
 class CodedMaskErrors(MaskErrors):
@@ -71,6 +109,10 @@ class CodedMaskErrors(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
+            if isinstance(error.original_error, (DomainError, InvalidId)):
+                # an expected failure a resolver let through (a query's bad argument): coded like `query` does
+                coded = public_error(error.original_error)
+                error.message, error.extensions = coded.message, coded.extensions
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
         return processed

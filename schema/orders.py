@@ -282,7 +282,7 @@ class OrderQuery:
                         after: str | None = None) -> Connection[Order]:
         first, buyer = page_size(first), info.context.principal.id
         rows = await read(info, lambda conn: reads.buyer_orders(conn, buyer, tab, after_id(after), first + 1))
-        return connection_of(rows, first, Order.of, key=lambda d: d.order["id"])
+        return connection_of(rows, first, after, Order.of, key=lambda d: d.order["id"])
 
     @strawberry.field(permission_classes=[IsBuyer], description="How many of your orders each tab holds.")
     async def my_order_counts(self, info: Info) -> OrderTabCounts:
@@ -304,7 +304,7 @@ class OrderQuery:
         rows = await read(info, lambda conn: reads.merchant_orders(
             conn, info.context.principal, optional_pk("Merchant", merchant_id, "merchantId"),
             status.value if status else None, after_id(after), first + 1))
-        return connection_of(rows, first, Order.of, key=lambda d: d.order["id"])
+        return connection_of(rows, first, after, Order.of, key=lambda d: d.order["id"])
 
 
 @strawberry.type

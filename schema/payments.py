@@ -143,7 +143,7 @@ class PaymentQuery:
                                     after: str | None = None) -> Connection[PaymentNotification]:
         first = page_size(first)
         rows = await read(info, lambda conn: callbacks.notifications(conn, status, after_id(after), first + 1))
-        return connection_of(rows, first, lambda r: PaymentNotification(
+        return connection_of(rows, first, after, lambda r: PaymentNotification(
             id=_gid("PaymentNotification", r["id"]), provider=r["provider"], kind=r["kind"],
             provider_txn_id=r["provider_txn_id"], status=r["status"], outcome=r["outcome"], body=r["body"],
             received_at=r["received_at"], applied_at=r["applied_at"]))

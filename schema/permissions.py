@@ -1,29 +1,34 @@
-"""Field permissions. Ownership of individual objects is checked in the services."""
+"""Roles, declared once on each field (`permission_classes=[IsStaff]`). Services never re-check
+roles; they check ownership only (a merchant's staff act on their merchant's rows, a buyer on
+their own).
+
+Permission objects are shared by every request: a denial raises its coded error instead of
+writing a per-request message onto the object.
+"""
 
 from typing import Any
 
 from strawberry.permission import BasePermission
 
+from app.auth.principal import Principal
 from schema.context import Info
+from schema.errors import PublicError
 
 
 class _NeedsPrincipal(BasePermission):
     message = "authentication required"
     error_extensions = {"code": "UNAUTHENTICATED"}
+    refusal = "not allowed for this account"
 
-    def allowed(self, principal) -> bool:
+    def allowed(self, principal: Principal) -> bool:
         return True
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         if principal is None:
-            self.message = info.context.auth_problem or "authentication required"
-            self.error_extensions = {"code": "UNAUTHENTICATED"}
-            return False
+            raise PublicError(info.context.auth_problem or "authentication required", "UNAUTHENTICATED")
         if not self.allowed(principal):
-            self.message = "not allowed for this account"
-            self.error_extensions = {"code": "FORBIDDEN"}
-            return False
+            raise PublicError(self.refusal, "FORBIDDEN")
         return True
 
 
@@ -32,17 +37,30 @@ class IsAuthenticated(_NeedsPrincipal):
 
 
 class IsBuyer(_NeedsPrincipal):
-    def allowed(self, principal) -> bool:
+    refusal = "only buyers may do this"
+
+    def allowed(self, principal: Principal) -> bool:
         return principal.is_buyer
 
 
 class IsStaff(_NeedsPrincipal):
     """Merchant staff or admins; services narrow merchant staff to their own merchant."""
+    refusal = "only merchant staff and platform operators may do this"
 
-    def allowed(self, principal) -> bool:
+    def allowed(self, principal: Principal) -> bool:
         return principal.kind == "staff"
 
 
+class IsMerchantOwner(_NeedsPrincipal):
+    """A merchant's owner (operators may not withdraw money or change staff) or an admin."""
+    refusal = "only the merchant's owner may do this"
+
+    def allowed(self, principal: Principal) -> bool:
+        return principal.is_admin or (principal.is_merchant_staff and principal.merchant_role == "OWNER")
+
+
 class IsAdmin(_NeedsPrincipal):
-    def allowed(self, principal) -> bool:
+    refusal = "only platform operators may do this"
+
+    def allowed(self, principal: Principal) -> bool:
         return principal.is_admin

@@ -16,9 +16,8 @@ from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
 from schema.context import Info
 from schema.errors import UserError
-from schema.catalog.browse import PageInfo
 from schema.ids import input_pk, input_pks, optional_pk
-from schema.pagination import Connection, Edge, after_id, connection_of, edges_of, page_size
+from schema.pagination import Connection, Edge, PageInfo, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
@@ -519,7 +518,7 @@ class PromotionQuery:
                 platform=f.platform, merchant_id=optional_pk("Merchant", f.merchant_id, "filter", "merchantId"),
                 status=f.status.value if f.status else None, kind=f.kind.value if f.kind else None),
                 after_id(after), first + 1)
-        return connection_of(await read(info, call), first, Promotion.from_row)
+        return connection_of(await read(info, call), first, after, Promotion.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion:
@@ -540,7 +539,7 @@ class PromotionQuery:
         first = page_size(first)
         rows = await read(info, lambda conn: coupons.list_templates(
             conn, info.context.principal, platform, status.value if status else None, after_id(after), first + 1))
-        return connection_of(rows, first, CouponTemplate.from_row)
+        return connection_of(rows, first, after, CouponTemplate.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate:
@@ -569,8 +568,8 @@ class PromotionQuery:
             return (await coupons.wallet(conn, buyer, WalletStatus(status.value), now, after_pk, first + 1),
                     await coupons.wallet_counts(conn, buyer, now))
         rows, counts = await read(info, call)
-        edges, page_info = edges_of(rows, first, _wallet_coupon)
-        return Wallet(edges=edges, page_info=page_info,
+        page = connection_of(rows, first, after, _wallet_coupon)
+        return Wallet(edges=page.edges, page_info=page.page_info,
                       counts=WalletCounts(unused=counts[WalletStatus.UNUSED], used=counts[WalletStatus.USED],
                                           expired=counts[WalletStatus.EXPIRED]))
 

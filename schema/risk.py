@@ -89,7 +89,7 @@ class RiskQuery:
         first = page_size(first)
         rows = await read(info, lambda conn: blacklist.decisions(
             conn, optional_pk("Buyer", buyer_id, "buyerId"), denied_only, after_id(after), first + 1))
-        return connection_of(rows, first, _decision)
+        return connection_of(rows, first, after, _decision)
 
 
 @strawberry.type

@@ -13,8 +13,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
@@ -27,6 +29,7 @@ from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
 from schema.context import Context
+from schema.graphiql import LocalGraphiQL, graphiql_assets_route
 from schema.response_cache import ResponseCache, cache_key
 from schema.root import build_schema
 
@@ -34,8 +37,21 @@ log = structlog.get_logger("api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class GraphQLApp(GraphQL):
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames: browser clients (graphql-ws, GraphiQL's
+    subscriptions) refuse binary ones, which orjson's bytes would otherwise become."""
+
+    async def send_json(self, message) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+class GraphQLApp(LocalGraphiQL, GraphQL):
     """Strawberry's ASGI app with our context; one per schema variant."""
+
+    websocket_adapter_class = _TextFrames
 
     def encode_json(self, data: object) -> bytes:
         """orjson: a tenth of json.dumps' CPU on a listing page; UTF-8 text instead of \\u escapes."""
@@ -57,7 +73,7 @@ class GraphQLApp(GraphQL):
         """Authenticate the websocket once, from `connection_init` {"authorization": "Bearer …"}."""
         raw = (context.connection_params or {}).get("authorization") or ""
         if raw:
-            principal, problem = await authenticate_bearer(context.settings, context.redis, str(raw))
+            principal, problem = await authenticate_bearer(context.settings, context.redis, str(raw), context.db)
             if principal is None:
                 log.info("websocket rejected", reason=problem)
                 raise ConnectionRejectionError({"reason": problem})  # closes with 4403
@@ -89,8 +105,9 @@ class RequestMiddleware:
                     m = re.search(r"(?:^|;\s*)access_token=([^;]+)", cookie)
                     auth = m.group(1) if m else ""
                 if auth:
-                    redis = scope["app"].state.redis
-                    scope["principal"], scope["auth_problem"] = await authenticate_bearer(self.settings, redis, auth)
+                    state = scope["app"].state
+                    scope["principal"], scope["auth_problem"] = await authenticate_bearer(
+                        self.settings, state.redis, auth, state.db)
             await self._timed(scope, receive, send, rid)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
@@ -257,7 +274,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
-                Route("/healthz", healthz), Route("/readyz", readyz),
+                Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
                 *webhook_routes(), *(sandbox_routes() if settings.sandbox_on else [])],
         lifespan=lifespan,
     )

@@ -99,7 +99,8 @@ async def database_url(services, template_db) -> str:
 def settings(database_url, services) -> Settings:
     # No response cache by default: tests write rows with SQL and expect to read them back.
     return Settings(env="test", database_url=database_url, redis_url=services[1], count_sql=True,
-                    log_level="WARNING", login_attempts_per_ip=10_000, response_cache_seconds=0)
+                    log_level="WARNING", login_attempts_per_ip=10_000, register_attempts_per_ip=10_000,
+                    response_cache_seconds=0)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def unique_phone() -> str:
 async def tokens(db, settings) -> dict[str, str]:
     """Access tokens of the demo accounts: admin, acme (merchant 2), lumen (merchant 3), buyer."""
     from app.auth.principal import Principal
-    from app.auth.tokens import issue_access_token
+    from app.auth.sessions import open_session
     from app.demo import seed_demo
     await seed_demo(db, progress=lambda _: None)
     rows = {r["username"]: r for r in await db.fetch("SELECT * FROM staff_accounts")}
@@ -173,4 +174,5 @@ async def tokens(db, settings) -> dict[str, str]:
                          merchant_role=r["merchant_role"])
     principals = {"admin": staff("admin"), "acme": staff("acme-owner"), "lumen": staff("lumen-owner"),
                   "buyer": Principal(kind="buyer", id=buyer_id)}
-    return {name: issue_access_token(p, settings.jwt_secret, 3600)[0] for name, p in principals.items()}
+    async with db.transaction() as conn:
+        return {name: (await open_session(conn, settings, p)).access_token for name, p in principals.items()}

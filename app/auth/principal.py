@@ -11,7 +11,7 @@ class Principal:
     staff_kind: Literal["ADMIN", "MERCHANT"] | None = None
     merchant_id: int | None = None
     merchant_role: Literal["OWNER", "OPERATOR"] | None = None
-    token_id: str = ""
+    session_id: str = ""   # the sign-in this token belongs to (claim `sid`); ending it ends the token
     expires_at: int = 0
 
     @property

@@ -1,20 +1,22 @@
-"""Accounts and sessions: buyer registration, logins, refresh rotation, logout.
+"""Accounts and sessions: buyer registration, logins, refresh rotation, logout, the bearer check.
 
-Logins are rate limited per phone/username and per IP in Redis (fixed windows), so a stolen
-phone list cannot be brute-forced and one IP cannot spray many accounts.
+Logins are limited per phone/username and per IP (app/auth/limits.py), counting failures, so a
+stolen phone list cannot be brute-forced and one IP cannot spray many accounts; sign-ups are
+limited per IP. Refresh tokens rotate on every use; presenting a used one again means two
+parties hold the family, so the whole session ends (reuse detection).
 """
 
 import re
-import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+import unicodedata
 
 import asyncpg
 from redis.asyncio import Redis
 
-from app.auth.passwords import hash_password, verify_password
+from app.auth.limits import count_registration, login_succeeded, start_login_attempt
+from app.auth.passwords import check_password_policy, hash_password, verify_password
 from app.auth.principal import Principal
-from app.auth.tokens import InvalidToken, decode_access_token, hash_refresh_token, issue_access_token, new_refresh_token
+from app.auth.sessions import Session, continue_session, end_sessions, end_sessions_of, open_session, session_is_live
+from app.auth.tokens import InvalidToken, decode_access_token, hash_refresh_token
 from app.cart.service import merge_device_cart
 from app.config import Settings
 from app.db import Database
@@ -22,22 +24,12 @@ from app.errors import DomainError
 
 PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 USERNAME = re.compile(r"^[a-z0-9_.@-]{3,64}$")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
 
 
-@dataclass(frozen=True)
-class Session:
-    access_token: str
-    access_token_expires_at: int
-    refresh_token: str
-    principal: Principal
-
-
-def _check_password_rules(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise DomainError.of("WEAK_PASSWORD",
-                             f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password")
+def normalise_login(name: str) -> str:
+    """One spelling per account for lookup and for counting attempts: NFKC (full-width digits
+    and letters), case-folded, outer spaces removed."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
 def _check_phone(phone: str) -> None:
@@ -45,43 +37,19 @@ def _check_phone(phone: str) -> None:
         raise DomainError.of("INVALID_PHONE", "phone must be 6 to 20 digits", "phone")
 
 
-async def _rate_limit(redis: Redis, settings: Settings, who: str, ip: str | None) -> None:
-    window = settings.login_window_seconds
-    bucket = int(time.time()) // window
-    keys = [(f"rl:login:who:{who}:{bucket}", settings.login_attempts_per_phone)]
-    if ip:
-        keys.append((f"rl:login:ip:{ip}:{bucket}", settings.login_attempts_per_ip))
-    async with redis.pipeline(transaction=False) as pipe:
-        for key, _ in keys:
-            pipe.incr(key)
-            pipe.expire(key, window)
-        counts = (await pipe.execute())[::2]
-    if any(count > limit for count, (_, limit) in zip(counts, keys)):
-        raise DomainError.of("TOO_MANY_ATTEMPTS", "too many login attempts; try again later")
-
-
-async def _open_session(conn: asyncpg.Connection, settings: Settings, principal: Principal) -> Session:
-    access, exp = issue_access_token(principal, settings.jwt_secret, settings.access_token_ttl_seconds)
-    refresh, refresh_hash = new_refresh_token()
-    await conn.execute(
-        "INSERT INTO refresh_tokens (token_hash, principal, expires_at) VALUES ($1, $2, $3)",
-        refresh_hash, principal.subject,
-        datetime.now(timezone.utc) + timedelta(seconds=settings.refresh_token_ttl_seconds),
-    )
-    return Session(access, exp, refresh, principal)
-
-
 def _staff_principal(row: asyncpg.Record) -> Principal:
     return Principal(kind="staff", id=row["id"], staff_kind=row["kind"],
                      merchant_id=row["merchant_id"], merchant_role=row["merchant_role"])
 
 
-async def register_buyer(db: Database, settings: Settings, phone: str, password: str,
-                         nickname: str = "", device_token: str | None = None) -> Session:
+async def register_buyer(db: Database, redis: Redis, settings: Settings, phone: str, password: str,
+                         nickname: str = "", ip: str | None = None, device_token: str | None = None) -> Session:
     """`device_token`: an anonymous cart to merge into the new buyer's, in the same transaction."""
+    await count_registration(redis, settings, ip)
+    phone = normalise_login(phone)
     _check_phone(phone)
-    _check_password_rules(password)
-    pw_hash = hash_password(password)
+    check_password_policy(password, (phone,))
+    pw_hash = await hash_password(password)
     async with db.transaction() as conn:
         buyer_id = await conn.fetchval(
             "INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, $3)"
@@ -90,93 +58,104 @@ async def register_buyer(db: Database, settings: Settings, phone: str, password:
             raise DomainError.of("PHONE_TAKEN", "this phone is already registered", "phone")
         if device_token:
             await merge_device_cart(conn, buyer_id, device_token)
-        return await _open_session(conn, settings, Principal(kind="buyer", id=buyer_id))
+        return await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))
 
 
 async def login_buyer(db: Database, redis: Redis, settings: Settings, phone: str, password: str,
                       ip: str | None, device_token: str | None = None) -> Session:
     """`device_token`: an anonymous cart to merge into the buyer's, in the same transaction."""
-    await _rate_limit(redis, settings, f"buyer:{phone}", ip)
+    phone = normalise_login(phone)
+    attempt = await start_login_attempt(redis, settings, f"buyer:{phone}", ip)
     row = await db.fetchrow("SELECT id, password_hash, status FROM buyers WHERE phone = $1", phone)
-    if not verify_password(row["password_hash"] if row else None, password) or row["status"] == "DELETED":
+    if not await verify_password(row["password_hash"] if row else None, password) or row["status"] == "DELETED":
         raise DomainError.of("INVALID_CREDENTIALS", "phone or password is wrong")
     if row["status"] == "BLACKLISTED":
         raise DomainError.of("ACCOUNT_BLOCKED", "this account is blocked")
     async with db.transaction() as conn:
         if device_token:
             await merge_device_cart(conn, row["id"], device_token)
-        return await _open_session(conn, settings, Principal(kind="buyer", id=row["id"]))
+        session = await open_session(conn, settings, Principal(kind="buyer", id=row["id"]))
+    await login_succeeded(redis, attempt)
+    return session
 
 
 async def login_staff(db: Database, redis: Redis, settings: Settings, username: str, password: str,
                       ip: str | None) -> Session:
-    await _rate_limit(redis, settings, f"staff:{username}", ip)
+    username = normalise_login(username)
+    attempt = await start_login_attempt(redis, settings, f"staff:{username}", ip)
     row = await db.fetchrow(
         "SELECT s.id, s.password_hash, s.kind, s.merchant_id, s.merchant_role, s.active,"
         "       m.status AS merchant_status"
         " FROM staff_accounts s LEFT JOIN merchants m ON m.id = s.merchant_id WHERE s.username = $1",
-        username.lower())
-    if not verify_password(row["password_hash"] if row else None, password) or not row["active"]:
+        username)
+    if not await verify_password(row["password_hash"] if row else None, password) or not row["active"]:
         raise DomainError.of("INVALID_CREDENTIALS", "username or password is wrong")
     if row["merchant_status"] == "CLOSED":
         raise DomainError.of("ACCOUNT_BLOCKED", "this merchant is closed")
     async with db.transaction() as conn:
-        return await _open_session(conn, settings, _staff_principal(row))
+        session = await open_session(conn, settings, _staff_principal(row))
+    await login_succeeded(redis, attempt)
+    return session
 
 
-async def refresh_session(db: Database, settings: Settings, refresh_token: str) -> Session:
-    """Rotate: the presented token is revoked and a new pair issued (reuse fails)."""
+async def _account_principal(conn: asyncpg.Connection, subject: str, session_id: str) -> Principal:
+    kind, _, pk = subject.partition(":")
+    if kind == "buyer":
+        if await conn.fetchval("SELECT status FROM buyers WHERE id = $1", int(pk)) != "ACTIVE":
+            raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
+        return Principal(kind="buyer", id=int(pk), session_id=session_id)
+    row = await conn.fetchrow(
+        "SELECT id, kind, merchant_id, merchant_role, active FROM staff_accounts WHERE id = $1", int(pk))
+    if row is None or not row["active"]:
+        raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
+    return Principal(kind="staff", id=row["id"], staff_kind=row["kind"], merchant_id=row["merchant_id"],
+                     merchant_role=row["merchant_role"], session_id=session_id)
+
+
+async def refresh_session(db: Database, redis: Redis, settings: Settings, refresh_token: str) -> Session:
+    """Rotate: the presented token is used up and the session's next pair issued. A token that
+    was already used ends its whole session (committed before the refusal is answered)."""
+    invalid = DomainError.of("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired")
     async with db.transaction() as conn:
-        subject = await conn.fetchval(
-            "UPDATE refresh_tokens SET revoked_at = now()"
-            " WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING principal",
-            hash_refresh_token(refresh_token))
-        if subject is None:
-            raise DomainError.of("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired")
-        kind, _, pk = subject.partition(":")
-        if kind == "buyer":
-            status = await conn.fetchval("SELECT status FROM buyers WHERE id = $1", int(pk))
-            if status != "ACTIVE":
-                raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
-            principal = Principal(kind="buyer", id=int(pk))
+        token = await conn.fetchrow(
+            "SELECT t.session_id::text, t.principal, t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired,"
+            "       s.ended_at IS NOT NULL AS ended"
+            " FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id"
+            " WHERE t.token_hash = $1 FOR UPDATE OF t", hash_refresh_token(refresh_token))
+        if token is None or token["ended"] or token["expired"]:
+            raise invalid
+        if not token["used"]:
+            await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
+                               hash_refresh_token(refresh_token))
+            principal = await _account_principal(conn, token["principal"], token["session_id"])
+            return await continue_session(conn, settings, principal)
+        await end_sessions(conn, redis, settings, [token["session_id"]], "REFRESH_TOKEN_REUSED")
+    raise invalid
+
+
+async def logout(db: Database, redis: Redis, settings: Settings, principal: Principal,
+                 everywhere: bool = False) -> None:
+    """Ends the caller's session (every access and refresh token of it), or with `everywhere`
+    every session of the account."""
+    async with db.transaction() as conn:
+        if everywhere:
+            await end_sessions_of(conn, redis, settings, principal.subject, "LOGOUT_EVERYWHERE")
         else:
-            row = await conn.fetchrow(
-                "SELECT id, kind, merchant_id, merchant_role, active FROM staff_accounts WHERE id = $1",
-                int(pk))
-            if row is None or not row["active"]:
-                raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
-            principal = _staff_principal(row)
-        return await _open_session(conn, settings, principal)
+            await end_sessions(conn, redis, settings, [principal.session_id], "LOGOUT")
 
 
-async def logout(db: Database, redis: Redis, principal: Principal, refresh_token: str | None) -> None:
-    """Revoke the refresh token (or all of the caller's) and deny the access token until expiry."""
-    if refresh_token:
-        await db.pool.execute(
-            "UPDATE refresh_tokens SET revoked_at = now()"
-            " WHERE token_hash = $1 AND principal = $2 AND revoked_at IS NULL",
-            hash_refresh_token(refresh_token), principal.subject)
-    else:
-        await db.pool.execute(
-            "UPDATE refresh_tokens SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
-            principal.subject)
-    ttl = max(1, principal.expires_at - int(time.time()))
-    await redis.set(f"auth:denied:{principal.token_id}", "1", ex=ttl)
-
-
-async def is_access_token_revoked(redis: Redis, principal: Principal) -> bool:
-    return bool(await redis.exists(f"auth:denied:{principal.token_id}"))
-
-
-async def authenticate_bearer(settings: Settings, redis: Redis, header: str) -> tuple[Principal | None, str | None]:
+async def authenticate_bearer(settings: Settings, redis: Redis, header: str,
+                              db: Database | None = None) -> tuple[Principal | None, str | None]:
     """The one check of a presented access token (HTTP requests, websocket `connection_init`,
-    and open subscriptions re-checking theirs): (principal, None) or (None, why not)."""
+    and open subscriptions re-checking theirs): (principal, None) or (None, why not).
+    Pass `db`: a session Redis does not know (Redis lost its data) is then read from PostgreSQL
+    instead of refused."""
     token = header.removeprefix("Bearer ").strip()
     try:
         principal = decode_access_token(token, settings.jwt_secret)
     except InvalidToken:
         return None, "invalid or expired access token"
-    if await is_access_token_revoked(redis, principal):
+    if not await session_is_live(redis, settings, principal.session_id, db):
         return None, "access token was revoked"
     return principal, None
 
@@ -185,13 +164,14 @@ async def create_staff(conn: asyncpg.Connection, username: str, password: str, k
                        merchant_id: int | None = None, merchant_role: str | None = None,
                        display_name: str = "") -> int:
     """Create (or, for the CLI's idempotent runs, reset the password of) a staff account."""
-    username = username.lower()
+    username = normalise_login(username)
     if not USERNAME.match(username):
         raise DomainError.of("INVALID_USERNAME", "username must be 3-64 of a-z 0-9 _ . @ -", "username")
-    _check_password_rules(password)
+    check_password_policy(password, (username,))
+    password_hash = await hash_password(password)
     return await conn.fetchval(
         "INSERT INTO staff_accounts (username, password_hash, kind, merchant_id, merchant_role, display_name)"
         " VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, active = true"
         " RETURNING id",
-        username, hash_password(password), kind, merchant_id, merchant_role, display_name)
+        username, password_hash, kind, merchant_id, merchant_role, display_name)

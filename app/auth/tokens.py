@@ -1,4 +1,4 @@
-"""Short-lived JWT access tokens (HS256) and opaque refresh tokens."""
+"""Short-lived JWT access tokens (HS256), each naming its session (`sid`), and opaque refresh tokens."""
 
 import hashlib
 import secrets
@@ -20,8 +20,7 @@ class InvalidToken(Exception):
 def issue_access_token(principal: Principal, secret: str, ttl_seconds: int) -> tuple[str, int]:
     now = int(time.time())
     exp = now + ttl_seconds
-    claims = {"sub": principal.subject, "iat": now, "exp": exp, "iss": _ISSUER,
-              "jti": uuid.uuid4().hex}
+    claims = {"sub": principal.subject, "sid": principal.session_id, "iat": now, "exp": exp, "iss": _ISSUER}
     if principal.kind == "staff":
         claims["sk"] = principal.staff_kind
         if principal.merchant_id is not None:
@@ -33,14 +32,14 @@ def issue_access_token(principal: Principal, secret: str, ttl_seconds: int) -> t
 def decode_access_token(token: str, secret: str) -> Principal:
     try:
         claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER,
-                            options={"require": ["sub", "exp", "jti"]})
+                            options={"require": ["sub", "exp", "sid"]})
         kind, _, pk = claims["sub"].partition(":")
         if kind not in ("buyer", "staff"):
             raise InvalidToken("bad subject")
         return Principal(kind=kind, id=int(pk), staff_kind=claims.get("sk"),
                          merchant_id=claims.get("mid"), merchant_role=claims.get("mr"),
-                         token_id=claims["jti"], expires_at=claims["exp"])
-    except (jwt.PyJWTError, ValueError) as exc:
+                         session_id=str(uuid.UUID(claims["sid"])), expires_at=claims["exp"])
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 

@@ -12,6 +12,7 @@ from schema.catalog.setup_types import Attribute, AttributeValue, Brand
 from schema.catalog.types import Product
 from schema.context import Info
 from schema.errors import PublicError, public_error
+from schema.pagination import PageInfo, page_info
 from schema.scalars import Money
 
 
@@ -22,12 +23,6 @@ class ProductSort(Enum):
     PRICE_DESC = "PRICE_DESC"
     SALES = "SALES"
     NEWEST = "NEWEST"
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type
@@ -158,8 +153,7 @@ class BrowseQuery:
         # The page's selected relations, loaded now: the whole page then completes synchronously.
         await Product.prefetch(info, [e.node for e in edges], _selected_names(info, ("edges", "node")))
         return ProductConnection(search=query, edges=edges,
-                                 page_info=PageInfo(has_next_page=page.has_next_page,
-                                                    end_cursor=page.cursors[-1] if page.cursors else None))
+                                 page_info=page_info(page.cursors, page.has_next_page, after))
 
     @strawberry.field(description="A product by id: listed ones for everyone, any status for its "
                                   "merchant's staff and admins.")

@@ -17,11 +17,12 @@ from app.catalog.reads import ProductPage
 from app.catalog.skus import SkuDraft
 from app.errors import DomainError
 from app.ids import InvalidId, decode_id, encode_id
-from schema.catalog.browse import PageInfo, ProductEdge
+from schema.catalog.browse import ProductEdge
 from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, then
 from schema.context import Info
 from schema.ids import input_pk
 from schema.errors import PublicError, UserError, public_error, user_errors
+from schema.pagination import PageInfo, page_info
 from schema.permissions import IsAdmin, IsStaff
 from schema.scalars import Money
 
@@ -167,10 +168,9 @@ class MerchantProductConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: ProductPage) -> "MerchantProductConnection":
+    def from_page(cls, page: ProductPage, after: str | None) -> "MerchantProductConnection":
         return cls(edges=[ProductEdge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)],
-                   page_info=PageInfo(has_next_page=page.has_next_page,
-                                      end_cursor=page.cursors[-1] if page.cursors else None))
+                   page_info=page_info(page.cursors, page.has_next_page, after))
 
 
 # ---------------------------------------------------------------- parsing
@@ -271,7 +271,7 @@ class ProductQuery:
                 page = await products.merchant_products(conn, info.context.principal, mid, status, first, after)
         except (DomainError, InvalidId) as exc:
             raise public_error(exc) from None
-        return MerchantProductConnection.from_page(page)
+        return MerchantProductConnection.from_page(page, after)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Products waiting for review, longest waiting first.")
     async def product_review_queue(self, info: Info, first: int = 20,
@@ -282,7 +282,7 @@ class ProductQuery:
                 page = await products.review_queue(conn, info.context.principal, first, after)
         except DomainError as exc:
             raise public_error(exc) from None
-        return MerchantProductConnection.from_page(page)
+        return MerchantProductConnection.from_page(page, after)
 
     @strawberry.field(permission_classes=[IsStaff], description="Every status change of a product, oldest first.")
     async def product_status_history(self, info: Info, product_id: strawberry.ID) -> list[ProductStatusChange]:

@@ -7,7 +7,7 @@ import uuid
 from types import SimpleNamespace
 
 from app.auth.principal import Principal
-from app.auth.tokens import issue_access_token
+from app.auth.sessions import open_session
 from app.ids import encode_id
 
 LINE_FIELDS = """sku { id price memberPrice specLabel imageUrl } product { id title }
@@ -98,7 +98,8 @@ async def new_buyer(db, settings) -> tuple[int, str]:
     """A buyer row and an access token for it (no password: these buyers never log in)."""
     buyer_id = await db.fetchval("INSERT INTO buyers (phone, password_hash) VALUES ($1, 'x') RETURNING id",
                                  "137" + str(uuid.uuid4().int)[:8])
-    return buyer_id, issue_access_token(Principal(kind="buyer", id=buyer_id), settings.jwt_secret, 3600)[0]
+    async with db.transaction() as conn:
+        return buyer_id, (await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))).access_token
 
 
 async def staff_token(db, settings, merchant_id: int) -> str:
@@ -107,7 +108,8 @@ async def staff_token(db, settings, merchant_id: int) -> str:
         " VALUES ($1, 'x', 'MERCHANT', $2, 'OWNER') RETURNING id", f"cart-{uuid.uuid4().hex[:10]}", merchant_id)
     principal = Principal(kind="staff", id=staff_id, staff_kind="MERCHANT", merchant_id=merchant_id,
                           merchant_role="OWNER")
-    return issue_access_token(principal, settings.jwt_secret, 3600)[0]
+    async with db.transaction() as conn:
+        return (await open_session(conn, settings, principal)).access_token
 
 
 async def fill_cart(db, owner_column: str, owner, sku_ids: list[int]) -> None:

@@ -13,7 +13,7 @@ from arq import Worker
 from arq.worker import func
 
 from app.auth.principal import Principal
-from app.auth.tokens import issue_access_token
+from app.auth.sessions import open_session
 from app.ids import encode_id
 from app.payments.signing import signed_headers
 from app.redis import arq_settings
@@ -51,7 +51,8 @@ async def make_goods(db, merchants: int = 2, on_hand: int = 1_000_000) -> Simple
 async def new_buyer(db, settings) -> SimpleNamespace:
     buyer_id = await db.fetchval("INSERT INTO buyers (phone, password_hash) VALUES ($1, 'x') RETURNING id",
                                  "136" + str(uuid.uuid4().int)[:8])
-    token = issue_access_token(Principal(kind="buyer", id=buyer_id), settings.jwt_secret, 3600)[0]
+    async with db.transaction() as conn:
+        token = (await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))).access_token
     return SimpleNamespace(id=buyer_id, token=token)
 
 

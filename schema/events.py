@@ -76,7 +76,7 @@ async def live_events(info: Info, topic: str) -> AsyncIterator[Event]:
                 return
             if ev is None:
                 try:
-                    _, problem = await authenticate_bearer(ctx.settings, ctx.redis, header)
+                    _, problem = await authenticate_bearer(ctx.settings, ctx.redis, header, ctx.db)
                 except Exception as exc:  # cannot tell whether the token still holds: the client asks again
                     log.warning("subscription credentials could not be checked", error=str(exc))
                     await _end(info, STREAM_INTERRUPTED, "credentials could not be checked; subscribe again")

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
 from app.auth.principal import Principal
-from app.auth.tokens import issue_access_token
+from app.auth.sessions import open_session
 from app.config import Settings
 from app.demo import ACME, DEMO_PASSWORD
 from tests.e2e.conftest import WAIT, Subscriber, free_port
@@ -57,13 +57,16 @@ async def closed(sub: Subscriber) -> tuple[int, str]:
         return exc.rcvd.code, exc.rcvd.reason
 
 
-def acme_token(settings, ttl: int) -> str:
+async def acme_token(db, settings, ttl: int) -> str:
+    """A signed-in merchant owner's access token that lives `ttl` seconds."""
     principal = Principal(kind="staff", id=1, staff_kind="MERCHANT", merchant_id=ACME, merchant_role="OWNER")
-    return issue_access_token(principal, settings.jwt_secret, ttl)[0]
+    async with db.transaction() as conn:
+        session = await open_session(conn, settings.model_copy(update={"access_token_ttl_seconds": ttl}), principal)
+    return session.access_token
 
 
-async def test_the_socket_closes_when_the_token_expires(server, redis, settings):
-    token = acme_token(settings, ttl=3)
+async def test_the_socket_closes_when_the_token_expires(server, db, redis, settings):
+    token = await acme_token(db, settings, ttl=3)
     expires_at = time.time() + 3
     async with subscribe(server, token) as console:
         await console.ready(redis, ACME)
@@ -84,8 +87,8 @@ async def test_the_socket_closes_soon_after_logout(server, http, redis, tokens):
     assert time.monotonic() - logged_out <= RECHECK + 2
 
 
-async def test_a_redis_restart_closes_open_subscriptions_and_new_ones_work(server, redis, redis_server, settings):
-    token = acme_token(settings, ttl=3600)
+async def test_a_redis_restart_closes_open_subscriptions_and_new_ones_work(server, db, redis, redis_server, settings):
+    token = await acme_token(db, settings, ttl=3600)
     async with subscribe(server, token) as console:
         await console.ready(redis, ACME)
         redis_server.stop()

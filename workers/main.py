@@ -101,6 +101,13 @@ class Worker(ArqWorker):
         else:
             self._redis_outage.recovered()
 
+    async def close(self) -> None:
+        """SIGTERM cancels the running jobs; arq's close stops at the first cancelled one and
+        skips `shutdown` (relay, pools, HTTP client) with a traceback. Let them all finish first."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        await super().close()
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq takes a job slot before it asks Redis whether the job is free and keeps the slot
         when Redis fails then; ten such failures would stop the worker picking jobs for good."""

@@ -86,18 +86,21 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    async def stop(self) -> None:
+        """Without blocking the event loop: the proxy and the API the worker talks to run in it."""
+        self.proc.terminate()
+        for _ in range(150):
+            if self.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            self.proc.kill()
         self._log.close()
+        assert self.proc.wait() == 0, self.log()[-3000:]
 
 
 @pytest.fixture(scope="module")
-def worker(settings, server, tmp_path_factory):
+async def worker(settings, server, tmp_path_factory):
     process = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
     yield process
-    process.stop()
+    await process.stop()

@@ -65,6 +65,7 @@ def cmd_create_admin(args) -> None:
 def cmd_serve(args) -> None:
     import uvicorn
     settings = get_settings()
+    settings.refuse_public_secret()
     host, port = args.host or settings.host, args.port or settings.port
     # The app's own address is part of its settings (payment providers call it back): the
     # processes uvicorn starts read it from the environment.
@@ -72,13 +73,15 @@ def cmd_serve(args) -> None:
     get_settings.cache_clear()
     uvicorn.run("schema.server:create_app", factory=True, host=host, port=port,
                 workers=args.workers or settings.web_concurrency,
-                log_level=settings.log_level.lower(), access_log=False,
+                log_level=settings.log_level.lower(), access_log=False, ws_max_size=settings.max_ws_message_bytes,
                 proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 def cmd_worker(_args) -> None:
     from workers.main import run
-    _require_urls(get_settings())
+    settings = get_settings()
+    settings.refuse_public_secret()
+    _require_urls(settings)
     run()
 
 
@@ -91,6 +94,7 @@ def cmd_dev(args) -> None:
         _step(f"starting embedded PostgreSQL and Redis under {settings.data_dir}")
         embedded = EmbeddedServices(settings.data_dir / "dev").start()
     env = dict(os.environ)
+    env.setdefault("ENV", "development")
     env["DATABASE_URL"] = settings.database_url or embedded.database_url
     env["REDIS_URL"] = settings.redis_url or embedded.redis_url
     children = Supervisor(env)

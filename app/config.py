@@ -46,9 +46,10 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     max_body_bytes: int = 256 * 1024
+    max_ws_message_bytes: int = 64 * 1024     # a bigger websocket message closes the socket (1009)
     max_page_size: int = 100
 
-    # Report SQL statements per request (log field and `x-sql-statements` header).
+    # Report SQL statements per request (log field; `x-sql-statements` header outside production).
     count_sql: bool = Field(default=True)
     log_json: bool | None = None  # default: JSON in production, console otherwise
     log_level: str = "INFO"
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
     # product events clear the cache at once.
     response_cache_seconds: float = 120.0
+    response_cache_max_bytes: int = 64 * 1024 * 1024
 
     @model_validator(mode="after")
     def _no_dev_secrets(self) -> "Settings":
@@ -85,6 +87,21 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def sql_count_header(self) -> bool:
+        """The statement count tells an attacker which requests are expensive: never in production."""
+        return self.count_sql and not self.is_production
+
+    def refuse_public_secret(self) -> None:
+        """For `ecom serve` and `ecom worker`: the development JWT secret is public, so a server
+        runs with it only when ENV=development or ENV=test is set explicitly (`ecom dev` sets it
+        for its children). An unset ENV counts as a real deployment."""
+        if "env" in self.model_fields_set and self.env in ("development", "test"):
+            return
+        if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be set to a strong secret (32+ characters); "
+                             "for a local server set ENV=development or use `ecom dev`")
 
     @property
     def sandbox_on(self) -> bool:

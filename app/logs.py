@@ -1,5 +1,10 @@
 """Structured logs: JSON lines in production, readable console otherwise; request/job ids ride
-along through structlog's context variables."""
+along through structlog's context variables.
+
+The standard library's loggers (uvicorn, arq, asyncpg, strawberry) go through the same
+processors and renderer (`structlog.stdlib.ProcessorFormatter` on the root handler), so their
+lines are JSON too and carry the request id or job id bound where they were emitted.
+"""
 
 import logging
 import sys
@@ -23,5 +28,20 @@ def configure_logging(json_logs: bool, level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    # Route the standard library (uvicorn, arq, asyncpg) through the same level.
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's and arq's own handlers would print a second, unstructured copy
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+async def bind_job_id(ctx: dict) -> None:
+    """arq `on_job_start`: every line the job logs (structlog or stdlib) carries its id.
+    arq runs each job in its own task, so the binding ends with the job."""
+    structlog.contextvars.bind_contextvars(job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))

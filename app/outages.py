@@ -20,15 +20,22 @@ _UNREACHABLE = (
     asyncpg.CannotConnectNowError,             # starting up or shutting down
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
 )
 
 
-def is_unreachable(exc: BaseException) -> bool:
-    """True when `exc` says PostgreSQL or Redis cannot be reached (rather than a bug or a refusal)."""
-    if isinstance(exc, _UNREACHABLE):
-        return True
-    # asyncpg's answer for a pooled connection used after its server went away
-    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+def is_unreachable(exc: BaseException | None) -> bool:
+    """True when `exc`, or what caused it, says PostgreSQL or Redis cannot be reached (rather
+    than a bug or a refusal). The API answers these with 503, the worker waits them out."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, _UNREACHABLE) or (
+                # asyncpg's answer for a pooled connection used after its server went away
+                isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class Outage:

@@ -2,19 +2,37 @@
 
 - Mutations return `userErrors: [UserError!]!` for expected failures (`DomainError`).
 - Queries raise `PublicError` (a GraphQL error with an `extensions.code`) for bad ids,
-  missing objects and denied access; everything else is masked as "Unexpected error."
+  missing objects and denied access; a `DomainError` escaping a query is answered the same way.
+- A PostgreSQL or Redis outage is `SERVICE_UNAVAILABLE` (HTTP 503 with `Retry-After`).
+- Everything else is a bug: masked as "Unexpected error." (`INTERNAL`) and logged with its
+  traceback. Expected refusals log one line, never a traceback.
 """
 
+import re
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
+import asyncpg
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from app.errors import CommonError, DomainError, Problem
 from app.ids import InvalidId
+from app.outages import is_unreachable as is_outage  # one definition, shared with the worker
+
+log = structlog.get_logger("api")
+
+RETRY_AFTER_SECONDS = 5
+# PostgreSQL text cannot hold U+0000: the only way a request's text makes these. Domains that
+# check their texts answer a userError first (catalog: INVALID_TEXT); elsewhere PostgreSQL
+# refuses the statement, the transaction rolls back, and the request is a BAD_REQUEST.
+# (Lone surrogates never get this far: orjson refuses them in the body, the lexer in literals.)
+_UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+UNSTORABLE_TEXT_MESSAGE = "Text must not contain NUL (U+0000) characters."
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 @strawberry.type(description="An expected failure: show `message`, switch on `code`, point at `field`.")
@@ -78,19 +96,33 @@ def public_error(exc: DomainError | InvalidId) -> PublicError:
     return PublicError(first.message, first.code)
 
 
-def should_mask_error(error: GraphQLError) -> bool:
-    """Mask bugs; keep validation errors, permission denials, public errors and expected failures."""
+def is_bug(error: GraphQLError) -> bool:
+    """An error nobody expected. Errors tied to the document but without a result path were
+    raised while validating or coercing the request's own values (a scalar refusing a literal
+    or a variable): refusals, even when the scalar raised a plain exception."""
     original = error.original_error
-    return original is not None and not isinstance(original, (GraphQLError, DomainError, InvalidId))
+    if original is None or isinstance(original, (GraphQLError, DomainError, InvalidId, *_UNSTORABLE_TEXT)):
+        return False
+    return error.path is not None or not error.nodes
+
+
+def _with(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=None, extensions={"code": code})
 
 
 class CodedMaskErrors(MaskErrors):
     """Masks bugs as "Unexpected error." (code INTERNAL) and gives every other error a code:
     a request the schema refuses (syntax, validation, a variable of the wrong type or range)
-    is BAD_REQUEST, so clients can always switch on `extensions.code`."""
+    or text PostgreSQL cannot store is BAD_REQUEST, a `DomainError` its first problem's code, an outage SERVICE_UNAVAILABLE
+    (and the HTTP answer 503), so clients can always switch on `extensions.code`.
 
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=should_mask_error)
+    `hide_suggestions` strips graphql-core's "Did you mean …" hints, which name schema types
+    and fields, for the schema that also refuses introspection."""
+
+    def __init__(self, hide_suggestions: bool = False) -> None:
+        super().__init__(should_mask_error=is_bug)
+        self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -103,17 +135,55 @@ class CodedMaskErrors(MaskErrors):
         try:
             yield from super().on_operation()
         except GraphQLError as error:
-            error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            error.extensions = {"code": "BAD_REQUEST", **(error.extensions or {})}
             raise
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if isinstance(error.original_error, (DomainError, InvalidId)):
-                # an expected failure a resolver let through (a query's bad argument): coded like `query` does
-                coded = public_error(error.original_error)
-                error.message, error.extensions = coded.message, coded.extensions
-            if not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+        processed = []
+        for error in errors:
+            original = error.original_error
+            if is_outage(original):
+                processed.append(_with(error, "The service is briefly unavailable; retry shortly.",
+                                       "SERVICE_UNAVAILABLE"))
+                self._answer_unavailable()
+            elif isinstance(original, DomainError) and original.problems:
+                processed.append(_with(error, original.problems[0].message, original.problems[0].code))
+            elif isinstance(original, InvalidId):
+                processed.append(_with(error, str(original), "INVALID_ID"))
+            elif isinstance(original, _UNSTORABLE_TEXT):
+                processed.append(_with(error, UNSTORABLE_TEXT_MESSAGE, "BAD_REQUEST"))
+            elif self.should_mask_error(error):
+                processed.append(self.anonymise_error(error))
+            else:
+                if not (error.extensions or {}).get("code"):
+                    error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+                processed.append(error)
+        if self.hide_suggestions:
+            processed = [_with(e, _SUGGESTION.sub("", e.message), e.extensions["code"])
+                         if "Did you mean" in e.message else e for e in processed]
         return processed
 
+    def _answer_unavailable(self) -> None:
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:  # Strawberry's sub-response: status and headers of the HTTP answer
+            response.status_code = 503
+            response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+
+
+def log_errors(errors: list[GraphQLError], logger=log) -> None:
+    """Bugs with their traceback; outages and refusals (validation, permission, bad ids) as one
+    line each, since they are answers, not failures of the service."""
+    for error in errors:
+        original = error.original_error
+        if is_outage(original):
+            logger.warning("service unavailable", error=f"{type(original).__name__}: {original}", path=error.path)
+        elif is_bug(error):
+            logger.error("unexpected error", path=error.path, exc_info=original)
+        else:
+            logger.info("request refused", message=error.message, path=error.path,
+                     code=(error.extensions or {}).get("code"))
+
+
+class ApiSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        log_errors(errors)

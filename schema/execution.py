@@ -3,8 +3,8 @@
 Most fields of a catalog answer are plain attributes holding a scalar or enum (a listing page
 completes ~480 of them). For each one graphql-core builds a path and a resolve-info object and
 walks `complete_value`, which was most of the API's CPU per request. Here a field whose
-Strawberry resolver is the basic attribute read (no resolver, permission or field extension:
-Strawberry marks it `_is_default`), with no arguments and a scalar or enum type, is read and
+Strawberry resolver is the basic attribute read (no resolver: Strawberry marks it `_is_default`)
+and that has no permission class or field extension, with no arguments and a scalar or enum type, is read and
 serialised directly. Anything unusual on that path (an error, null for a non-null field, an
 awaitable, a value the type refuses) goes through graphql-core's own `execute_field`, so errors,
 their paths and null propagation stay graphql-core's. Schema extensions with a `resolve` hook
@@ -50,8 +50,9 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     and not field_def.args and not node.arguments):
                 non_null = isinstance(field_def.type, GraphQLNonNull)
                 leaf_type = field_def.type.of_type if non_null else field_def.type
-                if is_leaf_type(leaf_type):
-                    field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+                field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+                # `_is_default` only says "no resolver": permission classes are field extensions
+                if is_leaf_type(leaf_type) and not field.extensions:
                     read = (field.default_resolver, field.python_name, leaf_type.coerce_output_value, non_null)
             fields.append((response_name, field_details_list, read))
         plan = (parent_type, grouped_field_set, fields)  # keeps the set alive: its id stays unique

@@ -4,26 +4,31 @@ Anonymous callers all see the same catalog, promotions and coupons, so a query's
 depends only on its body. Entries are dropped as a whole whenever a product event (review,
 listing, stock, price) or a promotion or coupon status change arrives through the Broadcaster,
 and expire after a short TTL in any case: pub/sub is at-most-once, and a promotion's window opens
-and closes without an event (an anonymous price preview is a display; placing an order re-prices). Mutations, subscriptions, signed-in callers and answers with errors are never cached.
+and closes without an event (an anonymous price preview is a display; placing an order re-prices).
+Mutations, subscriptions, signed-in callers and answers with errors are never cached.
+
+Deciding whether a body is a query parses it with the schema's own bounded parser
+(schema/limits.py): a document over the token limit costs no more here than for a signed-in
+caller, and the schema then reuses the parsed document. The cache is bounded by entries and by
+the bytes of the answers it holds.
 """
 
 import hashlib
-import json
 import time
 from collections import OrderedDict
-from functools import lru_cache
 
-from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
+import orjson
+from graphql import GraphQLSyntaxError, OperationDefinitionNode
 
 from app.events import Event
+from schema.limits import parse_bounded
 
 INVALIDATING_TOPICS = frozenset({"product", "promotion", "coupon"})
 
 
-@lru_cache(maxsize=512)
-def _is_query_only(query: str, operation_name: str | None) -> bool:
+def _is_query_only(query: str, operation_name: str | None, max_tokens: int) -> bool:
     try:
-        doc = parse(query)
+        doc = parse_bounded(query, max_tokens)
     except GraphQLSyntaxError:
         return False
     ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
@@ -32,25 +37,28 @@ def _is_query_only(query: str, operation_name: str | None) -> bool:
     return bool(ops) and all(d.operation.value == "query" for d in ops)
 
 
-def cache_key(body: bytes) -> str | None:
+def cache_key(body: bytes, max_tokens: int) -> str | None:
     """The key of a cacheable request body, or None when the body must not be cached."""
     try:
-        payload = json.loads(body)
+        payload = orjson.loads(body)
     except ValueError:
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return None
     op = payload.get("operationName")
-    if not _is_query_only(payload["query"], op if isinstance(op, str) else None):
+    if not _is_query_only(payload["query"], op if isinstance(op, str) else None, max_tokens):
         return None
     return hashlib.sha256(body).hexdigest()
 
 
 class ResponseCache:
-    def __init__(self, ttl_seconds: float, max_entries: int = 5000, max_body_bytes: int = 512 * 1024) -> None:
+    def __init__(self, ttl_seconds: float, max_entries: int = 5000, max_body_bytes: int = 512 * 1024,
+                 max_total_bytes: int = 64 * 1024 * 1024) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self.max_body_bytes = max_body_bytes
+        self.max_total_bytes = max_total_bytes
+        self.total_bytes = 0
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     def get(self, key: str) -> bytes | None:
@@ -59,7 +67,7 @@ class ResponseCache:
             return None
         stored_at, body = entry
         if time.monotonic() - stored_at > self.ttl:
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return body
@@ -67,11 +75,17 @@ class ResponseCache:
     def put(self, key: str, body: bytes) -> None:
         if len(body) > self.max_body_bytes or b'"errors"' in body:
             return
+        if key in self._entries:
+            self._drop(key)
         self._entries[key] = (time.monotonic(), body)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.total_bytes += len(body)
+        while len(self._entries) > self.max_entries or self.total_bytes > self.max_total_bytes:
+            self._drop(next(iter(self._entries)))  # the least recently used
+
+    def _drop(self, key: str) -> None:
+        self.total_bytes -= len(self._entries.pop(key)[1])
 
     def on_event(self, event: Event) -> None:
         if event.topic in INVALIDATING_TOPICS:
             self._entries.clear()
+            self.total_bytes = 0

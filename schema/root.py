@@ -6,8 +6,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
@@ -18,8 +16,9 @@ from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
-from schema.errors import CodedMaskErrors
+from schema.errors import ApiSchema, CodedMaskErrors
 from schema.execution import FastLeafExecutionContext
+from schema.limits import BoundedParserCache
 from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -54,17 +53,17 @@ def _rules_once(limiter: AddValidationRules):
 
 
 def build_schema(settings: Settings, introspection: bool = True) -> strawberry.Schema:
-    """`introspection=False` gives the production schema for everyone but admins."""
+    """`introspection=False` gives the production schema for everyone but admins: no
+    introspection, and no "Did you mean …" hints naming the schema's types and fields."""
     extensions = [
         _rules_once(QueryDepthLimiter(max_depth=settings.max_query_depth)),
         _rules_once(MaxAliasesLimiter(max_alias_count=settings.max_aliases)),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=256),
+        lambda: BoundedParserCache(settings.max_tokens),
         lambda: ValidationCache(maxsize=256),
-        CodedMaskErrors,
+        lambda: CodedMaskErrors(hide_suggestions=not introspection),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
-                             execution_context_class=FastLeafExecutionContext)
+    return ApiSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                     extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
+                     execution_context_class=FastLeafExecutionContext)

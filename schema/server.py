@@ -9,9 +9,10 @@ import uuid
 
 import orjson
 import structlog
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -29,6 +30,7 @@ from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
 from schema.context import Context
+from schema.errors import RETRY_AFTER_SECONDS, is_outage
 from schema.graphiql import LocalGraphiQL, graphiql_assets_route
 from schema.response_cache import ResponseCache, cache_key
 from schema.root import build_schema
@@ -57,6 +59,22 @@ class GraphQLApp(LocalGraphiQL, GraphQL):
         """orjson: a tenth of json.dumps' CPU on a listing page; UTF-8 text instead of \\u escapes."""
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson refuses invalid UTF-8 and lone surrogates (json.loads let the first through as
+        an HTTP 500 and the second on to PostgreSQL); its JSONDecodeError becomes a 400."""
+        return orjson.loads(data)
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        """A request refused before GraphQL runs (body not JSON, no query, a GET mutation) is
+        answered in the GraphQL error shape with a code, like every other refusal."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if self.is_websocket_request(request):
+                raise
+            return coded_error(exc.reason, "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST",
+                               exc.status_code)
+
     async def get_context(self, request, response) -> Context:
         state = request.app.state
         scope = request.scope
@@ -81,8 +99,25 @@ class GraphQLApp(LocalGraphiQL, GraphQL):
         return UNSET
 
 
+def coded_error(message: str, code: str, status: int, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}),
+                    status_code=status, media_type="application/json", headers=headers)
+
+
+def service_unavailable() -> Response:
+    return coded_error("The service is briefly unavailable; retry shortly.", "SERVICE_UNAVAILABLE", 503,
+                       {"retry-after": str(RETRY_AFTER_SECONDS)})
+
+
+def _wants_graphiql_page(scope, headers: dict[str, str]) -> bool:
+    """The GraphiQL page itself: a browser GET of HTML without a query (Strawberry's own test)."""
+    return (scope["method"] == "GET" and "text/html" in headers.get("accept", "")
+            and b"query=" not in scope.get("query_string", b""))
+
+
 class RequestMiddleware:
-    """Request id, body size limit, bearer token decoding, access log with SQL count."""
+    """Request id, body and websocket message size limits, bearer token decoding, outages as
+    503, access log with SQL count."""
 
     def __init__(self, app, settings: Settings) -> None:
         self.app = app
@@ -96,21 +131,52 @@ class RequestMiddleware:
         rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=rid)
         try:
-            if scope["type"] == "http":
-                if int(headers.get("content-length") or 0) > self.settings.max_body_bytes:
-                    return await PlainTextResponse("request body too large", 413)(scope, receive, send)
-                auth = headers.get("authorization", "")
-                if not auth and scope["method"] == "GET":  # GraphiQL page for back-office browsers
-                    cookie = headers.get("cookie", "")
-                    m = re.search(r"(?:^|;\s*)access_token=([^;]+)", cookie)
-                    auth = m.group(1) if m else ""
-                if auth:
+            if scope["type"] == "websocket":
+                receive, send = self._capped_websocket(receive, send)
+                return await self._timed(scope, receive, send, rid)
+            if int(headers.get("content-length") or 0) > self.settings.max_body_bytes:
+                return await PlainTextResponse("request body too large", 413)(scope, receive, send)
+            auth = headers.get("authorization", "")
+            if not auth and _wants_graphiql_page(scope, headers):  # back-office browsers
+                m = re.search(r"(?:^|;\s*)access_token=([^;]+)", headers.get("cookie", ""))
+                auth = m.group(1) if m else ""
+            if auth:
+                try:
                     state = scope["app"].state
                     scope["principal"], scope["auth_problem"] = await authenticate_bearer(
                         self.settings, state.redis, auth, state.db)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    log.warning("service unavailable", error=f"{type(exc).__name__}: {exc}")
+                    return await service_unavailable()(scope, receive, send)
             await self._timed(scope, receive, send, rid)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _capped_websocket(self, receive, send):
+        """Close the websocket (1009, "message too big") on a message over the limit; the app
+        then sees a disconnect and whatever it still sends is dropped. uvicorn's `ws_max_size`
+        should carry the same limit so the server never buffers more."""
+        limit = self.settings.max_ws_message_bytes
+        closed = False
+
+        async def capped_receive():
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+                if size > limit:
+                    log.info("websocket message too big", bytes=size, limit=limit)
+                    closed = True
+                    await send({"type": "websocket.close", "code": 1009, "reason": "message too big"})
+                    return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def guarded_send(message):
+            if not closed:
+                await send(message)
+        return capped_receive, guarded_send
 
     async def _timed(self, scope, receive, send, rid):
         status = {"code": 0}
@@ -130,7 +196,7 @@ class RequestMiddleware:
                 status["code"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
-                if self.settings.count_sql:
+                if self.settings.sql_count_header:
                     headers.append((b"x-sql-statements", str(counter.value).encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -142,6 +208,13 @@ class RequestMiddleware:
             except _BodyTooLarge:
                 await PlainTextResponse("request body too large", 413)(scope, receive, send)
                 status["code"] = 413
+            except Exception as exc:
+                # a bug, a websocket, or an answer already under way
+                if scope["type"] != "http" or status["code"] or not is_outage(exc):
+                    raise
+                log.warning("service unavailable", error=f"{type(exc).__name__}: {exc}")
+                await service_unavailable()(scope, receive, send)
+                status["code"] = 503
         if scope["type"] == "http" and scope["path"] not in ("/healthz", "/readyz"):
             log.info("request", method=scope["method"], path=scope["path"], status=status["code"],
                      ms=round((time.perf_counter() - t0) * 1000, 1), sql=counter.value)
@@ -161,7 +234,7 @@ class _AsgiEndpoint:
         await self.app(scope, receive, send)
 
 
-async def _serve_cached(cache: ResponseCache, app, scope, receive, send) -> None:
+async def _serve_cached(cache: ResponseCache, max_tokens: int, app, scope, receive, send) -> None:
     """Answer an anonymous query from the cache, or run it and keep a clean 200 answer."""
     chunks = []
     while True:
@@ -170,7 +243,7 @@ async def _serve_cached(cache: ResponseCache, app, scope, receive, send) -> None
         if not message.get("more_body"):
             break
     body = b"".join(chunks)
-    key = cache_key(body)
+    key = cache_key(body, max_tokens)
     hit = cache.get(key) if key else None
     if hit is not None:
         await send({"type": "http.response.start", "status": 200,
@@ -235,7 +308,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     else:
         public = full
 
-    cache = ResponseCache(settings.response_cache_seconds) if settings.response_cache_seconds > 0 else None
+    cache = (ResponseCache(settings.response_cache_seconds, max_total_bytes=settings.response_cache_max_bytes)
+             if settings.response_cache_seconds > 0 else None)
 
     async def graphql_endpoint(scope, receive, send):
         """Admins (and everyone outside production) get GraphiQL and introspection."""
@@ -245,7 +319,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         anonymous = (principal is None and scope.get("auth_problem") is None
                      and not any(name == b"x-device-token" for name, _ in scope["headers"]))
         if cache is not None and anonymous and scope["type"] == "http" and scope["method"] == "POST":
-            await _serve_cached(cache, app, scope, receive, send)
+            await _serve_cached(cache, settings.max_tokens, app, scope, receive, send)
         else:
             await app(scope, receive, send)
 

@@ -6,6 +6,8 @@ from enum import Enum
 
 import pytest
 import strawberry
+import strawberry.extensions
+import strawberry.permission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution import FastLeafExecutionContext
@@ -113,3 +115,37 @@ async def test_broken_values_are_errors_with_paths(query, path):
     result = await _schema(FastLeafExecutionContext).execute(query)
     assert result.data == {"broken": None}  # the error propagates up to the nullable list
     assert [e.path for e in result.errors] == [path]
+
+
+class _Deny(strawberry.permission.BasePermission):
+    message = "denied"
+
+    def has_permission(self, source, info, **kwargs) -> bool:
+        return False
+
+
+class _Upper(strawberry.extensions.FieldExtension):
+    def resolve(self, next_, source, info, **kwargs):
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.type
+class Guarded:
+    open: str
+    secret: str | None = strawberry.field(permission_classes=[_Deny])
+    shout: str = strawberry.field(extensions=[_Upper()])
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field
+    def guarded(self) -> list[Guarded]:
+        return [Guarded(open="o", secret="s", shout="hi")]
+
+
+async def test_plain_fields_with_permissions_or_extensions_take_graphql_cores_path():
+    """A resolver-less field still runs its permission classes and field extensions."""
+    schema = strawberry.Schema(query=GuardedQuery, execution_context_class=FastLeafExecutionContext)
+    result = await schema.execute("{ guarded { open secret shout } }")
+    assert result.data == {"guarded": [{"open": "o", "secret": None, "shout": "HI"}]}
+    assert [(e.message, e.path) for e in result.errors] == [("denied", ["guarded", 0, "secret"])]

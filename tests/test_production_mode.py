@@ -53,3 +53,51 @@ async def test_introspection_and_graphiql_only_for_admins(prod_http, tokens):
 async def test_plain_queries_still_work_for_everyone(prod_http):
     body = (await prod_http.post("/graphql", json={"query": "{ regions { code } }"})).json()
     assert len(body["data"]["regions"]) == 31
+
+
+async def test_no_suggestions_naming_the_schema_for_anonymous_callers(prod_http, tokens):
+    anonymous = (await prod_http.post("/graphql", json={"query": "{ productz { id } }"})).json()
+    message = anonymous["errors"][0]["message"]
+    assert "Did you mean" not in message and "products" not in message
+    assert anonymous["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    admin = (await prod_http.post("/graphql", json={"query": "{ productz { id } }"},
+                                  headers={"authorization": f"Bearer {tokens['admin']}"})).json()
+    assert "Did you mean" in admin["errors"][0]["message"]
+
+
+async def test_no_sql_statement_count_header_in_production(prod_http):
+    response = await prod_http.post("/graphql", json={"query": "{ regions { code } }"})
+    assert response.status_code == 200 and "x-sql-statements" not in response.headers
+
+
+async def test_graphiql_cookie_authenticates_only_the_page(prod_http, tokens):
+    prod_http.cookies.set("access_token", tokens["admin"])
+    try:
+        query = await prod_http.get("/graphql", params={"query": "{ me { id } }"})
+        assert query.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        page = await prod_http.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" in page.text.lower()
+    finally:
+        prod_http.cookies.clear()
+
+
+@pytest.mark.parametrize(("env", "secret", "allowed"), [
+    (None, None, False),                     # ENV unset: a real server, the public secret refused
+    ("production", STRONG_SECRET, True),
+    (None, STRONG_SECRET, True),
+    ("development", None, True),             # `ecom dev`, `make run`
+    ("test", None, True),
+])
+def test_servers_refuse_the_public_secret_unless_development(monkeypatch, env, secret, allowed):
+    for name, value in (("ENV", env), ("JWT_SECRET", secret)):
+        monkeypatch.delenv(name, raising=False)
+        if value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("REDIS_URL", "redis://x")
+    settings = Settings(_env_file=None)
+    if allowed:
+        settings.refuse_public_secret()
+    else:
+        with pytest.raises(ValueError, match="JWT_SECRET"):
+            settings.refuse_public_secret()

@@ -51,3 +51,41 @@ async def test_product_event_clears_the_cache(cached_http, db, redis):
             break
         await asyncio.sleep(0.02)
     assert "x-cache" not in r.headers
+
+
+def _lexed_tokens(monkeypatch) -> list[int]:
+    """Counts the tokens graphql-core's lexer reads: the parsing work a request costs."""
+    from graphql.language.lexer import Lexer
+    count, advance = [0], Lexer.advance
+
+    def counting(self):
+        count[0] += 1
+        return advance(self)
+    monkeypatch.setattr(Lexer, "advance", counting)
+    return count
+
+
+async def test_big_anonymous_document_is_refused_after_the_token_limit(cached_http, settings, tokens, monkeypatch):
+    """A distinct ~240 KiB anonymous document is refused like a signed-in caller's, after
+    reading no more than the token limit (it used to be parsed whole by the cache first)."""
+    lexed = _lexed_tokens(monkeypatch)
+    answers = []
+    for n, token in enumerate([None, tokens["buyer"]]):
+        lexed[0] = 0
+        query = f"query Big{n} {{ " + " ".join(["__typename"] * 22_000) + " }"
+        response = await _post(cached_http, query, token=token)
+        assert lexed[0] <= 2 * (settings.max_tokens + 1)
+        answers.append(response.json())
+    assert answers[0] == answers[1]
+    assert answers[0]["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "token" in answers[0]["errors"][0]["message"]
+
+
+def test_cache_is_bounded_by_bytes_as_well_as_entries():
+    from schema.response_cache import ResponseCache
+    cache = ResponseCache(60, max_entries=100, max_total_bytes=10_000)
+    for i in range(10):
+        cache.put(f"k{i}", b"x" * 3_000)
+    assert cache.total_bytes <= 10_000 and cache.get("k9") is not None and cache.get("k0") is None
+    cache.put("k9", b"y" * 100)  # replacing an entry releases its bytes
+    assert cache.total_bytes == 2 * 3_000 + 100

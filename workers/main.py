@@ -19,7 +19,7 @@ from arq.worker import get_kwargs
 from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
-from app.logs import configure_logging
+from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
@@ -72,7 +72,7 @@ def riding_out_outages(job, *, retry: bool):
         try:
             result = await job(ctx, *args, **kwargs)
         except Exception as exc:
-            if not is_unreachable(exc):
+            if isinstance(exc, Retry) or not is_unreachable(exc):   # Retry: the job's own decision
                 raise
             _jobs_outage.failed(exc)
             if retry:
@@ -132,6 +132,7 @@ class WorkerSettings:
                  for c in (*catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS)]
     on_startup = startup
     on_shutdown = shutdown
+    on_job_start = bind_job_id
     redis_settings = _redis_settings()
     health_check_interval = 10
     # arq looks for new jobs this often (default 0.5 s): callbacks are applied within ~50 ms, not ~250 ms

@@ -156,11 +156,16 @@ class Broadcaster:
         self._queue_size = queue_size
         self._subscribers: dict[str, set[Subscription]] = {}
         self._listeners: list[Callable[[Event], None]] = []
+        self._interruption_listeners: list[Callable[[], None]] = []
         self._task: asyncio.Task | None = None
 
     def add_listener(self, callback: Callable[[Event], None]) -> None:
         """Call `callback` (synchronously, so keep it cheap) for every event of every topic."""
         self._listeners.append(callback)
+
+    def add_interruption_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever events may have been missed (the pub/sub connection dropped)."""
+        self._interruption_listeners.append(callback)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._read_forever(), name="broadcaster")
@@ -197,6 +202,8 @@ class Broadcaster:
                     await pubsub.aclose()
 
     def _interrupt(self) -> None:
+        for callback in self._interruption_listeners:
+            callback()
         for subscriptions in self._subscribers.values():
             for sub in subscriptions:
                 sub.put(_INTERRUPTED)

@@ -24,7 +24,7 @@ from app.promotions.rules import PAYMENT_CHANNELS
 from schema.cart_access import HasCart, cart_owner
 from schema.context import Info
 from schema.errors import PublicError
-from schema.ids import input_pks
+from schema.ids import gid, input_pks
 from schema.scalars import Money
 
 PricingLevel = strawberry.enum(Enum("PricingLevel", {k.name: k.value for k in m.Level}),
@@ -34,10 +34,6 @@ PricingReason = strawberry.enum(Enum("PricingReason", {k.name: k.value for k in 
 Funder = strawberry.enum(Enum("Funder", {k.name: k.value for k in m.Funder}))
 PaymentChannel = strawberry.enum(Enum("PaymentChannel", {c: c for c in PAYMENT_CHANNELS}),
                                  description="How the buyer will pay: payment discounts (支付立减) are per channel.")
-
-
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
 
 
 @strawberry.type(description="A line's part of one order-level discount, and who pays it.")
@@ -153,13 +149,13 @@ class CheckoutPricing:
             goods_total=r.goods_total, item_discount=r.item_discount, total_discount=r.total_discount,
             shipping_total=r.shipping_total, payable=r.payable,
             applied=[*(_applied_promotion(p) for p in r.promotions), *(_applied_coupon(c) for c in r.coupons)],
-            promotions_not_applied=[PromotionNotApplied(promotion_id=_gid("Promotion", x.promotion_id),
+            promotions_not_applied=[PromotionNotApplied(promotion_id=gid("Promotion", x.promotion_id),
                                                         reason=PricingReason(x.reason.value))
                                     for x in r.promotion_reasons],
-            coupons=[CouponOutcome(coupon_id=_gid("Coupon", c.coupon_id), usable=c.usable, applied=c.applied,
+            coupons=[CouponOutcome(coupon_id=gid("Coupon", c.coupon_id), usable=c.usable, applied=c.applied,
                                    reason=PricingReason(c.reason.value) if c.reason else None)
                      for c in r.coupon_outcomes],
-            hints=[ThresholdHint(promotion_id=_gid("Promotion", h.promotion_id), current=h.current,
+            hints=[ThresholdHint(promotion_id=gid("Promotion", h.promotion_id), current=h.current,
                                  threshold=h.threshold, missing=h.missing, is_item_count=h.is_item_count,
                                  current_discount=h.current_discount, next_discount=h.next_discount)
                    for h in r.hints],
@@ -169,12 +165,12 @@ class CheckoutPricing:
 
 def _line(x: m.LineResult) -> PricedLine:
     return PricedLine(
-        sku_id=_gid("Sku", x.sku_id), merchant_id=_gid("Merchant", x.merchant_id), quantity=x.quantity,
+        sku_id=gid("Sku", x.sku_id), merchant_id=gid("Merchant", x.merchant_id), quantity=x.quantity,
         price=x.price, unit_price=x.unit_price, member_price_applied=x.member_price_applied,
-        goods_amount=x.goods_amount, item_promotion_id=_gid("Promotion", x.item_promotion_id),
+        goods_amount=x.goods_amount, item_promotion_id=gid("Promotion", x.item_promotion_id),
         item_discount=x.item_discount, promo_units=x.promo_units, amount_after_item=x.amount_after_item,
-        shares=[DiscountShare(level=PricingLevel(s.level.value), promotion_id=_gid("Promotion", s.promotion_id),
-                              coupon_id=_gid("Coupon", s.coupon_id), amount=s.amount,
+        shares=[DiscountShare(level=PricingLevel(s.level.value), promotion_id=gid("Promotion", s.promotion_id),
+                              coupon_id=gid("Coupon", s.coupon_id), amount=s.amount,
                               funder=Funder(s.funder.value), platform_amount=s.platform_amount,
                               merchant_amount=s.merchant_amount) for s in x.shares],
         paid_amount=x.paid_amount)
@@ -182,25 +178,25 @@ def _line(x: m.LineResult) -> PricedLine:
 
 def _merchant(x: m.MerchantGroupResult) -> MerchantPricing:
     return MerchantPricing(
-        merchant_id=_gid("Merchant", x.merchant_id), subtotal=x.subtotal, item_discount=x.item_discount,
+        merchant_id=gid("Merchant", x.merchant_id), subtotal=x.subtotal, item_discount=x.item_discount,
         shop_promotion_discount=x.shop_promotion_discount, shop_coupon_discount=x.shop_coupon_discount,
         platform_discount=x.platform_discount, payment_discount=x.payment_discount, discount=x.discount,
         shipping=x.shipping, free_shipping=x.free_shipping,
-        gifts=[GiftLine(promotion_id=_gid("Promotion", g.promotion_id), sku_id=_gid("Sku", g.sku_id),
+        gifts=[GiftLine(promotion_id=gid("Promotion", g.promotion_id), sku_id=gid("Sku", g.sku_id),
                         quantity=g.quantity) for g in x.gifts],
         paid_amount=x.paid_amount)
 
 
 def _applied_promotion(p: m.AppliedPromotion) -> AppliedDiscount:
-    return AppliedDiscount(promotion_id=_gid("Promotion", p.promotion_id), coupon_id=None, kind=p.kind.value,
-                           level=PricingLevel(p.level.value), merchant_id=_gid("Merchant", p.merchant_id),
-                           discount=p.discount, base=p.base, sku_ids=[_gid("Sku", s) for s in p.sku_ids])
+    return AppliedDiscount(promotion_id=gid("Promotion", p.promotion_id), coupon_id=None, kind=p.kind.value,
+                           level=PricingLevel(p.level.value), merchant_id=gid("Merchant", p.merchant_id),
+                           discount=p.discount, base=p.base, sku_ids=[gid("Sku", s) for s in p.sku_ids])
 
 
 def _applied_coupon(c: m.AppliedCoupon) -> AppliedDiscount:
-    return AppliedDiscount(promotion_id=None, coupon_id=_gid("Coupon", c.coupon_id), kind=c.kind.value,
-                           level=PricingLevel(c.level.value), merchant_id=_gid("Merchant", c.merchant_id),
-                           discount=c.discount, base=c.base, sku_ids=[_gid("Sku", s) for s in c.sku_ids])
+    return AppliedDiscount(promotion_id=None, coupon_id=gid("Coupon", c.coupon_id), kind=c.kind.value,
+                           level=PricingLevel(c.level.value), merchant_id=gid("Merchant", c.merchant_id),
+                           discount=c.discount, base=c.base, sku_ids=[gid("Sku", s) for s in c.sku_ids])
 
 
 # ---------------------------------------------------------------- checkoutPreview

@@ -10,13 +10,12 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from app.ids import encode_id
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
 from schema.context import Info
 from schema.errors import UserError
-from schema.ids import input_pk, input_pks, optional_pk
+from schema.ids import gid, input_pk, input_pks, optional_pk
 from schema.pagination import Connection, Edge, PageInfo, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
@@ -31,10 +30,6 @@ StatusAction = strawberry.enum(lifecycle.Action, name="PromotionAction", descrip
     "operators, PENDING_REVIEW → ACTIVE/DRAFT; PAUSE ⇄ RESUME; END: final."))
 CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
 EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
-
-
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
 
 
 # ---------------------------------------------------------------- shared shapes
@@ -112,9 +107,9 @@ class PromotionRule:
             per_every=PerEvery(step=every["step"], amount=every["amount"], cap=every.get("cap")) if every else None,
             rate=r.get("rate"), threshold_amount=r.get("threshold_amount"), threshold_items=r.get("threshold_items"),
             channel=r.get("channel"), amount=r.get("amount"),
-            bundle_items=[BundleItem(sku_id=_gid("Sku", i["sku_id"]), quantity=i["quantity"])
+            bundle_items=[BundleItem(sku_id=gid("Sku", i["sku_id"]), quantity=i["quantity"])
                           for i in r.get("bundle_items") or ()],
-            bundle_price=r.get("bundle_price"), gift_sku_id=_gid("Sku", r.get("gift_sku_id")),
+            bundle_price=r.get("bundle_price"), gift_sku_id=gid("Sku", r.get("gift_sku_id")),
             gift_quantity=r.get("gift_quantity"))
 
 
@@ -148,12 +143,12 @@ class Promotion:
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "Promotion":
         return cls(
-            id=_gid("Promotion", r["id"]), kind=PromotionKind(r["kind"]), name=r["name"],
-            merchant_id=_gid("Merchant", r["merchant_id"]), status=PromotionStatus(r["status"]),
+            id=gid("Promotion", r["id"]), kind=PromotionKind(r["kind"]), name=r["name"],
+            merchant_id=gid("Merchant", r["merchant_id"]), status=PromotionStatus(r["status"]),
             priority=r["priority"], stackable_with_coupons=r["stackable_with_coupons"], starts_at=r["starts_at"],
             ends_at=r["ends_at"], funding=_funding_of(r),
-            scope=PromotionScope(whole=r["whole_scope"], category_ids=[_gid("Category", c) for c in r["category_ids"]],
-                                 sku_ids=[_gid("Sku", s) for s in r["scope_sku_ids"]]),
+            scope=PromotionScope(whole=r["whole_scope"], category_ids=[gid("Category", c) for c in r["category_ids"]],
+                                 sku_ids=[gid("Sku", s) for s in r["scope_sku_ids"]]),
             rule=PromotionRule.from_json(r["rule"]), budget=r["budget"], spent=r["given"],
             review_note=r["review_note"], created_at=r["created_at"])
 
@@ -287,8 +282,8 @@ class Enrolment:
 
     @classmethod
     def of(cls, e: service.Enrolment) -> "Enrolment":
-        return cls(promotion_id=_gid("Promotion", e.promotion_id), sku_id=_gid("Sku", e.sku_id),
-                   merchant_id=_gid("Merchant", e.merchant_id), status=EnrolmentStatus(e.status), note=e.note,
+        return cls(promotion_id=gid("Promotion", e.promotion_id), sku_id=gid("Sku", e.sku_id),
+                   merchant_id=gid("Merchant", e.merchant_id), status=EnrolmentStatus(e.status), note=e.note,
                    created_at=e.created_at, decided_at=e.decided_at)
 
 
@@ -329,9 +324,9 @@ class CouponTerms:
 
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "CouponTerms":
-        return cls(kind=CouponKind(r["kind"]), name=r["name"], merchant_id=_gid("Merchant", r["merchant_id"]),
+        return cls(kind=CouponKind(r["kind"]), name=r["name"], merchant_id=gid("Merchant", r["merchant_id"]),
                    threshold=r["threshold"], amount=r["amount"], rate=r["rate"], cap=r["cap"],
-                   category_ids=[_gid("Category", c) for c in r["category_ids"]])
+                   category_ids=[gid("Category", c) for c in r["category_ids"]])
 
 
 @strawberry.type
@@ -351,7 +346,7 @@ class CouponTemplate:
 
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "CouponTemplate":
-        return cls(id=_gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
+        return cls(id=gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
                    status=PromotionStatus(r["status"]), claim_starts_at=r["claim_starts_at"],
                    claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"], valid_until=r["valid_until"],
                    total_stock=r["total_stock"], issued=r["issued"], per_buyer_limit=r["per_buyer_limit"],
@@ -486,7 +481,7 @@ class FreightTemplatePayload:
 
 
 def _freight(merchant_id: int, d: freight.FreightDraft) -> FreightTemplate:
-    return FreightTemplate(merchant_id=_gid("Merchant", merchant_id), default_fee=d.default_fee,
+    return FreightTemplate(merchant_id=gid("Merchant", merchant_id), default_fee=d.default_fee,
                            free_threshold=d.free_threshold,
                            regions=[RegionFee(region_code=c, fee=f) for c, f in d.fee_by_region])
 
@@ -499,7 +494,7 @@ def _now() -> datetime:
 
 
 def _wallet_coupon(r: asyncpg.Record) -> WalletCoupon:
-    return WalletCoupon(id=_gid("Coupon", r["id"]), template_id=_gid("CouponTemplate", r["template_id"]),
+    return WalletCoupon(id=gid("Coupon", r["id"]), template_id=gid("CouponTemplate", r["template_id"]),
                         terms=CouponTerms.from_row(r), status=WalletStatus(r["wallet_status"]),
                         claimed_at=r["claimed_at"], expires_at=r["expires_at"], used_at=r["used_at"])
 
@@ -553,7 +548,7 @@ class PromotionQuery:
         buyer = principal.id if principal is not None and principal.is_buyer else None
         rows = await read(info, lambda conn: coupons.claimable(
             conn, buyer, optional_pk("Merchant", merchant_id, "merchantId"), now, limit))
-        return [ClaimableCoupon(template_id=_gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
+        return [ClaimableCoupon(template_id=gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
                                 claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"],
                                 valid_until=r["valid_until"], remaining=r["total_stock"] - r["issued"],
                                 per_buyer_limit=r["per_buyer_limit"], claimed=r["held"]) for r in rows]

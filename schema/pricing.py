@@ -14,11 +14,11 @@ from typing import Any
 import strawberry
 
 from app.cart.service import CartOwner
+from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_line_count
 from app.checkout.preview import (MAX_PICKED_COUPONS, CheckoutRequest, price_checkout,
                                   selected_cart_items)
-from app.errors import DomainError
-from app.ids import encode_id
+from app.errors import CommonError, DomainError
 from app.pricing import model as m
 from app.promotions.rules import PAYMENT_CHANNELS
 from schema.cart_access import HasCart, cart_owner
@@ -228,7 +228,7 @@ def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | Non
     picked = None
     if coupon_ids is not None:
         if len(coupon_ids) > MAX_PICKED_COUPONS:
-            raise DomainError.of("TOO_MANY_COUPONS", f"pick at most {MAX_PICKED_COUPONS} coupons", "couponIds")
+            raise DomainError.of(CommonError.TOO_MANY, f"pick at most {MAX_PICKED_COUPONS} coupons", "couponIds")
         picked = tuple(input_pks("Coupon", coupon_ids, "couponIds"))
     return CheckoutRequest(items=[], picked_coupon_ids=picked, region_code=region_code,
                            payment_channel=None if payment_channel is None else payment_channel.value)
@@ -249,7 +249,7 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
         entry, field = {"code": p.code, "message": p.message}, p.field
         if field[:1] == ("lines",):
             if len(field) > 1 and field[1].isdigit() and int(field[1]) < len(items):
-                entry["skuId"] = encode_id("Sku", items[int(field[1])].sku_id)
+                entry["skuId"] = gid("Sku", items[int(field[1])].sku_id)
             if cart_field is not None:
                 field = cart_field
         entry["field"] = [*prefix, *field] or None
@@ -301,7 +301,7 @@ class CheckoutQuery:
         "nearest unmet thresholds. Bad input is one error with extensions.code (docs/API.md)."))
     async def checkout_preview(self, info: Info, input: CheckoutPreviewInput) -> CheckoutPricing:
         if input.from_cart == (input.lines is not None):
-            raise _public_error(DomainError.of("INVALID_INPUT", "give either lines or fromCart: true"),
+            raise _public_error(DomainError.of(CommonError.INVALID_VALUE, "give either lines or fromCart: true"),
                                 [], ("input",), None)
         principal = info.context.principal
         buyer_id = principal.id if principal is not None and principal.is_buyer else None
@@ -310,6 +310,6 @@ class CheckoutQuery:
                                         input.coupon_ids, input.payment_channel, input.region_code,
                                         ("input",), ("fromCart",))
         if pricing is None:
-            raise _public_error(DomainError.of("NO_LINES", "select at least one cart line", "fromCart"),
+            raise _public_error(DomainError.of(CheckoutError.NO_LINES, "select at least one cart line", "fromCart"),
                                 [], ("input",), None)
         return pricing

@@ -169,7 +169,7 @@ async def claim(conn: asyncpg.Connection, buyer_id: int, template_id: int, now: 
 
 
 async def claimable(conn: asyncpg.Connection, buyer_id: int | None, merchant_id: int | None, now: datetime,
-                    limit: int) -> list[asyncpg.Record]:
+                    after_id: int | None, limit: int) -> list[asyncpg.Record]:
     """Templates handed out now with stock left (a merchant's, or every one), newest first, with
     how many the buyer already holds (0 for anonymous callers)."""
     return await conn.fetch(
@@ -179,9 +179,9 @@ async def claimable(conn: asyncpg.Connection, buyer_id: int | None, merchant_id:
         LEFT JOIN LATERAL (SELECT count(*) AS n FROM buyer_coupons bc
                            WHERE bc.template_id = t.id AND bc.buyer_id = $1) held ON true
         WHERE t.status = 'ACTIVE' AND t.claim_starts_at <= $3 AND $3 < t.claim_ends_at AND t.issued < t.total_stock
-          AND ($2::bigint IS NULL OR t.merchant_id = $2)
-        ORDER BY t.id DESC LIMIT $4
-        """, buyer_id, merchant_id, now, limit)
+          AND ($2::bigint IS NULL OR t.merchant_id = $2) AND ($4::bigint IS NULL OR t.id < $4)
+        ORDER BY t.id DESC LIMIT $5
+        """, buyer_id, merchant_id, now, after_id, limit)
 
 
 # ---------------------------------------------------------------- wallet

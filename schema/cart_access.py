@@ -50,7 +50,8 @@ class HasCart(BasePermission):
         if token is None:
             return self._deny("sign in or send an X-Device-Token header", "UNAUTHENTICATED")
         if not cart.DEVICE_TOKEN.match(token):
-            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -", CartError.INVALID_DEVICE_TOKEN)
+            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -",
+                              CartError.INVALID_DEVICE_TOKEN)
         return True
 
 

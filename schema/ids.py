@@ -31,7 +31,8 @@ def input_pks(type_name: str, global_ids: list[str], *field: str, item_field: st
         try:
             pks.append(decode_id(type_name, global_id))
         except InvalidId as exc:
-            problems.append(Problem(CommonError.INVALID_ID, str(exc), (*field, str(i), *((item_field,) if item_field else ()))))
+            problems.append(Problem(CommonError.INVALID_ID, str(exc),
+                                    (*field, str(i), *((item_field,) if item_field else ()))))
     if problems:
         raise DomainError(*problems)
     return pks

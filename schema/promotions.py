@@ -28,9 +28,10 @@ from schema.scalars import Money
 PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
 PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
 CouponKind = strawberry.enum(Enum("CouponKind", {k.name: k.value for k in m.CouponKind}))
-StatusAction = strawberry.enum(Enum("PromotionAction", {a.name: a.value for a in lifecycle.OWNER_ACTIONS}), description=(
-    "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
-    "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
+StatusAction = strawberry.enum(
+    Enum("PromotionAction", {a.name: a.value for a in lifecycle.OWNER_ACTIONS}), description=(
+        "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
+        "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
 CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
 EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
 PromotionUserError = user_error_type("Promotion", PromotionError, PassedOnError)

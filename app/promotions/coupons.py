@@ -55,23 +55,28 @@ def _draft_problems(d: CouponDraft, merchant_id: int | None) -> list[Problem]:
     if d.amount is not None and not 1 <= d.amount <= MAX_MONEY:
         problems.append(Problem(PromotionError.INVALID_AMOUNT, f"amount is 1 to {MAX_MONEY} cents", ("amount",)))
     if d.rate is not None and not 1 <= d.rate <= 99:
-        problems.append(Problem(PromotionError.INVALID_RATE, "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rate",)))
+        problems.append(Problem(PromotionError.INVALID_RATE,
+                                "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rate",)))
     if d.cap is not None and (d.rate is None or not 1 <= d.cap <= MAX_MONEY):
-        problems.append(Problem(PromotionError.INVALID_AMOUNT, "a cap (1 cent or more) only goes with a rate", ("cap",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                "a cap (1 cent or more) only goes with a rate", ("cap",)))
     if not 0 <= d.threshold <= MAX_MONEY:
         problems.append(Problem(PromotionError.INVALID_AMOUNT, f"threshold is 0 to {MAX_MONEY} cents", ("threshold",)))
     elif d.amount is not None and d.threshold and d.amount > d.threshold:
-        problems.append(Problem(PromotionError.INVALID_AMOUNT, "a coupon cannot take off more than its threshold", ("amount",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                "a coupon cannot take off more than its threshold", ("amount",)))
     if not 1 <= d.total_stock <= 100_000_000:
         problems.append(Problem(PromotionError.INVALID_QUANTITY, "total stock is 1 to 100,000,000", ("totalStock",)))
     if not 1 <= d.per_buyer_limit <= 100:
         problems.append(Problem(PromotionError.INVALID_QUANTITY, "a buyer may claim 1 to 100", ("perBuyerLimit",)))
     if (d.valid_days is None) == (d.valid_until is None):
-        problems.append(Problem(PromotionError.INVALID_VALIDITY, "give exactly one of validDays and validUntil", ("validDays",)))
+        problems.append(Problem(PromotionError.INVALID_VALIDITY,
+                                "give exactly one of validDays and validUntil", ("validDays",)))
     elif d.valid_days is not None and not 1 <= d.valid_days <= 366:
         problems.append(Problem(PromotionError.INVALID_VALIDITY, "validDays is 1 to 366", ("validDays",)))
     elif d.valid_until is not None and (d.valid_until.tzinfo is None or d.valid_until <= d.claim_starts_at):
-        problems.append(Problem(PromotionError.INVALID_VALIDITY, "validUntil (with a time zone) must come after the claim start",
+        problems.append(Problem(PromotionError.INVALID_VALIDITY,
+                                "validUntil (with a time zone) must come after the claim start",
                                 ("validUntil",)))
     return problems
 
@@ -99,7 +104,8 @@ async def create_template(conn: asyncpg.Connection, principal: Principal, mercha
     if not shop and not principal.can_manage_merchant(None):
         raise Forbidden.of(CommonError.FORBIDDEN, "only platform operators issue platform coupons", "kind")
     if not shop and merchant_id is not None:
-        raise DomainError.of(PromotionError.PLATFORM_ONLY, f"{draft.kind.value} coupons are issued by the platform", "merchantId")
+        raise DomainError.of(PromotionError.PLATFORM_ONLY,
+                             f"{draft.kind.value} coupons are issued by the platform", "merchantId")
     owner = await owner_merchant(conn, principal, merchant_id, platform_allowed=not shop)
     await _check_draft(conn, draft, owner)
     pk = await conn.fetchval(
@@ -156,7 +162,8 @@ async def claim(conn: asyncpg.Connection, buyer_id: int, template_id: int, now: 
     held = await conn.fetchval("SELECT count(*) FROM buyer_coupons WHERE template_id = $1 AND buyer_id = $2",
                                template_id, buyer_id)
     if held >= t["per_buyer_limit"]:
-        raise DomainError.of(PromotionError.CLAIM_LIMIT_REACHED, f"you may claim this coupon {t['per_buyer_limit']} time(s)",
+        raise DomainError.of(PromotionError.CLAIM_LIMIT_REACHED,
+                             f"you may claim this coupon {t['per_buyer_limit']} time(s)",
                              "templateId")
     if t["kind"] == CouponKind.NEW_USER and not (await buyer_facts(conn, buyer_id)).is_new_user:
         raise DomainError.of(PromotionError.NOT_NEW_USER, "this coupon is for new customers", "templateId")

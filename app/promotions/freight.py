@@ -25,15 +25,18 @@ def _problems(d: FreightDraft) -> list[Problem]:
     if not 0 <= d.default_fee <= MAX_MONEY:
         problems.append(Problem(PromotionError.INVALID_AMOUNT, f"a fee is 0 to {MAX_MONEY} cents", ("defaultFee",)))
     if d.free_threshold is not None and not 0 <= d.free_threshold <= MAX_MONEY:
-        problems.append(Problem(PromotionError.INVALID_AMOUNT, f"a threshold is 0 to {MAX_MONEY} cents", ("freeThreshold",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                f"a threshold is 0 to {MAX_MONEY} cents", ("freeThreshold",)))
     if len(d.fee_by_region) > MAX_REGIONS:
         return [*problems, Problem(CommonError.TOO_MANY, f"at most {MAX_REGIONS} regions", ("regions",))]
     seen = set()
     for i, (code, fee) in enumerate(d.fee_by_region):
         if not 0 <= fee <= MAX_MONEY:
-            problems.append(Problem(PromotionError.INVALID_AMOUNT, f"a fee is 0 to {MAX_MONEY} cents", ("regions", str(i), "fee")))
+            problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                    f"a fee is 0 to {MAX_MONEY} cents", ("regions", str(i), "fee")))
         if code in seen:
-            problems.append(Problem(PromotionError.DUPLICATE_VALUE, "a region is given twice", ("regions", str(i), "regionCode")))
+            problems.append(Problem(PromotionError.DUPLICATE_VALUE,
+                                    "a region is given twice", ("regions", str(i), "regionCode")))
         seen.add(code)
     return problems
 

@@ -50,7 +50,8 @@ class RuleSkus:
 
 def _money(value: Any, field: str, problems: list[Problem], minimum: int = 1) -> None:
     if not isinstance(value, int) or not minimum <= value <= MAX_MONEY:
-        problems.append(Problem(PromotionError.INVALID_AMOUNT, f"{field} must be {minimum} to {MAX_MONEY} cents", ("rule", field)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                f"{field} must be {minimum} to {MAX_MONEY} cents", ("rule", field)))
 
 
 def _count(value: Any, field: str, problems: list[Problem], maximum: int = 9999) -> None:
@@ -72,9 +73,11 @@ def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, 
         if (a in given) == (b in given):
             problems.append(Problem(PromotionError.INVALID_RULE, f"give exactly one of {a} and {b}", ("rule", a)))
     if merchant_id is None and kind in MERCHANT_ONLY:
-        problems.append(Problem(PromotionError.MERCHANT_REQUIRED, f"{kind.value} promotions belong to a merchant", ("merchantId",)))
+        problems.append(Problem(PromotionError.MERCHANT_REQUIRED,
+                                f"{kind.value} promotions belong to a merchant", ("merchantId",)))
     if merchant_id is not None and kind is PromotionKind.PAYMENT:
-        problems.append(Problem(PromotionError.PLATFORM_ONLY, "payment discounts are run by the platform", ("merchantId",)))
+        problems.append(Problem(PromotionError.PLATFORM_ONLY,
+                                "payment discounts are run by the platform", ("merchantId",)))
     if problems:
         return problems
 
@@ -87,9 +90,11 @@ def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, 
         if name in given:
             _count(rule[name], name, problems)
     if "rate" in given and (not isinstance(rule["rate"], int) or not 1 <= rule["rate"] <= 99):
-        problems.append(Problem(PromotionError.INVALID_RATE, "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rule", "rate")))
+        problems.append(Problem(PromotionError.INVALID_RATE,
+                                "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rule", "rate")))
     if "channel" in given and rule["channel"] not in PAYMENT_CHANNELS:
-        problems.append(Problem(PromotionError.INVALID_CHANNEL, f"channel is one of {', '.join(PAYMENT_CHANNELS)}", ("rule", "channel")))
+        problems.append(Problem(PromotionError.INVALID_CHANNEL,
+                                f"channel is one of {', '.join(PAYMENT_CHANNELS)}", ("rule", "channel")))
     if "tiers" in given:
         problems += _tier_problems(rule["tiers"])
     if "per_every" in given:
@@ -114,17 +119,20 @@ def _tier_problems(tiers: list[dict]) -> list[Problem]:
         return problems
     ordered = sorted(tiers, key=lambda t: t["threshold"])
     if any(a["threshold"] == b["threshold"] or a["amount"] >= b["amount"] for a, b in zip(ordered, ordered[1:])):
-        problems.append(Problem(PromotionError.INVALID_RULE, "tier thresholds must differ and a higher tier must give more off",
+        problems.append(Problem(PromotionError.INVALID_RULE,
+                                "tier thresholds must differ and a higher tier must give more off",
                                 ("rule", "tiers")))
     if any(t["amount"] > t["threshold"] for t in tiers):
-        problems.append(Problem(PromotionError.INVALID_RULE, "a tier cannot take off more than its threshold", ("rule", "tiers")))
+        problems.append(Problem(PromotionError.INVALID_RULE,
+                                "a tier cannot take off more than its threshold", ("rule", "tiers")))
     return problems
 
 
 def _bundle_problems(items: list[dict]) -> list[Problem]:
     problems: list[Problem] = []
     if not 2 <= len(items) <= MAX_BUNDLE_ITEMS:
-        return [Problem(PromotionError.INVALID_RULE, f"a bundle has 2 to {MAX_BUNDLE_ITEMS} SKUs", ("rule", "bundle_items"))]
+        return [Problem(PromotionError.INVALID_RULE,
+                        f"a bundle has 2 to {MAX_BUNDLE_ITEMS} SKUs", ("rule", "bundle_items"))]
     if len({i["sku_id"] for i in items}) != len(items):
         problems.append(Problem(PromotionError.INVALID_RULE, "each SKU once per bundle", ("rule", "bundle_items")))
     for n, item in enumerate(items):

@@ -67,7 +67,8 @@ def check_common(name: str, starts_at: datetime, ends_at: datetime, funding: Fun
     elif ends_at <= starts_at:
         problems.append(Problem(PromotionError.INVALID_WINDOW, "the end must come after the start", (window[1],)))
     elif (ends_at - starts_at).days > MAX_WINDOW_DAYS:
-        problems.append(Problem(PromotionError.INVALID_WINDOW, f"a window is at most {MAX_WINDOW_DAYS} days", (window[1],)))
+        problems.append(Problem(PromotionError.INVALID_WINDOW,
+                                f"a window is at most {MAX_WINDOW_DAYS} days", (window[1],)))
     if funding is not None:
         if funding.funder is Funder.SPLIT and not 1 <= funding.platform_percent <= 99:
             problems.append(Problem(PromotionError.INVALID_FUNDING, "a split gives the platform 1 to 99 percent",
@@ -213,7 +214,8 @@ async def enrol_skus(conn: asyncpg.Connection, principal: Principal, promotion_i
         raise DomainError.of(PromotionError.NOT_OPEN_FOR_ENROLMENT, "this promotion takes no enrolments", "promotionId")
     own = {r["id"] for r in await conn.fetch(
         "SELECT id FROM skus WHERE id = ANY($1::bigint[]) AND merchant_id = $2", sku_ids, principal.merchant_id)}
-    missing = [Problem(CommonError.NOT_FOUND, "SKU not found", ("skuIds", str(i))) for i, s in enumerate(sku_ids) if s not in own]
+    missing = [Problem(CommonError.NOT_FOUND, "SKU not found", ("skuIds", str(i)))
+               for i, s in enumerate(sku_ids) if s not in own]
     if missing:
         raise DomainError(*missing)
     await conn.execute(

@@ -12,8 +12,9 @@ from tests.cart.helpers import make_shop, new_buyer, staff_token
 from tests.promotions.helpers import (CLAIMABLE, CREATE, CREATE_TEMPLATE, ENROL, REVIEW_PROMOTION, STATUS,
                                       TEMPLATE_STATUS, TEMPLATE_PAYLOAD, codes, coupon_input, nodes, promotion_input)
 
-HISTORY = """query($id: ID!, $first: Int, $after: String) { promotionStatusHistory(id: $id, first: $first, after: $after)
-  { edges { cursor node { fromStatus toStatus actor reason at } }
+HISTORY = """query($id: ID!, $first: Int, $after: String) {
+  promotionStatusHistory(id: $id, first: $first, after: $after) {
+    edges { cursor node { fromStatus toStatus actor reason at } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
 TEMPLATE_HISTORY = """query($id: ID!) { couponTemplateStatusHistory(id: $id) {
   edges { node { fromStatus toStatus actor reason } } } }"""

@@ -14,7 +14,7 @@ import strawberry
 
 from app.cart import service as cart
 from app.cart.service import CartOwner
-from app.cart.errors import CartError
+from app.cart.errors import CartError, CartWarningCode
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
 from app.errors import CommonError, DomainError
 from schema.cart_access import HasCart, cart_owner
@@ -29,6 +29,8 @@ from schema.scalars import Money
 
 
 CartUserError = user_error_type("Cart", CartError)
+CartWarningKind = strawberry.enum(CartWarningCode, name="CartWarningCode",
+                                  description="Why a change was made, but adjusted.")
 
 # ---------------------------------------------------------------- outputs
 
@@ -112,7 +114,7 @@ class Cart:
                              "Codes: PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL.")
 class CartWarning:
     sku_id: strawberry.ID
-    code: str
+    code: CartWarningKind  # type: ignore[valid-type]
     message: str
     requested_quantity: int
     quantity: int = strawberry.field(description="What the line holds now (0: not in the cart).")

@@ -6,7 +6,7 @@ Rules (docs/cart.md):
   keeps its position; a new SKU goes after every line. At most `MAX_LINES` lines (CART_FULL).
 - A requested quantity is 1..`MAX_LINE_QUANTITY` (INVALID_QUANTITY); only sellable SKUs
   (product LISTED, SKU ACTIVE) are added or changed (NOT_AVAILABLE), and a SKU with nothing
-  available is refused (INSUFFICIENT_STOCK).
+  available is refused (OUT_OF_STOCK).
 - A line's quantity is capped by the SKU's purchase limit, by the stock available now and by
   `MAX_LINE_QUANTITY`: a capped change is made and reported as a `CartWarning`, never as an
   error, because the buyer still gets a usable cart line. An add never lowers what a line holds.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from app.cart.errors import CartError
+from app.cart.errors import CartError, CartWarningCode
 from app.catalog import reads
 from app.errors import CommonError, DomainError, NotFound
 
@@ -50,7 +50,7 @@ class CartWarning:
     """A change that was made, but not quite as asked."""
 
     sku_id: int
-    code: str             # PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL
+    code: CartWarningCode
     message: str
     requested: int        # the quantity the line would have held
     quantity: int         # what it holds now (0: not in the cart)
@@ -68,15 +68,17 @@ def _check_quantity(quantity: int) -> None:
         raise DomainError.of(CartError.INVALID_QUANTITY, f"quantity must be 1 to {MAX_LINE_QUANTITY}", "quantity")
 
 
-def _cap(wanted: int, purchase_limit: int | None, available: int | None) -> tuple[int, str | None, str]:
+def _cap(wanted: int, purchase_limit: int | None, available: int | None
+         ) -> tuple[int, CartWarningCode | None, str]:
     """The quantity a line may hold when `wanted` is asked, with the binding cap's code and
     message (code None when nothing binds); a None limit or stock does not cap."""
-    caps = [(MAX_LINE_QUANTITY, "MAX_QUANTITY", f"at most {MAX_LINE_QUANTITY} of one item per cart")]
+    caps = [(MAX_LINE_QUANTITY, CartWarningCode.MAX_QUANTITY, f"at most {MAX_LINE_QUANTITY} of one item per cart")]
     if purchase_limit is not None:
-        caps.append((purchase_limit, "PURCHASE_LIMIT", f"at most {purchase_limit} of this item per order"))
+        caps.append((purchase_limit, CartWarningCode.PURCHASE_LIMIT,
+                     f"at most {purchase_limit} of this item per order"))
     if available is not None:
         available = max(available, 0)
-        caps.append((available, "INSUFFICIENT_STOCK", f"only {available} of this item left"))
+        caps.append((available, CartWarningCode.INSUFFICIENT_STOCK, f"only {available} of this item left"))
     cap, code, message = min(caps, key=lambda c: c[0])
     return (wanted, None, "") if wanted <= cap else (cap, code, message)
 
@@ -203,7 +205,7 @@ async def merge_device_cart(conn: asyncpg.Connection, buyer_id: int, device_toke
     for line, sku in zip(incoming, skus):
         sku_id, prior = line["sku_id"], held.get(line["sku_id"])
         if prior is None and line_count >= MAX_LINES:
-            warnings.append(CartWarning(sku_id, "CART_FULL", f"a cart holds at most {MAX_LINES} items",
+            warnings.append(CartWarning(sku_id, CartWarningCode.CART_FULL, f"a cart holds at most {MAX_LINES} items",
                                         line["quantity"], 0))
             continue
         wanted = line["quantity"] + (prior["quantity"] if prior else 0)

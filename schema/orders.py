@@ -18,7 +18,7 @@ from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_stat
 from schema.cart_access import cart_owner
 from schema.context import Info
 from schema.errors import UserError, user_errors
-from schema.events import visible_to
+from schema.events import live_events
 from schema.ids import input_pk, optional_pk
 from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.payments import Payment, Refund
@@ -377,7 +377,5 @@ class OrderSubscription:
         "Live order events of your merchant (merchant staff) or of every merchant (admins): new orders, payments "
         "and every status change. Delivery is at most once: refetch the list when (re)subscribing."))
     async def merchant_order_events(self, info: Info) -> AsyncGenerator[OrderEvent, None]:
-        principal = info.context.principal
-        async for ev in info.context.broadcaster.listen("order"):
-            if visible_to(principal, ev):
-                yield OrderEvent.from_event(ev)
+        async for ev in live_events(info, "order"):
+            yield OrderEvent.from_event(ev)

@@ -21,15 +21,14 @@ class CatalogError(StrEnum):
     # brands
     BRAND_NOT_ACTIVE = "BRAND_NOT_ACTIVE"
     BRAND_NOT_IN_CATEGORY = "BRAND_NOT_IN_CATEGORY"
-    # shops
+    # shops (their own failures are app/merchants/errors.py `ShopError`)
     MERCHANT_REQUIRED = "MERCHANT_REQUIRED"          # an admin must say which merchant a product is for
-    MERCHANT_NOT_OPEN = "MERCHANT_NOT_OPEN"          # the shop is suspended or closed
-    CATEGORY_NOT_ALLOWED = "CATEGORY_NOT_ALLOWED"    # the shop may not sell in this category
     # products and SKUs
     NO_IMAGE = "NO_IMAGE"
     NO_SKU = "NO_SKU"
     MISSING_ATTRIBUTE = "MISSING_ATTRIBUTE"          # a required template attribute has no value
     REASON_REQUIRED = "REASON_REQUIRED"              # a rejection needs a reason
+    INVALID_TIME = "INVALID_TIME"                    # a time without a time zone
     INVALID_PRICE = "INVALID_PRICE"
     INVALID_MEMBER_PRICE = "INVALID_MEMBER_PRICE"
     INVALID_SKU_CODE = "INVALID_SKU_CODE"

@@ -20,6 +20,7 @@ from app.catalog.errors import CatalogError
 from app.errors import CommonError, DomainError, NotFound, Problem
 from app.events import emit
 from app.merchants import shops
+from app.merchants.errors import ShopError
 from app.state_machine import StateMachine
 
 PLATFORM_MERCHANT_ID = 1
@@ -125,7 +126,7 @@ async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: Li
         problems += [(CatalogError.MISSING_ATTRIBUTE, f"fill in the required attribute '{name}' first")
                      for name in await _missing_required_attributes(conn, product_id)]
         if not await _shop_sells_its_category(conn, product_id):
-            problems.append((CatalogError.CATEGORY_NOT_ALLOWED, "the shop may no longer sell in this category"))
+            problems.append((ShopError.CATEGORY_NOT_ALLOWED, "the shop may no longer sell in this category"))
     if problems:
         raise DomainError(*(Problem(code, msg, ("productId",)) for code, msg in problems))
 
@@ -160,7 +161,7 @@ async def schedule_listing(conn: asyncpg.Connection, principal: Principal, produ
     if row["status"] != S.APPROVED:
         raise DomainError.of(CommonError.INVALID_TRANSITION, "only an approved product can be scheduled", "productId")
     if at is not None and at.tzinfo is None:
-        raise DomainError.of(CommonError.INVALID_VALUE, "give the time with a timezone", "at")
+        raise DomainError.of(CatalogError.INVALID_TIME, "give the time with a timezone", "at")
     await conn.execute("UPDATE products SET scheduled_listing_at = $2, updated_at = now() WHERE id = $1",
                        product_id, at)
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from app.catalog.errors import CatalogError
 from app.errors import CommonError, DomainError, NotFound
+from app.merchants.errors import ShopError
 
 
 async def require_open(conn: asyncpg.Connection, merchant_id: int, *field: str) -> int:
@@ -21,7 +21,7 @@ async def require_open(conn: asyncpg.Connection, merchant_id: int, *field: str) 
     if status is None:
         raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", *field)
     if status != "OPEN":
-        raise DomainError.of(CatalogError.MERCHANT_NOT_OPEN, "the shop is not open", *field)
+        raise DomainError.of(ShopError.MERCHANT_NOT_OPEN, "the shop is not open", *field)
     return merchant_id
 
 
@@ -36,4 +36,4 @@ async def sells_in(conn: asyncpg.Connection, merchant_id: int, category_path: Se
 async def require_sells_in(conn: asyncpg.Connection, merchant_id: int, category_path: Sequence[int],
                            *field: str) -> None:
     if not await sells_in(conn, merchant_id, category_path):
-        raise DomainError.of(CatalogError.CATEGORY_NOT_ALLOWED, "the shop may not sell in this category", *field)
+        raise DomainError.of(ShopError.CATEGORY_NOT_ALLOWED, "the shop may not sell in this category", *field)

@@ -128,7 +128,9 @@ async def clear_job_queue(redis) -> None:
 def payment_worker(settings, db) -> Worker:
     """The payment job functions in a burst worker on the default queue, as `ecom worker` runs them."""
     return Worker(functions=[func(f, name=f.__name__) for f in payment_jobs.FUNCTIONS],
-                  redis_settings=arq_settings(settings.redis_url), ctx={"db": db, "settings": settings},
+                  redis_settings=arq_settings(settings.redis_url),
+                  ctx={"db": db, "settings": settings, "http": httpx.AsyncClient(timeout=WAIT)},
+                  on_shutdown=lambda ctx: ctx["http"].aclose(),
                   burst=True, handle_signals=False, poll_delay=0.01, max_jobs=20)
 
 
@@ -174,8 +176,9 @@ async def sandbox_pay(http: httpx.AsyncClient, settings, payments: list[tuple[in
 async def settle_refunds(settings, db, refund_ids: list[int]) -> None:
     """Send the refunds to the sandbox (again: it dedupes on our refund id, as the refund sweeper
     relies on) and run jobs until their refund callbacks are applied."""
-    for refund_id in refund_ids:
-        await payment_jobs.submit_refund({"db": db, "settings": settings}, refund_id)
+    async with httpx.AsyncClient(timeout=WAIT) as client:
+        for refund_id in refund_ids:
+            await payment_jobs.submit_refund({"db": db, "settings": settings, "http": client}, refund_id)
 
     async def settled():
         await run_jobs(settings, db)

@@ -161,7 +161,7 @@ async def test_the_refund_sweeper_sends_a_refund_whose_job_was_lost(http, db, se
     po, payment = await _paid(http, db, settings, buyer, [2])
     async with db.transaction() as conn:
         refund = await request_refund(conn, payment, None, 200, "TEST", f"lost-job:{payment}")
-    ctx = {"db": db, "settings": settings}
+    ctx = {"db": db, "settings": settings, "http": http}
     assert await submit_pending_refunds(ctx) == 0              # too fresh: its job may still be on the way
     await db.fetchval("UPDATE refunds SET created_at = created_at - interval '1 minute' WHERE id = $1", refund["id"])
     assert await submit_pending_refunds(ctx) == 1

@@ -16,10 +16,9 @@ from app.catalog import lifecycle, products
 from app.catalog.lifecycle import LifecycleAction
 from app.catalog.skus import SkuDraft
 from schema.catalog.errors import CatalogUserError
-from schema.catalog.setup_types import gid
 from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, product_connection, then
 from schema.context import Info
-from schema.ids import input_pk, optional_pk
+from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate
 from schema.pagination import Connection, page_size
 from schema.permissions import IsAdmin, IsStaff

@@ -19,10 +19,9 @@ from schema.catalog.setup_types import (
     Region,
     StockLevel,
     Warehouse,
-    gid,
 )
 from schema.context import Info
-from schema.ids import input_pk, input_pks, optional_pk
+from schema.ids import gid, input_pk, input_pks, optional_pk
 from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsStaff

@@ -165,9 +165,8 @@ class PaymentMutation:
         ctx = info.context
         try:
             payment_order_id = input_pk("PaymentOrder", input.payment_order_id, "paymentOrderId")
-            async with httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS) as http:
-                opened = await cashier.create_payment(ctx.db, ctx.principal.id, payment_order_id, input.channel.value,
-                                                      datetime.now(UTC), ctx.settings, http)
+            opened = await cashier.create_payment(ctx.db, ctx.principal.id, payment_order_id, input.channel.value,
+                                                  datetime.now(UTC), ctx.settings, ctx.request.app.state.http)
         except DomainError as exc:
             return CreatePaymentPayload(user_errors=user_errors(exc))
         return CreatePaymentPayload(

@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
 from app.logs import bind_job_id, configure_logging
+from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
 
@@ -25,6 +26,7 @@ async def startup(ctx: dict) -> None:
     ctx["settings"] = settings
     ctx["db"] = await Database.connect(settings.database_url, min_size=1, max_size=5)
     ctx["redis_app"] = connect_redis(settings.redis_url)
+    ctx["http"] = http_client()
     ctx["relay"] = asyncio.create_task(
         run_outbox_relay(ctx["db"], ctx["redis_app"], settings.database_url, settings.outbox_poll_seconds),
         name="outbox-relay")
@@ -37,6 +39,8 @@ async def shutdown(ctx: dict) -> None:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
+    if "http" in ctx:
+        await ctx["http"].aclose()
     if "redis_app" in ctx:
         await ctx["redis_app"].aclose()
     if "db" in ctx:

@@ -318,7 +318,7 @@ class OrderMutation:
         try:
             request = await _placement_request(info, input)
             result = await placement.place_order(
-                ctx.db, buyer, request, placement.PlacementFacts(ip=ctx.client_ip), _now(),
+                ctx.db, buyer, request, _facts(info), _now(),
                 timedelta(seconds=ctx.settings.payment_timeout_seconds))
         except placement.PriceChanged as exc:
             return PlaceOrderPayload(pricing=CheckoutPricing.from_result(exc.result), user_errors=user_errors(exc))
@@ -347,6 +347,17 @@ async def _order_change(info: Info, order_gid: str, act) -> OrderPayload:
     """One change to an order, answered with the order as the caller now sees it."""
     pk, errors = await change_object(info, "Order", order_gid, "orderId", act)
     return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
+
+
+DEVICE_HEADER = "x-device-id"
+
+
+def _facts(info: Info) -> placement.PlacementFacts:
+    """The caller's IP and device: apps send a stable `X-Device-Id` (docs/API.md), the id risk's
+    DEVICE blacklist matches."""
+    request = info.context.request
+    device = request.headers.get(DEVICE_HEADER) if request is not None else None
+    return placement.PlacementFacts(ip=info.context.client_ip, device=device)
 
 
 async def _placement_request(info: Info, i: PlaceOrderInput) -> placement.PlacementRequest:

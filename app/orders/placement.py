@@ -67,7 +67,7 @@ class PlacementRequest:
 
 @dataclass(frozen=True)
 class PlacementFacts:
-    """Who is placing, for risk: the buyer's phone, the caller's IP and device."""
+    """Who is placing, for risk: the caller's IP and device (the client's `X-Device-Id` header)."""
     ip: str | None = None
     device: str | None = None
 
@@ -160,7 +160,7 @@ async def _risk_check(db: Database, buyer_id: int, request: PlacementRequest, fa
     a = request.address
     async with db.connection() as conn:
         decision = await risk.check_placement(conn, risk.PlacementFacts(
-            buyer_id=buyer_id, ip=facts.ip, device=facts.device,
+            buyer_id=buyer_id, ip=facts.ip, device=risk.device_key(facts.device),
             address=None if a is None else risk.address_key(province_code(a.region_code), a.detail)), now)
         await risk.record(conn, "PLACEMENT", buyer_id, decision)
     if not decision.allowed:

@@ -11,11 +11,11 @@ import asyncpg
 from app.auth.principal import Principal
 from app.catalog.warehouses import province_code
 from app.errors import DomainError, Forbidden, NotFound
-from app.risk.rules import address_key
+from app.risk.rules import address_key, device_key, normalise
 
 KINDS = ("BUYER", "PHONE", "ADDRESS", "IP", "DEVICE")
 _PHONE = re.compile(r"^\+?[0-9]{6,20}$")
-_DEVICE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+_DEVICE = re.compile(r"^[a-z0-9_.:-]{8,128}$")         # as `device_key` normalises it
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,19 @@ async def _value(conn: asyncpg.Connection, e: Entry) -> str:
     if e.kind == "BUYER":
         if not value.isdigit() or await conn.fetchval("SELECT 1 FROM buyers WHERE id = $1", int(value)) is None:
             raise NotFound.of("NOT_FOUND", "buyer not found", "value")
-    elif e.kind == "PHONE" and not _PHONE.match(value):
-        raise DomainError.of("INVALID_VALUE", "a phone number of 6 to 20 digits", "value")
+    elif e.kind == "PHONE":
+        value = normalise(value)
+        if not _PHONE.match(value):
+            raise DomainError.of("INVALID_VALUE", "a phone number of 6 to 20 digits", "value")
     elif e.kind == "IP":
         try:
             value = str(ipaddress.ip_address(value))
         except ValueError:
             raise DomainError.of("INVALID_VALUE", "an IPv4 or IPv6 address", "value") from None
-    elif e.kind == "DEVICE" and not _DEVICE.match(value):
-        raise DomainError.of("INVALID_VALUE", "a device id of 8 to 128 characters", "value")
+    elif e.kind == "DEVICE":
+        value = device_key(value) or ""
+        if not _DEVICE.match(value):
+            raise DomainError.of("INVALID_VALUE", "a device id of 8 to 128 characters", "value")
     return value
 
 

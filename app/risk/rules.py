@@ -1,6 +1,7 @@
 """Risk rules at placement and payment, and the decision log."""
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,10 +30,21 @@ class Decision:
     detail: dict = field(default_factory=dict)
 
 
+def normalise(text: str) -> str:
+    """What a typed value is matched as: NFKC (full-width digits and letters are the ASCII ones),
+    no whitespace, case-folded; the stored entry and the checked value both go through it."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
 def address_key(region_code: str, detail: str) -> str:
     """Blacklisted addresses are matched on a digest of the normalised address."""
-    normal = region_code + "|" + "".join(detail.split()).lower()
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return hashlib.sha256(f"{normalise(region_code)}|{normalise(detail)}".encode()).hexdigest()
+
+
+def device_key(device: str | None) -> str | None:
+    """A device id as the blacklist stores it (`X-Device-Id`, docs/API.md); None when absent."""
+    value = normalise(device or "")
+    return value[:128] or None
 
 
 async def check_placement(conn: asyncpg.Connection, facts: PlacementFacts, now: datetime) -> Decision:

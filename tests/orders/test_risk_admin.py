@@ -65,3 +65,38 @@ async def test_bad_entries_and_non_admins_are_refused(gql, db, settings, tokens)
                                  (BLACKLIST, None), (DECISIONS, {"b": None})):
             body = await gql(query, variables, token)
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_blacklisted_device_is_refused_at_placement(gql, db, settings, tokens):
+    market = await make_market(db)
+    buyer_id, buyer = await new_buyer(db, settings)
+    device = {"x-device-id": "Phone-7f3a9c21"}
+    address = {**ADDRESS, "detail": "设备测试路 3 号"}
+    added = (await gql.ok(ADD, {"i": {"entry": {"kind": "DEVICE", "value": "phone-7f3a9c21"}, "reason": "fraud ring"}},
+                          tokens["admin"]))["addToBlacklist"]
+    assert added["userErrors"] == []
+
+    async def codes(headers: dict) -> list[str]:
+        body = await gql(PLACE, {"i": place_input(lines_input((market.sku["a2"], 1)), address=address)}, buyer,
+                         headers=headers)
+        return [e["code"] for e in body["data"]["placeOrder"]["userErrors"]]
+    assert await codes(device) == ["ORDER_REFUSED"]
+    assert await db.fetchval("SELECT rule FROM risk_decisions WHERE buyer_id = $1 ORDER BY id DESC LIMIT 1",
+                             buyer_id) == "BLACKLIST_DEVICE"
+    assert await codes({"x-device-id": "another-device-1"}) == []
+
+
+async def test_full_width_digits_do_not_get_past_the_address_blacklist(gql, db, settings, tokens):
+    market = await make_market(db)
+    buyer_id, buyer = await new_buyer(db, settings)
+    street = {"kind": "ADDRESS", "regionCode": ADDRESS["regionCode"], "detail": "黑名单路 17 号 B 座"}
+    added = (await gql.ok(ADD, {"i": {"entry": street, "reason": "fraud"}}, tokens["admin"]))["addToBlacklist"]
+    assert added["userErrors"] == []
+    for typed in ("黑名单路１７号Ｂ座", "黑名单路 17 号 b 座", "黑名单路\u300017号B座"):
+        assert await placed(gql, buyer, market, address={**ADDRESS, "detail": typed}) == ["ORDER_REFUSED"], typed
+        assert await db.fetchval("SELECT rule FROM risk_decisions WHERE buyer_id = $1 ORDER BY id DESC LIMIT 1",
+                                 buyer_id) == "BLACKLIST_ADDRESS"
+    wide = {**street, "detail": "白名单路１８号"}
+    assert (await gql.ok(ADD, {"i": {"entry": wide, "reason": "fraud"}}, tokens["admin"]))["addToBlacklist"][
+        "userErrors"] == []
+    assert await placed(gql, buyer, market, address={**ADDRESS, "detail": "白名单路18号"}) == ["ORDER_REFUSED"]

@@ -368,9 +368,7 @@ async def _placement_request(info: Info, i: PlaceOrderInput) -> placement.Placem
         items = direct_items(i.lines)
     else:
         async with info.context.db.connection() as conn:
-            items = await selected_cart_items(conn, cart_owner(info))
-        if not items:
-            raise DomainError.of("NO_LINES", "select at least one cart line", "fromCart")
+            items = await selected_cart_items(conn, cart_owner(info))     # none: a replay, or NO_LINES
     picked = None if i.coupon_ids is None else tuple(input_pk("Coupon", c, "couponIds", str(n))
                                                        for n, c in enumerate(i.coupon_ids))
     return placement.PlacementRequest(

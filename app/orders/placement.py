@@ -104,25 +104,33 @@ def _check(request: PlacementRequest) -> None:
 
 
 def request_hash(request: PlacementRequest) -> str:
-    """What makes two submits "the same request" for an idempotency key."""
-    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True, default=str).encode()).hexdigest()
+    """What makes two submits "the same request" for an idempotency key. A cart checkout is the
+    same request whatever the cart holds when it is retried: placing it emptied the cart."""
+    fields = asdict(request)
+    if request.from_cart:
+        fields["checkout"]["items"] = "cart"
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
 async def place_order(db: Database, buyer_id: int, request: PlacementRequest, facts: PlacementFacts,
                       now: datetime, payment_timeout: timedelta) -> Placement:
-    check_request(request.checkout)
+    """The replay check comes first: a retry of a placement that succeeded answers its result,
+    even though the cart it was placed from is empty now."""
     _check(request)
+    digest = request_hash(request)
+    async with db.connection() as conn:
+        replay = await _replay(conn, buyer_id, request.idempotency_key, digest)
+    if replay is not None:
+        return replay
+    if request.from_cart and not request.checkout.items:
+        raise DomainError.of("NO_LINES", "select at least one cart line", "fromCart")
+    check_request(request.checkout)
     await _risk_check(db, buyer_id, request, facts, now)
     async with db.hot_transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('placement:' || $1::bigint, 0))", buyer_id)
-        digest = request_hash(request)
-        earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
-                                      " WHERE buyer_id = $1 AND idempotency_key = $2", buyer_id, request.idempotency_key)
-        if earlier is not None:
-            if earlier["request_hash"] != digest:
-                raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
-            return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
-                             earlier["expires_at"], replayed=True)
+        replay = await _replay(conn, buyer_id, request.idempotency_key, digest)   # a concurrent twin committed
+        if replay is not None:
+            return replay
 
         result = await price_checkout(conn, buyer_id, request.checkout, now)
         if request.expected_payable is not None and request.expected_payable != result.payable:
@@ -142,6 +150,19 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
         except reservations.OutOfStock as exc:
             raise _out_of_stock(request, result, exc.sku_ids) from None
         return placement
+
+
+async def _replay(conn: asyncpg.Connection, buyer_id: int, key: str, digest: str) -> Placement | None:
+    """The first result of this idempotency key, None when it is new; IDEMPOTENCY_KEY_REUSED when
+    it placed a different request."""
+    earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
+                                  " WHERE buyer_id = $1 AND idempotency_key = $2", buyer_id, key)
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != digest:
+        raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
+    return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
+                     earlier["expires_at"], replayed=True)
 
 
 def _out_of_stock(request: PlacementRequest, result: PricingResult, sku_ids: list[int]) -> DomainError:

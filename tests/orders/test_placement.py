@@ -10,9 +10,9 @@ import pytest
 from app.ids import decode_id
 from app.orders import service
 from app.risk.rules import address_key
-from tests.cart.helpers import new_buyer, staff_token
+from tests.cart.helpers import fill_cart, new_buyer, staff_token
 from tests.checkout.helpers import PREVIEW, SHENZHEN_NANSHAN, fill_wallet, gid, lines_input, make_market
-from tests.orders.helpers import ADDRESS, CANCEL, MY_ORDERS, ORDER, PLACE, place_input
+from tests.orders.helpers import ADDRESS, CANCEL, MY_ORDERS, ORDER, PLACE, key, place_input
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,21 @@ async def test_the_same_key_returns_the_first_order_and_never_a_second(gql, db, 
     assert [e["code"] for e in other["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
     assert await db.fetchval("SELECT count(*) FROM payment_orders WHERE idempotency_key = $1",
                              variables["idempotencyKey"]) == 1
+
+
+async def test_retrying_a_cart_placement_replays_it_although_the_cart_is_empty_now(gql, db, settings, market):
+    buyer_id, buyer = await new_buyer(db, settings)
+    await fill_cart(db, "buyer_id", buyer_id, [market.sku["a2"], market.sku["b2"]])
+    variables = {"idempotencyKey": key(), "fromCart": True, "address": ADDRESS}
+    first = await place(gql, buyer, variables)
+    assert first["userErrors"] == [] and not first["replayed"]
+    assert await db.fetchval("SELECT count(*) FROM cart_lines l JOIN carts c ON c.id = l.cart_id"
+                             " WHERE c.buyer_id = $1", buyer_id) == 0
+    again = await place(gql, buyer, variables)
+    assert again["userErrors"] == [] and again["replayed"]
+    assert again["paymentOrder"]["id"] == first["paymentOrder"]["id"]
+    empty = await place(gql, buyer, {**variables, "idempotencyKey": key()})
+    assert [(e["code"], e["field"]) for e in empty["userErrors"]] == [("NO_LINES", ["input", "fromCart"])]
 
 
 async def test_a_changed_price_is_refused_with_the_new_price(gql, db, settings, market):

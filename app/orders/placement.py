@@ -33,6 +33,7 @@ from app.errors import DomainError, Problem
 from app.events import emit_many
 from app.orders import service
 from app.pricing.model import PricingResult
+from app.promotions import usage as promotion_usage
 from app.risk import rules as risk
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -272,37 +273,20 @@ async def _insert_shares(conn: asyncpg.Connection, lines, line_ids: dict[int, in
 
 async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRequest, result: PricingResult,
                    payment_order_id: int, now: datetime) -> None:
-    """Use the applied coupons and take promotion budgets and per-buyer units; a checkout that
-    lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
-    coupon_ids = [c.coupon_id for c in result.coupons]
-    used = 0
-    if coupon_ids:
-        used = await conn.fetchval(
-            "WITH used AS (UPDATE buyer_coupons SET status = 'USED', used_at = $3, payment_order_id = $4"
-            " WHERE id = ANY($1::bigint[]) AND buyer_id = $2 AND status = 'UNUSED' AND expires_at > $3 RETURNING 1)"
-            " SELECT count(*) FROM used", coupon_ids, buyer_id, now, payment_order_id)
-    usage: dict[int, list[int]] = {}        # promotion id → [units, amount]
+    """Use the applied coupons and take promotion budgets and per-buyer units (app/promotions); a
+    checkout that lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
+    usage: dict[int, tuple[int, int]] = {}        # promotion id → (units, amount)
     for p in result.promotions:
-        usage.setdefault(p.promotion_id, [0, 0])[1] += p.discount
+        units, amount = usage.get(p.promotion_id, (0, 0))
+        usage[p.promotion_id] = (units, amount + p.discount)
     for x in result.lines:
         if x.item_promotion_id is not None:
-            usage.setdefault(x.item_promotion_id, [0, 0])[0] += x.promo_units
-    ids = sorted(usage)
-    budgets_ok = True
-    if ids:
-        # Only budgeted promotions keep a running `spent` (a counter every checkout under an
-        # unbudgeted promotion would otherwise update: one more hot row, and table bloat).
-        budgets_ok = await conn.fetchval(
-            "WITH budgeted AS (SELECT id FROM promotions WHERE id = ANY($1::bigint[]) AND budget IS NOT NULL),"
-            " taken AS (UPDATE promotions p SET spent = p.spent + u.amount"
-            "   FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
-            "   WHERE p.id = u.id AND p.budget IS NOT NULL AND p.spent + u.amount <= p.budget RETURNING 1),"
-            " recorded AS (INSERT INTO promotion_usages (payment_order_id, promotion_id, buyer_id, units, amount)"
-            "   SELECT $3, u.id, $4, u.units, u.amount FROM unnest($1::bigint[], $5::int[], $2::bigint[])"
-            "   AS u(id, units, amount) RETURNING 1)"
-            " SELECT (SELECT count(*) FROM budgeted) = (SELECT count(*) FROM taken)",  # WITH writes run regardless
-            ids, [usage[i][1] for i in ids], payment_order_id, buyer_id, [usage[i][0] for i in ids])
-    if used != len(coupon_ids) or not budgets_ok:
+            units, amount = usage.get(x.item_promotion_id, (0, 0))
+            usage[x.item_promotion_id] = (units + x.promo_units, amount)
+    coupons_ok = await promotion_usage.use_coupons(conn, buyer_id, [c.coupon_id for c in result.coupons],
+                                                   payment_order_id, now)
+    budgets_ok = await promotion_usage.take_budgets(conn, buyer_id, payment_order_id, usage)
+    if not coupons_ok or not budgets_ok:
         raise PriceChanged(await price_checkout(conn, buyer_id, checkout, now))
 
 

@@ -23,8 +23,9 @@ CANCEL_PAID = """mutation($i: CancelPaidOrderInput!) { cancelPaidOrder(input: $i
 async def _paid(http, db, settings, buyer, quantities, virtual: bool = False) -> tuple[int, int]:
     goods = await make_goods(db)
     if virtual:
-        await db.execute("UPDATE products SET fulfillment_type = 'VIRTUAL' WHERE id = ANY($1::bigint[])",
-                         [shop.product for shop in goods.shops])
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE products SET fulfillment_type = 'VIRTUAL' WHERE id = ANY($1::bigint[])",
+                               [shop.product for shop in goods.shops])
     async with db.transaction() as conn:
         po = await place(conn, goods, buyer.id, quantities)
         payment = await add_payment(conn, po)

@@ -30,6 +30,7 @@ from app.catalog.warehouses import province_code
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
 from app.errors import DomainError, Problem
+from app.orders.errors import OrderError
 from app.events import emit_many
 from app.orders import service
 from app.pricing.model import PricingResult
@@ -44,7 +45,7 @@ class PriceChanged(DomainError):
     """The price is not what the client was shown; `result` is the price now."""
 
     def __init__(self, result: PricingResult) -> None:
-        super().__init__(Problem("PRICE_CHANGED", "the price changed; check the new total and submit again"))
+        super().__init__(Problem(OrderError.PRICE_CHANGED, "the price changed; check the new total and submit again"))
         self.result = result
 
 
@@ -86,20 +87,20 @@ class Placement:
 def _check(request: PlacementRequest) -> None:
     problems = []
     if not IDEMPOTENCY_KEY.match(request.idempotency_key or ""):
-        problems.append(Problem("INVALID_IDEMPOTENCY_KEY", "8 to 64 characters of A-Z a-z 0-9 _ -", ("idempotencyKey",)))
+        problems.append(Problem(OrderError.INVALID_IDEMPOTENCY_KEY, "8 to 64 characters of A-Z a-z 0-9 _ -", ("idempotencyKey",)))
     a = request.address
     if a is not None:
         if not 1 <= len(a.receiver.strip()) <= 50:
-            problems.append(Problem("INVALID_ADDRESS", "a receiver name of 1 to 50 characters", ("address", "receiver")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a receiver name of 1 to 50 characters", ("address", "receiver")))
         if not RECHARGE_ACCOUNT.match(a.phone):
-            problems.append(Problem("INVALID_ADDRESS", "a phone number of 6 to 20 digits", ("address", "phone")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a phone number of 6 to 20 digits", ("address", "phone")))
         if not 1 <= len(a.detail.strip()) <= 200:
-            problems.append(Problem("INVALID_ADDRESS", "a street address of 1 to 200 characters", ("address", "detail")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a street address of 1 to 200 characters", ("address", "detail")))
         if a.region_code != request.checkout.region_code:
-            problems.append(Problem("INVALID_ADDRESS", "the address region is the checkout's region",
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "the address region is the checkout's region",
                                     ("address", "regionCode")))
     if request.recharge_account is not None and not RECHARGE_ACCOUNT.match(request.recharge_account):
-        problems.append(Problem("INVALID_RECHARGE_ACCOUNT", "a phone number of 6 to 20 digits", ("rechargeAccount",)))
+        problems.append(Problem(OrderError.INVALID_RECHARGE_ACCOUNT, "a phone number of 6 to 20 digits", ("rechargeAccount",)))
     if problems:
         raise DomainError(*problems)
 
@@ -124,7 +125,7 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
     if replay is not None:
         return replay
     if request.from_cart and not request.checkout.items:
-        raise DomainError.of("NO_LINES", "select at least one cart line", "fromCart")
+        raise DomainError.of(OrderError.NO_LINES, "select at least one cart line", "fromCart")
     check_request(request.checkout)
     await _risk_check(db, buyer_id, request, facts, now)
     async with db.hot_transaction() as conn:
@@ -161,7 +162,7 @@ async def _replay(conn: asyncpg.Connection, buyer_id: int, key: str, digest: str
     if earlier is None:
         return None
     if earlier["request_hash"] != digest:
-        raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
+        raise DomainError.of(OrderError.IDEMPOTENCY_KEY_REUSED, "this key was used for another order", "idempotencyKey")
     return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
                      earlier["expires_at"], replayed=True)
 
@@ -170,9 +171,9 @@ def _out_of_stock(request: PlacementRequest, result: PricingResult, sku_ids: lis
     index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
     gifts = {g.sku_id for m in result.merchants for g in m.gifts}
     return DomainError(*(
-        Problem("OUT_OF_STOCK", "not enough of this item left", ("lines", str(index[sku]), "skuId"))
+        Problem(OrderError.OUT_OF_STOCK, "not enough of this item left", ("lines", str(index[sku]), "skuId"))
         if sku in index and sku not in gifts else
-        Problem("GIFT_OUT_OF_STOCK", "a gift of this order ran out; submit again", ("lines",))
+        Problem(OrderError.GIFT_OUT_OF_STOCK, "a gift of this order ran out; submit again", ("lines",))
         for sku in dict.fromkeys(sku_ids)))
 
 
@@ -200,9 +201,9 @@ async def _sku_facts(conn: asyncpg.Connection, result: PricingResult) -> dict[in
 def _check_delivery(request: PlacementRequest, skus: dict[int, asyncpg.Record]) -> None:
     kinds = {r["fulfillment_type"] == "VIRTUAL" for r in skus.values()}
     if False in kinds and request.address is None:
-        raise DomainError.of("ADDRESS_REQUIRED", "choose a delivery address", "address")
+        raise DomainError.of(OrderError.ADDRESS_REQUIRED, "choose a delivery address", "address")
     if True in kinds and request.recharge_account is None:
-        raise DomainError.of("RECHARGE_ACCOUNT_REQUIRED", "give the phone number to top up", "rechargeAccount")
+        raise DomainError.of(OrderError.RECHARGE_ACCOUNT_REQUIRED, "give the phone number to top up", "rechargeAccount")
 
 
 async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequest, result: PricingResult,

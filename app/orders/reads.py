@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from app.auth.principal import Principal
-from app.errors import NotFound
+from app.errors import CommonError, NotFound
 from app.orders.status import BUYER_TAB_SQL, BuyerStatus
 
 _ORDER = """SELECT o.*, po.expires_at AS payment_deadline, po.payment_channel, m.name AS merchant_name
@@ -80,7 +80,7 @@ async def order_for(conn: asyncpg.Connection, principal: Principal, order_id: in
     """One order its buyer, its merchant's staff or an admin may read; anyone else: not found."""
     row = await conn.fetchrow(f"{_ORDER} WHERE o.id = $1", order_id)
     if row is None or not _may_read(principal, row):
-        raise NotFound.of("NOT_FOUND", "order not found", "id")
+        raise NotFound.of(CommonError.NOT_FOUND, "order not found", "id")
     [details] = await with_details(conn, [row])
     return details
 

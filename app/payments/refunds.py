@@ -15,6 +15,7 @@ import httpx
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
+from app.payments.errors import PaymentError
 from app.events import emit
 from app.orders import service as orders
 from app.payments.gateway import gateway_for
@@ -29,14 +30,14 @@ async def request_refund(conn: asyncpg.Connection, payment_id: int, order_id: in
     existing = await conn.fetchrow("SELECT * FROM refunds WHERE idempotency_key = $1", idempotency_key)
     if existing is not None:
         if existing["payment_id"] != payment_id or existing["amount"] != amount:
-            raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this refund key was used for another refund")
+            raise DomainError.of(PaymentError.IDEMPOTENCY_KEY_REUSED, "this refund key was used for another refund")
         return existing
     if payment is None or payment["status"] != "SUCCEEDED":
-        raise DomainError.of("NOT_REFUNDABLE", "only a succeeded payment can be refunded")
+        raise DomainError.of(PaymentError.NOT_REFUNDABLE, "only a succeeded payment can be refunded")
     if amount <= 0:
-        raise DomainError.of("INVALID_AMOUNT", "a refund is a positive amount of cents", "amount")
+        raise DomainError.of(PaymentError.INVALID_AMOUNT, "a refund is a positive amount of cents", "amount")
     if payment["refunded_amount"] + amount > payment["amount"]:
-        raise DomainError.of("REFUND_EXCEEDS_PAYMENT",
+        raise DomainError.of(PaymentError.REFUND_EXCEEDS_PAYMENT,
                              f"at most {payment['amount'] - payment['refunded_amount']} cents are left to refund",
                              "amount")
     await conn.execute("UPDATE payments SET refunded_amount = refunded_amount + $2 WHERE id = $1", payment_id, amount)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from app.errors import DomainError
+from app.risk.errors import RiskError
 
 VELOCITY_WINDOW = timedelta(minutes=10)
 VELOCITY_LIMIT = 20                 # payment orders per buyer per window
@@ -89,5 +90,5 @@ async def record(conn: asyncpg.Connection, stage: str, buyer_id: int | None, dec
 def refusal(decision: Decision) -> DomainError:
     """What the buyer is told: never which list or rule matched."""
     if decision.rule == "VELOCITY":
-        return DomainError.of("TOO_MANY_ORDERS", "too many orders in a short time; try again later")
-    return DomainError.of("ORDER_REFUSED", "this order cannot be placed; contact customer service")
+        return DomainError.of(RiskError.TOO_MANY_ORDERS, "too many orders in a short time; try again later")
+    return DomainError.of(RiskError.ORDER_REFUSED, "this order cannot be placed; contact customer service")

@@ -232,3 +232,36 @@ async def test_the_same_coupon_cannot_pay_for_two_orders(gql, db, settings, mark
     discounts = sorted(sum(s["amount"] for o in p["paymentOrder"]["orders"] for line in o["lines"]
                            for s in line["shares"] if s["level"] == "SHOP_COUPON") for p in uses)
     assert discounts[-1] == 2000 and (len(uses) == 1 or discounts[0] == 0)
+
+
+async def _scarce_sku(db, market, on_hand: int) -> int:
+    """A new SKU of merchant A's product, `on_hand` units in A's warehouse."""
+    async with db.transaction() as c:
+        like = await c.fetchrow("SELECT product_id, merchant_id, price FROM skus WHERE id = $1", market.sku["a2"])
+        sku = await c.fetchval("INSERT INTO skus (product_id, merchant_id, code, spec_value_ids, price)"
+                               " VALUES ($1, $2, $3, $4, $5) RETURNING id", like["product_id"], like["merchant_id"],
+                               f"scarce-{key()}", [900 + on_hand], like["price"])
+        warehouse = await c.fetchval("SELECT warehouse_id FROM stock WHERE sku_id = $1", market.sku["a2"])
+        await c.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)", sku, warehouse, on_hand)
+    return sku
+
+
+async def _stock_events(db, sku: int) -> list[str]:
+    return [r["state"] for r in await db.fetch(
+        "SELECT payload->>'stock_state' AS state FROM outbox WHERE topic = 'product'"
+        " AND event_type = 'STOCK_STATE_CHANGED' AND (payload->>'sku_id')::bigint = $1 ORDER BY id", sku)]
+
+
+async def test_selling_out_and_coming_back_emit_a_product_event(gql, db, settings, market):
+    """The anonymous response cache listens to topic "product": a sell-out must reach it."""
+    sku = await _scarce_sku(db, market, on_hand=3)
+    _, buyer = await new_buyer(db, settings)
+    first = await place(gql, buyer, place_input(lines_input((sku, 1))))
+    assert first["userErrors"] == [] and await _stock_events(db, sku) == []     # 2 left: no change of state
+    last = await place(gql, buyer, place_input(lines_input((sku, 2))))
+    assert last["userErrors"] == [] and await _stock_events(db, sku) == ["OUT_OF_STOCK"]
+    cancelled = (await gql.ok(CANCEL, {"id": first["paymentOrder"]["orders"][0]["id"]}, buyer))["cancelOrder"]
+    assert cancelled["userErrors"] == []
+    assert await _stock_events(db, sku) == ["OUT_OF_STOCK", "IN_STOCK"]
+    cancelled = (await gql.ok(CANCEL, {"id": last["paymentOrder"]["orders"][0]["id"]}, buyer))["cancelOrder"]
+    assert cancelled["userErrors"] == [] and await _stock_events(db, sku) == ["OUT_OF_STOCK", "IN_STOCK"]

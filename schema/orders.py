@@ -11,6 +11,8 @@ import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
+from app.cart.errors import CartError
+from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, selected_cart_items
 from app.errors import CommonError, DomainError
 from app.events import Event
@@ -21,7 +23,7 @@ from app.risk.errors import RiskError
 from schema.cart_access import cart_owner
 from schema.context import Info
 from schema.errors import payload_errors, user_error_type
-from schema.events import visible_to
+from schema.events import live_events
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
@@ -32,24 +34,13 @@ from schema.scalars import Money
 
 
 class PassedOn(StrEnum):
-    """Codes placement passes on from the checkout lines, the cart and regions (app/checkout,
-    app/cart, app/catalog/warehouses), as those domains name them. Bridge until their own enums
-    are on main: then `user_error_type` takes CheckoutError, CartError, CatalogError instead."""
-    NO_LINES = "NO_LINES"
-    TOO_MANY_LINES = "TOO_MANY_LINES"
-    INVALID_QUANTITY = "INVALID_QUANTITY"
-    QUANTITY_TOO_LARGE = "QUANTITY_TOO_LARGE"
-    DUPLICATE_SKU = "DUPLICATE_SKU"
-    DUPLICATE_VALUE = "DUPLICATE_VALUE"
-    NOT_AVAILABLE = "NOT_AVAILABLE"
-    TOO_MANY_COUPONS = "TOO_MANY_COUPONS"
-    INVALID_CHANNEL = "INVALID_CHANNEL"
-    ADDRESS_NOT_DELIVERABLE = "ADDRESS_NOT_DELIVERABLE"
+    """A region code placement passes on from app/catalog/warehouses (`province_code`), as the
+    catalog names it: a bridge until the catalog's own error enum is on main."""
     UNKNOWN_REGION = "UNKNOWN_REGION"
-    INVALID_DEVICE_TOKEN = "INVALID_DEVICE_TOKEN"
 
 
-OrderUserError = user_error_type("Order", OrderError, RiskError, PassedOn)
+# placement passes on risk's refusals, the checkout's line codes and the cart's device token
+OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, PassedOn)
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
@@ -431,7 +422,5 @@ class OrderSubscription:
         "Live order events of your merchant (merchant staff) or of every merchant (admins): new orders, payments "
         "and every status change. Delivery is at most once: refetch the list when (re)subscribing."))
     async def merchant_order_events(self, info: Info) -> AsyncGenerator[OrderEvent, None]:
-        principal = info.context.principal
-        async for ev in info.context.broadcaster.listen("order"):
-            if visible_to(principal, ev):
-                yield OrderEvent.from_event(ev)
+        async for ev in live_events(info, "order"):
+            yield OrderEvent.from_event(ev)

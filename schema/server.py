@@ -336,6 +336,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.http = http_client()
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
+            app.state.broadcaster.add_interruption_listener(cache.clear)
         await app.state.broadcaster.start()
         # The schemas, pools and modules live as long as the process: frozen, the cyclic GC
         # stops rescanning them in every full collection (~0.4 ms of CPU per listing).

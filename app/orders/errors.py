@@ -1,5 +1,6 @@
 """The orders domain's own failure codes (placement, status changes, the buyer's cancellations);
-the shared ones are `CommonError` (NOT_FOUND, INVALID_TRANSITION, …). docs/API.md lists them."""
+the shared ones are `CommonError` (NOT_FOUND, INVALID_TRANSITION, …); placement reports the
+checkout's own words for its lines (`CheckoutError.NO_LINES`, `OUT_OF_STOCK`). docs/API.md lists them."""
 
 from enum import StrEnum
 
@@ -8,12 +9,10 @@ class OrderError(StrEnum):
     PRICE_CHANGED = "PRICE_CHANGED"                          # the payable is not what the client was shown
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"      # not 8 to 64 characters of A-Z a-z 0-9 _ -
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"        # the key placed (or refunded) something else
-    NO_LINES = "NO_LINES"                                    # nothing to order (an empty cart selection)
     INVALID_ADDRESS = "INVALID_ADDRESS"                      # receiver, phone, street or region not valid
     ADDRESS_REQUIRED = "ADDRESS_REQUIRED"                    # physical goods need a delivery address
     INVALID_RECHARGE_ACCOUNT = "INVALID_RECHARGE_ACCOUNT"    # not a phone number to top up
     RECHARGE_ACCOUNT_REQUIRED = "RECHARGE_ACCOUNT_REQUIRED"  # virtual goods need the number to top up
-    OUT_OF_STOCK = "OUT_OF_STOCK"                            # not enough of an item left to reserve
     GIFT_OUT_OF_STOCK = "GIFT_OUT_OF_STOCK"                  # a gift ran out meanwhile; submit again
     INVALID_TRACKING = "INVALID_TRACKING"                    # carrier or tracking number not 1 to 50 characters
     AFTERSALE_IN_PROGRESS = "AFTERSALE_IN_PROGRESS"          # the order already has an after-sale (a refund) open

@@ -27,12 +27,13 @@ import asyncpg
 
 from app.catalog import reservations
 from app.catalog.warehouses import province_code
+from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
 from app.errors import DomainError, Problem
-from app.orders.errors import OrderError
 from app.events import emit_many
 from app.orders import service
+from app.orders.errors import OrderError
 from app.pricing.model import PricingResult
 from app.promotions import usage as promotion_usage
 from app.risk import rules as risk
@@ -125,7 +126,7 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
     if replay is not None:
         return replay
     if request.from_cart and not request.checkout.items:
-        raise DomainError.of(OrderError.NO_LINES, "select at least one cart line", "fromCart")
+        raise DomainError.of(CheckoutError.NO_LINES, "select at least one cart line", "fromCart")
     check_request(request.checkout)
     await _risk_check(db, buyer_id, request, facts, now)
     async with db.hot_transaction() as conn:
@@ -171,7 +172,7 @@ def _out_of_stock(request: PlacementRequest, result: PricingResult, sku_ids: lis
     index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
     gifts = {g.sku_id for m in result.merchants for g in m.gifts}
     return DomainError(*(
-        Problem(OrderError.OUT_OF_STOCK, "not enough of this item left", ("lines", str(index[sku]), "skuId"))
+        Problem(CheckoutError.OUT_OF_STOCK, "not enough of this item left", ("lines", str(index[sku]), "skuId"))
         if sku in index and sku not in gifts else
         Problem(OrderError.GIFT_OUT_OF_STOCK, "a gift of this order ran out; submit again", ("lines",))
         for sku in dict.fromkeys(sku_ids)))

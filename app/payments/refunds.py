@@ -15,9 +15,9 @@ import httpx
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.payments.errors import PaymentError
 from app.events import emit
 from app.orders import service as orders
+from app.payments.errors import PaymentError
 from app.payments.gateway import gateway_for
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from app.errors import DomainError
-from app.payments.gateway import http_client
 from app.payments.refunds import request_refund
 from tests.payments.helpers import (add_payment, gid, make_goods, new_buyer, place, run_jobs, sandbox_pay,
                                     settle_refunds)
@@ -177,12 +176,10 @@ async def test_the_refund_sweeper_sends_a_refund_whose_job_was_lost(http, db, se
     po, payment = await _paid(http, db, settings, buyer, [2])
     async with db.transaction() as conn:
         refund = await request_refund(conn, payment, None, 200, "TEST", f"lost-job:{payment}")
-    async with http_client() as shared:
-        ctx = {"db": db, "settings": settings, "http": shared}
-        assert await submit_pending_refunds(ctx) == 0              # too fresh: its job may still be on the way
-        await db.fetchval("UPDATE refunds SET created_at = created_at - interval '1 minute' WHERE id = $1",
-                          refund["id"])
-        assert await submit_pending_refunds(ctx) == 1
-        assert await db.fetchval("SELECT provider_refund_id FROM refunds WHERE id = $1", refund["id"]) is not None
-        assert await submit_pending_refunds(ctx) == 0
+    ctx = {"db": db, "settings": settings, "http": http}
+    assert await submit_pending_refunds(ctx) == 0              # too fresh: its job may still be on the way
+    await db.fetchval("UPDATE refunds SET created_at = created_at - interval '1 minute' WHERE id = $1", refund["id"])
+    assert await submit_pending_refunds(ctx) == 1
+    assert await db.fetchval("SELECT provider_refund_id FROM refunds WHERE id = $1", refund["id"]) is not None
+    assert await submit_pending_refunds(ctx) == 0
     await settle_refunds(settings, db, [refund["id"]])

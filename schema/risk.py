@@ -13,7 +13,8 @@ from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate, query
-from schema.pagination import Connection, Edge, after_id, connection_of, decode_cursor, encode_cursor, page_info, page_size
+from schema.pagination import (Connection, Edge, after_id, connection_of, decode_cursor, encode_cursor, page_info,
+                               page_size)
 from schema.permissions import IsAdmin
 
 RiskUserError = user_error_type("Risk", RiskError)
@@ -68,7 +69,8 @@ def _entry(i: BlacklistEntryInput, *field: str) -> blacklist.Entry:
 
 
 def _blacklisted(r) -> BlacklistEntry:
-    return BlacklistEntry(kind=BlacklistKind(r["kind"]), value=r["value"], reason=r["reason"], created_at=r["created_at"])
+    return BlacklistEntry(kind=BlacklistKind(r["kind"]), value=r["value"], reason=r["reason"],
+                          created_at=r["created_at"])
 
 
 def _decision(r) -> RiskDecision:

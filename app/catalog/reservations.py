@@ -103,7 +103,8 @@ async def _deduct(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
     keys, totals = _totals(rows)
     if keys:
         await conn.execute(
-            "UPDATE stock s SET reserved = s.reserved - t.quantity, on_hand = s.on_hand - t.quantity, updated_at = now()"
+            "UPDATE stock s SET reserved = s.reserved - t.quantity, on_hand = s.on_hand - t.quantity,"
+            " updated_at = now()"
             " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t(sku_id, warehouse_id, quantity)"
             " WHERE s.sku_id = t.sku_id AND s.warehouse_id = t.warehouse_id",
             [k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys])

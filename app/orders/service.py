@@ -228,8 +228,8 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     await reservations.release_for_orders(conn, [order_id])
     await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
                        " WHERE id = $1", order_id)
-    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED' WHERE order_id = $1 AND status = 'PENDING'",
-                       order_id)
+    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED'"
+                       " WHERE order_id = $1 AND status = 'PENDING'", order_id)
     # the system status stays PAID until the refund settles; the history still shows who asked, when
     await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
                        " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")

@@ -242,7 +242,8 @@ async def _scarce_sku(db, market, on_hand: int) -> int:
                                " VALUES ($1, $2, $3, $4, $5) RETURNING id", like["product_id"], like["merchant_id"],
                                f"scarce-{key()}", [900 + on_hand], like["price"])
         warehouse = await c.fetchval("SELECT warehouse_id FROM stock WHERE sku_id = $1", market.sku["a2"])
-        await c.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)", sku, warehouse, on_hand)
+        await c.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)",
+                        sku, warehouse, on_hand)
     return sku
 
 

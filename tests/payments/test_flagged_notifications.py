@@ -5,8 +5,8 @@ primitive) or DISMISS — with the review on record."""
 
 import uuid
 
-from tests.payments.helpers import (add_payment, clear_job_queue, gid, make_goods, new_buyer, payment_notification, place,
-                                    post_signed, run_jobs)
+from tests.payments.helpers import (add_payment, clear_job_queue, gid, make_goods, new_buyer, payment_notification,
+                                    place, post_signed, run_jobs)
 
 RESOLVE = """mutation($i: ResolvePaymentNotificationInput!) { resolvePaymentNotification(input: $i) {
   notification { id status outcome } refund { amount reason status } userErrors { field code message } } }"""
@@ -60,8 +60,8 @@ async def test_dismiss_is_audited_and_happens_once(http, db, settings, api, toke
     out = await _resolve(api, tokens["admin"], flagged, "DISMISS", note="corrupt callback, provider confirmed")
     assert out["userErrors"] == [] and out["notification"]["status"] == "DISMISSED"
     review = await db.fetchrow("SELECT * FROM payment_notification_reviews WHERE notification_id = $1", flagged)
-    assert (review["action"], review["note"], review["refund_id"]) == ("DISMISS", "corrupt callback, provider confirmed",
-                                                                      None)
+    assert (review["action"], review["note"], review["refund_id"]) == (
+        "DISMISS", "corrupt callback, provider confirmed", None)
     assert review["reviewer"].startswith("staff:") and review["outcome"].startswith("DISMISSED")
     twice = await _resolve(api, tokens["admin"], flagged, "DISMISS")
     assert [e["code"] for e in twice["userErrors"]] == ["INVALID_TRANSITION"]

@@ -27,6 +27,7 @@ from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
 from app.logs import configure_logging
+from app.payments.gateway import http_client
 from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
@@ -333,6 +334,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                               max_size=settings.db_pool_max, count_sql=settings.count_sql)
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
+        app.state.http = http_client()
         await prepare_search(app.state.db)  # jieba's dictionary, ~1 s once, before the first request
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
@@ -345,6 +347,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await app.state.broadcaster.stop()
+            await app.state.http.aclose()
             await app.state.redis.aclose()
             await app.state.db.close()
 

@@ -10,7 +10,6 @@ import dataclasses
 import functools
 import logging
 
-import httpx
 import structlog
 from arq import Retry
 from arq import Worker as ArqWorker
@@ -20,6 +19,7 @@ from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
 from app.logs import bind_job_id, configure_logging
+from app.payments.gateway import http_client
 from app.outages import Outage, is_unreachable
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
@@ -39,7 +39,7 @@ async def startup(ctx: dict) -> None:
     # PostgreSQL outage (the relay's polling keeps a connection warm anyway)
     ctx["db"] = await Database.connect(settings.database_url, min_size=0, max_size=5)
     ctx["redis_app"] = connect_redis(settings.redis_url)
-    ctx["http"] = httpx.AsyncClient(timeout=payments.PROVIDER_TIMEOUT_SECONDS)  # one pool for every job
+    ctx["http"] = http_client()
     ctx["relay"] = asyncio.create_task(
         run_outbox_relay(ctx["db"], ctx["redis_app"], settings.database_url, settings.outbox_poll_seconds),
         name="outbox-relay")

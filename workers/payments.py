@@ -16,7 +16,6 @@ log = structlog.get_logger(__name__)
 SWEEP_AFTER = timedelta(seconds=5)          # a notification older than this, still RECEIVED, is swept
 REFUND_SWEEP_AFTER = timedelta(seconds=30)  # a refund not sent to the provider after this is sent again
 SWEEP_BATCH = 500
-PROVIDER_TIMEOUT_SECONDS = 10      # the worker's one HTTP client (ctx["http"], workers/main.py)
 
 
 def _now() -> datetime:

@@ -9,7 +9,7 @@ import asyncio
 import re
 import time
 
-from tests.payments.helpers import add_payment, make_goods, new_buyer, place
+from tests.payments.helpers import add_payment, make_goods, new_buyer, place, sandbox_batch
 
 PAYMENTS = 400
 WAIT = 90  # seconds after the outage, generous for a loaded machine
@@ -31,9 +31,8 @@ async def applied(db, payment_ids: list[int]) -> int:
 async def stream_payments(http, settings, payment_ids: list[int], spread_ms: int) -> None:
     """The sandbox provider pays them all, each callback at a random moment within `spread_ms`
     (plus 20% duplicate callbacks), retrying a callback the API does not acknowledge."""
-    response = await http.post("/sandbox/v1/batches", json={
-        "notify_url": f"{settings.base_url}/webhooks/payments/sandbox", "duplicate_ratio": 0.2,
-        "jitter_ms": spread_ms, "concurrency": 32,
+    response = await sandbox_batch(http, settings.sandbox_provider_secret, {
+        "duplicate_ratio": 0.2, "jitter_ms": spread_ms, "concurrency": 32,
         "payments": [{"reference": str(p), "amount": 100, "channel": "WECHAT"} for p in payment_ids]})
     assert response.status_code == 200, response.text
 

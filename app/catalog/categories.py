@@ -45,7 +45,8 @@ def clean_name(name: str, max_len: int, *field: str) -> str:
 def check_rate(rate: Decimal, *field: str) -> Decimal:
     """A commission rate is a fraction 0..1 with at most 4 decimals (numeric(6,4))."""
     if not rate.is_finite() or not 0 <= rate <= 1 or rate.as_tuple().exponent < -4:
-        raise DomainError.of(CatalogError.INVALID_RATE, "a rate is a fraction from 0 to 1 with at most 4 decimals", *field)
+        raise DomainError.of(CatalogError.INVALID_RATE,
+                             "a rate is a fraction from 0 to 1 with at most 4 decimals", *field)
     return rate
 
 
@@ -66,7 +67,8 @@ def clean_list(items: Sequence[str], max_len: int, duplicate_code: str, *field: 
     for i, raw in enumerate(items):
         value = raw.strip()
         if not 1 <= len(value) <= max_len:
-            problems.append(Problem(CommonError.INVALID_VALUE, f"give a value of 1 to {max_len} characters", (*field, str(i))))
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"give a value of 1 to {max_len} characters", (*field, str(i))))
         elif value.lower() in seen:
             problems.append(Problem(duplicate_code, f"'{value}' is given twice", (*field, str(i))))
         seen.add(value.lower())

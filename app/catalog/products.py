@@ -113,7 +113,8 @@ def _field_problems(c: ProductContent) -> list[Problem]:
     if not 1 <= len(c.title.strip()) <= MAX_TITLE:
         problems.append(Problem(CatalogError.INVALID_NAME, f"title must be 1 to {MAX_TITLE} characters", ("title",)))
     if len(c.subtitle) > MAX_SUBTITLE:
-        problems.append(Problem(CommonError.INVALID_VALUE, f"subtitle is longer than {MAX_SUBTITLE} characters", ("subtitle",)))
+        problems.append(Problem(CommonError.INVALID_VALUE,
+                                f"subtitle is longer than {MAX_SUBTITLE} characters", ("subtitle",)))
     if len(c.description) > MAX_DESCRIPTION:
         problems.append(Problem(CommonError.INVALID_VALUE, f"description is longer than {MAX_DESCRIPTION} characters",
                                 ("description",)))
@@ -126,7 +127,8 @@ def _field_problems(c: ProductContent) -> list[Problem]:
             problems.append(Problem(CommonError.TOO_MANY, f"at most {cap} {name} per product", (name,)))
     for i, url in enumerate(c.images):
         if not URL.match(url):
-            problems.append(Problem(CatalogError.INVALID_URL, "image url must be an http(s) URL", ("images", str(i), "url")))
+            problems.append(Problem(CatalogError.INVALID_URL,
+                                    "image url must be an http(s) URL", ("images", str(i), "url")))
     return problems
 
 
@@ -163,7 +165,8 @@ async def _brand_problems(conn: asyncpg.Connection, brand_id: int | None, path: 
     if row["status"] != "ACTIVE":
         return [Problem(CatalogError.BRAND_NOT_ACTIVE, "this brand is disabled", ("brandId",))]
     if row["categories"] and not set(row["categories"]) & set(path):
-        return [Problem(CatalogError.BRAND_NOT_IN_CATEGORY, "this brand is not available in this category", ("brandId",))]
+        return [Problem(CatalogError.BRAND_NOT_IN_CATEGORY,
+                        "this brand is not available in this category", ("brandId",))]
     return []
 
 
@@ -178,16 +181,19 @@ def _attribute_problems(c: ProductContent, template: dict[int, asyncpg.Record],
                                     (*at, "attributeId")))
             continue
         if choice.attribute_id in seen:
-            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE, f"'{attr['name']}' is given twice", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE,
+                                    f"'{attr['name']}' is given twice", (*at, "attributeId")))
         seen.add(choice.attribute_id)
         if (choice.value_id is None) == (choice.text is None):
             problems.append(Problem(CommonError.INVALID_VALUE, "give either a value or a text", at))
         elif choice.value_id is not None:
             value = values.get(choice.value_id)
             if value is None or value["attribute_id"] != choice.attribute_id:
-                problems.append(Problem(CommonError.INVALID_VALUE, f"not a value of '{attr['name']}'", (*at, "valueId")))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"not a value of '{attr['name']}'", (*at, "valueId")))
         elif not 1 <= len(choice.text.strip()) <= MAX_TEXT_VALUE:
-            problems.append(Problem(CommonError.INVALID_VALUE, f"text must be 1 to {MAX_TEXT_VALUE} characters", (*at, "text")))
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"text must be 1 to {MAX_TEXT_VALUE} characters", (*at, "text")))
     return problems
 
 
@@ -199,14 +205,17 @@ def _sales_axes(sales: tuple[SalesAttributeChoice, ...], template: dict[int, asy
         at = (*path, str(i))
         attr = template.get(choice.attribute_id)
         if attr is None or attr["kind"] != "SALES":
-            problems.append(Problem(CatalogError.NOT_IN_TEMPLATE, "not a sales attribute of this category", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.NOT_IN_TEMPLATE,
+                                    "not a sales attribute of this category", (*at, "attributeId")))
             continue
         if choice.attribute_id in seen_attrs:
-            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE, f"'{attr['name']}' is given twice", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE,
+                                    f"'{attr['name']}' is given twice", (*at, "attributeId")))
             continue
         seen_attrs.add(choice.attribute_id)
         if not 1 <= len(choice.values) <= MAX_SALES_VALUES:
-            problems.append(Problem(CommonError.INVALID_VALUE, f"choose 1 to {MAX_SALES_VALUES} values of '{attr['name']}'",
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"choose 1 to {MAX_SALES_VALUES} values of '{attr['name']}'",
                                     (*at, "values")))
             continue
         axis_values, seen_values = [], set()
@@ -214,14 +223,17 @@ def _sales_axes(sales: tuple[SalesAttributeChoice, ...], template: dict[int, asy
             vat = (*at, "values", str(j))
             value = values.get(v.value_id)
             if value is None or value["attribute_id"] != choice.attribute_id:
-                problems.append(Problem(CommonError.INVALID_VALUE, f"not a value of '{attr['name']}'", (*vat, "valueId")))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"not a value of '{attr['name']}'", (*vat, "valueId")))
             elif v.value_id in seen_values:
-                problems.append(Problem(CatalogError.DUPLICATE_VALUE, f"'{value['value']}' is chosen twice", (*vat, "valueId")))
+                problems.append(Problem(CatalogError.DUPLICATE_VALUE,
+                                        f"'{value['value']}' is chosen twice", (*vat, "valueId")))
             else:
                 seen_values.add(v.value_id)
                 axis_values.append((v.value_id, value["value"]))
             if v.image_url is not None and not URL.match(v.image_url):
-                problems.append(Problem(CatalogError.INVALID_URL, "image url must be an http(s) URL", (*vat, "imageUrl")))
+                problems.append(Problem(CatalogError.INVALID_URL,
+                                        "image url must be an http(s) URL", (*vat, "imageUrl")))
         axes.append(SalesAxis(choice.attribute_id, attr["sort"], tuple(axis_values)))
     if not problems and matrix_size(axes) > MAX_SKUS:
         problems.append(Problem(CommonError.TOO_MANY, f"these values make more than {MAX_SKUS} SKUs", path))
@@ -279,7 +291,8 @@ async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductC
     problems += sku_problems
     for i, sku in enumerate(c.skus):
         if sku.image_url is not None and not URL.match(sku.image_url):
-            problems.append(Problem(CatalogError.INVALID_URL, "image url must be an http(s) URL", ("skus", str(i), "imageUrl")))
+            problems.append(Problem(CatalogError.INVALID_URL,
+                                    "image url must be an http(s) URL", ("skus", str(i), "imageUrl")))
     if problems:
         raise DomainError(*problems)
     problems = await _code_problems(conn, merchant_id, product_id, c.skus, combos, released)
@@ -330,7 +343,8 @@ def _codes_taken_meanwhile():
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "skus_merchant_id_code_key":
             raise
-        raise DomainError.of(CatalogError.DUPLICATE_SKU_CODE, "a SKU code was taken meanwhile; choose another", "skus") from None
+        raise DomainError.of(CatalogError.DUPLICATE_SKU_CODE,
+                             "a SKU code was taken meanwhile; choose another", "skus") from None
 
 
 async def _insert_skus(conn: asyncpg.Connection, product_id: int, merchant_id: int,
@@ -372,7 +386,8 @@ async def _merchant_for_new_product(conn: asyncpg.Connection, principal: Princip
     """Admins choose the merchant; merchant staff always create for their own."""
     if merchant_id is None:
         if not principal.is_merchant_staff:
-            raise DomainError.of(CatalogError.MERCHANT_REQUIRED, "choose the merchant the product belongs to", "merchantId")
+            raise DomainError.of(CatalogError.MERCHANT_REQUIRED,
+                                 "choose the merchant the product belongs to", "merchantId")
         merchant_id = principal.merchant_id
     if not principal.can_manage_merchant(merchant_id):
         raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
@@ -495,7 +510,8 @@ async def generate_sku_matrix(conn: asyncpg.Connection, category_id: int,
     """The SKU grid a console renders for proposed sales values of a category."""
     _, template = await _category_template(conn, category_id)
     if len(sales_attributes) > MAX_SALES_ATTRIBUTES:
-        raise DomainError.of(CommonError.TOO_MANY, f"at most {MAX_SALES_ATTRIBUTES} sales attributes", "salesAttributes")
+        raise DomainError.of(CommonError.TOO_MANY,
+                             f"at most {MAX_SALES_ATTRIBUTES} sales attributes", "salesAttributes")
     values = await _values_by_id(conn, [v.value_id for s in sales_attributes for v in s.values])
     axes, problems = _sales_axes(sales_attributes, template, values)
     if problems:

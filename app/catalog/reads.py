@@ -170,7 +170,8 @@ class ProductSearch:
                                     ("search",)))
         for name, value in (("priceMin", self.price_min), ("priceMax", self.price_max)):
             if value is not None and not 0 <= value <= MAX_PRICE:
-                problems.append(Problem(CommonError.INVALID_VALUE, f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
         if (self.price_min is not None and self.price_max is not None and not problems
                 and self.price_min > self.price_max):
             problems.append(Problem(CommonError.INVALID_VALUE, "priceMin is above priceMax", ("priceMin",)))

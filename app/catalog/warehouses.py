@@ -78,7 +78,8 @@ async def _check_regions(conn: asyncpg.Connection, region_code: str | None,
             problems.append(Problem(CatalogError.UNKNOWN_REGION, f"unknown region code '{code}'",
                                     ("deliveryRegionCodes", str(i))))
         elif code in seen:
-            problems.append(Problem(CatalogError.DUPLICATE_REGION, f"'{code}' is given twice", ("deliveryRegionCodes", str(i))))
+            problems.append(Problem(CatalogError.DUPLICATE_REGION,
+                                    f"'{code}' is given twice", ("deliveryRegionCodes", str(i))))
         seen.add(code)
     if problems:
         raise DomainError(*problems)

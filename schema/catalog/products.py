@@ -171,7 +171,8 @@ class MerchantProductConnection(Connection[Product]):
 def _sales(items: list[SalesAttributeInput], *path: str) -> tuple[products.SalesAttributeChoice, ...]:
     return tuple(products.SalesAttributeChoice(
         input_pk("Attribute", s.attribute_id, *path, str(i), "attributeId"),
-        tuple(products.SalesValueChoice(input_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j), "valueId"),
+        tuple(products.SalesValueChoice(input_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j),
+                                                 "valueId"),
                                         v.image_url) for j, v in enumerate(s.values)))
         for i, s in enumerate(items))
 

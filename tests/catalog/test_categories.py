@@ -370,7 +370,8 @@ async def test_frontend_bad_input_and_delete(gql, tokens, db):
         leaf["id"], parent_backend["id"], encode_id("BackendCategory", 10**9)]}}, token=admin))
     errors = bad["setFrontendCategoryMappings"]["userErrors"]
     assert [(e["code"], e["field"]) for e in errors] == [
-        ("NOT_LEAF_CATEGORY", ["input", "backendCategoryIds", "1"]), ("NOT_FOUND", ["input", "backendCategoryIds", "2"])]
+        ("NOT_LEAF_CATEGORY", ["input", "backendCategoryIds", "1"]),
+        ("NOT_FOUND", ["input", "backendCategoryIds", "2"])]
     twice = await gql.ok(MAP_FRONT, {"i": {"frontendCategoryId": child["id"],
                                            "backendCategoryIds": [leaf["id"], leaf["id"]]}}, token=admin)
     assert codes(twice["setFrontendCategoryMappings"]) == ["DUPLICATE_VALUE"]

@@ -184,6 +184,12 @@ def _require_urls(settings, redis: bool = True) -> None:
         sys.exit("DATABASE_URL and REDIS_URL must be set (or use `ecom dev` for embedded services)")
 
 
+def cmd_schema(_args) -> None:
+    """The public contract: the SDL, committed as schema.graphql and checked by the tests."""
+    from schema.root import sdl
+    sys.stdout.write(sdl())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ecom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="the arq worker").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("schema", help="print the GraphQL SDL (schema.graphql)").set_defaults(func=cmd_schema)
     p = sub.add_parser("seed", help="load demo data (idempotent)")
     p.add_argument("--scale-skus", type=int, default=0,
                    help="also generate products until the catalog has this many SKUs (benchmarks)")

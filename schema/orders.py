@@ -5,13 +5,13 @@ types; an order's relations load through the request's DataLoaders, only when se
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
 from app.cart.errors import CartError
+from app.catalog.errors import CatalogError
 from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, selected_cart_items
 from app.errors import CommonError, DomainError
@@ -33,14 +33,9 @@ from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, d
 from schema.scalars import Money
 
 
-class PassedOn(StrEnum):
-    """A region code placement passes on from app/catalog/warehouses (`province_code`), as the
-    catalog names it: a bridge until the catalog's own error enum is on main."""
-    UNKNOWN_REGION = "UNKNOWN_REGION"
-
-
-# placement passes on risk's refusals, the checkout's line codes and the cart's device token
-OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, PassedOn)
+# placement passes on risk's refusals, the checkout's line codes, the cart's device token and the
+# catalog's region check (app/catalog/warehouses `province_code`)
+OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, CatalogError)
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(

@@ -15,7 +15,8 @@ import strawberry
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
-from app.promotions.errors import PassedOnError, PromotionError
+from app.merchants.errors import ShopError
+from app.promotions.errors import PromotionError
 from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid, input_pk, input_pks, optional_pk
@@ -34,7 +35,7 @@ StatusAction = strawberry.enum(
         "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
 CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
 EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
-PromotionUserError = user_error_type("Promotion", PromotionError, PassedOnError)
+PromotionUserError = user_error_type("Promotion", PromotionError, ShopError)
 
 
 class IsMerchantStaff(IsStaff):

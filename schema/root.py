@@ -67,3 +67,8 @@ def build_schema(settings: Settings, introspection: bool = True) -> strawberry.S
     return ApiSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
                      execution_context_class=FastLeafExecutionContext)
+
+
+def sdl() -> str:
+    """The schema as clients see it (admins' variant: with introspection), ending in a newline."""
+    return build_schema(Settings(_env_file=None)).as_str() + "\n"

@@ -13,7 +13,7 @@ stock in the platform's virtual-goods warehouse, which delivers to no region (no
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import product as combinations
 
@@ -555,7 +555,7 @@ async def insert_products(conn: asyncpg.Connection, ids: CatalogIds, seeds: list
     if not seeds:
         return 0
     values = await _attribute_value_ids(conn, ids, seeds)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     listed_at = [now - timedelta(hours=s.listed_hours_ago) if s.status == "LISTED" else None for s in seeds]
     rows = await conn.fetch(
@@ -728,7 +728,7 @@ async def _seed_promotions(conn: asyncpg.Connection) -> None:
     once: skipped when the demo promotions exist."""
     if await conn.fetchval("SELECT 1 FROM promotions WHERE created_by = $1 LIMIT 1", DEMO_ACTOR):
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window = (now - timedelta(days=1), now + timedelta(days=365))
     await conn.executemany(
         "INSERT INTO freight_templates (merchant_id, default_fee, free_threshold) VALUES ($1, $2, $3)"

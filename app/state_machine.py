@@ -9,7 +9,8 @@ same transaction every row moved gets a history row and an outbox event `<TOPIC>
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 

@@ -13,8 +13,8 @@ from enum import Enum
 import strawberry
 
 from app.cart import service as cart
-from app.cart.service import CartOwner
 from app.cart.errors import CartError, CartWarningCode
+from app.cart.service import CartOwner
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
 from app.errors import CommonError, DomainError
 from schema.cart_access import HasCart, cart_owner
@@ -26,7 +26,6 @@ from schema.mutations import mutate, query
 from schema.permissions import IsBuyer
 from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
 from schema.scalars import Money
-
 
 CartUserError = user_error_type("Cart", CartError)
 CartWarningKind = strawberry.enum(CartWarningCode, name="CartWarningCode",

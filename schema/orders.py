@@ -32,7 +32,6 @@ from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
 
-
 # placement passes on risk's refusals, the checkout's line codes, the cart's device token and the
 # catalog's region check (app/catalog/warehouses `province_code`)
 OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, CatalogError)

@@ -16,8 +16,7 @@ import strawberry
 from app.cart.service import CartOwner
 from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_line_count
-from app.checkout.preview import (MAX_PICKED_COUPONS, CheckoutRequest, price_checkout,
-                                  selected_cart_items)
+from app.checkout.preview import MAX_PICKED_COUPONS, CheckoutRequest, price_checkout, selected_cart_items
 from app.errors import CommonError, DomainError
 from app.pricing import model as m
 from app.promotions.rules import PAYMENT_CHANNELS

@@ -12,10 +12,10 @@ from typing import Any
 import asyncpg
 import strawberry
 
+from app.merchants.errors import ShopError
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
-from app.merchants.errors import ShopError
 from app.promotions.errors import PromotionError
 from schema.context import Info
 from schema.errors import user_error_type

@@ -13,8 +13,16 @@ from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate, query
-from schema.pagination import (Connection, Edge, after_id, connection_of, decode_cursor, encode_cursor, page_info,
-                               page_size)
+from schema.pagination import (
+    Connection,
+    Edge,
+    after_id,
+    connection_of,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+    page_size,
+)
 from schema.permissions import IsAdmin
 
 RiskUserError = user_error_type("Risk", RiskError)

@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -173,7 +173,7 @@ async def test_graphiql_renders_and_runs_a_query_and_a_subscription_offline(serv
         await page.wait_for("!!document.querySelector('.graphiql-execute-button')", "the editor rendering again")
         await page.evaluate(_RUN)
         probe = Event(0, "product", "TEST_PROBE", None, {"probe": marker},
-                      datetime.now(timezone.utc).isoformat()).to_json()
+                      datetime.now(UTC).isoformat()).to_json()
         for _ in range(WAIT * 5):
             await redis.publish(CHANNEL_PREFIX + "product", probe)
             if marker in await page.evaluate(_RESPONSE):

@@ -19,8 +19,8 @@ from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
 from app.logs import bind_job_id, configure_logging
-from app.payments.gateway import http_client
 from app.outages import Outage, is_unreachable
+from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
 

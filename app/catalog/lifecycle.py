@@ -9,7 +9,7 @@ here only ownership and the product's own rules are checked.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import asyncpg
@@ -171,7 +171,7 @@ async def list_due_products(conn: asyncpg.Connection, now: datetime | None = Non
 
     SKIP LOCKED lets two workers share the work; the machine's status guard makes a re-run a no-op.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     due = [r["id"] for r in await conn.fetch(
         "SELECT id FROM products WHERE status = 'APPROVED' AND scheduled_listing_at <= $1"
         " AND EXISTS (SELECT 1 FROM skus s WHERE s.product_id = products.id AND s.status = 'ACTIVE')"

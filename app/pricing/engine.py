@@ -7,14 +7,37 @@ placement of the next issue calls the same function, so a preview and an order a
 from app.pricing.apportion import percent_off, platform_part
 from app.pricing.item import ItemPrice, covers, price_items
 from app.pricing.model import (
-    AppliedCoupon, AppliedPromotion, Coupon, CouponKind, CouponOutcome, CouponStatus,
-    Gift, Level, Line, LineResult, MerchantGroupResult, PricingRequest, PricingResult,
-    Promotion, PromotionKind, PromotionReason, PromotionStatus, Reason, Share, ThresholdHint,
+    AppliedCoupon,
+    AppliedPromotion,
+    Coupon,
+    CouponKind,
+    CouponOutcome,
+    CouponStatus,
+    Gift,
+    Level,
+    Line,
+    LineResult,
+    MerchantGroupResult,
+    PricingRequest,
+    PricingResult,
+    Promotion,
+    PromotionKind,
+    PromotionReason,
+    PromotionStatus,
+    Reason,
+    Share,
+    ThresholdHint,
 )
 from app.pricing.search import (
-    ORDER_KINDS, Outcome, Plan, best_outcome, coupon_covers, coupon_discount,
+    ORDER_KINDS,
+    Outcome,
+    Plan,
+    best_outcome,
+    coupon_covers,
+    coupon_discount,
     shop_and_platform_candidates,
 )
+
 
 def price(request: PricingRequest) -> PricingResult:
     """Price the selected lines of one checkout."""

@@ -13,7 +13,13 @@ from datetime import datetime
 from app.pricing.apportion import percent_off, split_largest_remainder
 from app.pricing.item import default_funding
 from app.pricing.model import (
-    Coupon, CouponKind, Funding, Level, Line, Promotion, PromotionKind,
+    Coupon,
+    CouponKind,
+    Funding,
+    Level,
+    Line,
+    Promotion,
+    PromotionKind,
 )
 
 SEARCH_BOUND = 2048      # combinations evaluated exhaustively; beyond ⇒ greedy, approximate

@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -112,7 +112,7 @@ class Subscriber:
         """Publish probes until one arrives, so the subscription is known to be live."""
         marker = uuid.uuid4().hex
         probe = Event(0, self.topic, "TEST_PROBE", merchant_id, {"probe": marker},
-                      datetime.now(timezone.utc).isoformat()).to_json()
+                      datetime.now(UTC).isoformat()).to_json()
 
         async def wait_probe():
             await self.event(lambda e: e["type"] == "TEST_PROBE" and e["payload"]["probe"] == marker)

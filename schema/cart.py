@@ -9,6 +9,7 @@ buyer always gets their own cart (the header is then ignored, except by `buyerLo
 
 from datetime import datetime
 from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 
@@ -28,8 +29,8 @@ from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
 from schema.scalars import Money
 
 CartUserError = user_error_type("Cart", CartError)
-CartWarningKind = strawberry.enum(CartWarningCode, name="CartWarningCode",
-                                  description="Why a change was made, but adjusted.")
+strawberry.enum(CartWarningCode, name="CartWarningCode", description="Why a change was made, but adjusted.")
+CartWarningKind: TypeAlias = CartWarningCode  # the cart's enum is the GraphQL enum
 
 # ---------------------------------------------------------------- outputs
 

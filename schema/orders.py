@@ -5,6 +5,7 @@ types; an order's relations load through the request's DataLoaders, only when se
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
 
 import asyncpg
 import strawberry
@@ -36,10 +37,13 @@ from schema.scalars import Money
 # catalog's region check (app/catalog/warehouses `province_code`)
 OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, CatalogError)
 
-OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
-BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
+# the orders domain's enums are the GraphQL enums (registered here, aliased for annotations)
+strawberry.enum(OrderStatus, name="OrderStatus")
+strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
     "The buyer's tabs: TO_PAY 待支付, TO_SHIP 待发货, TO_RECEIVE 待收货, TO_REVIEW 待评价, DONE 已完成, "
     "AFTER_SALE 售后中, CANCELLED 已取消, CLOSED 已关闭."))
+OrderStatusEnum: TypeAlias = OrderStatus
+BuyerOrderStatus: TypeAlias = BuyerStatus
 
 
 def _now() -> datetime:

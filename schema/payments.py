@@ -4,6 +4,7 @@ notifications. The rules live in app/payments/."""
 
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TypeAlias
 
 import asyncpg
 import strawberry
@@ -139,7 +140,8 @@ class PaymentNotification:
                    received_at=r["received_at"], applied_at=r["applied_at"])
 
 
-NotificationResolution = strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
+NotificationResolution: TypeAlias = reviews.Resolution  # registered as the GraphQL enum just below
+strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
     "APPLY: the notification pays its payment order after all (only when its amount is the payable and the payment "
     "order is still pending); REFUND: its money is sent back through a refund; DISMISS: nothing to do."))
 

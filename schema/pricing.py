@@ -9,7 +9,7 @@ here (one copy of each rule). Input problems are answered as one top-level error
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 
@@ -19,20 +19,29 @@ from app.checkout.lines import CheckoutItem, check_line_count
 from app.checkout.preview import MAX_PICKED_COUPONS, CheckoutRequest, price_checkout, selected_cart_items
 from app.errors import CommonError, DomainError
 from app.pricing import model as m
-from app.promotions.rules import PAYMENT_CHANNELS
 from schema.cart_access import HasCart, cart_owner
 from schema.context import Info
 from schema.errors import PublicError
 from schema.ids import gid, input_pks
 from schema.scalars import Money
 
-PricingLevel = strawberry.enum(Enum("PricingLevel", {k.name: k.value for k in m.Level}),
-                               description="Where a discount sits in the calculation order.")
-PricingReason = strawberry.enum(Enum("PricingReason", {k.name: k.value for k in m.Reason}),
-                                description="Why a promotion or coupon was not applied (DOMAIN §4.6).")
-Funder = strawberry.enum(Enum("Funder", {k.name: k.value for k in m.Funder}))
-PaymentChannel = strawberry.enum(Enum("PaymentChannel", {c: c for c in PAYMENT_CHANNELS}),
-                                 description="How the buyer will pay: payment discounts (支付立减) are per channel.")
+# The engine's enums are the GraphQL enums (registered here, aliased for annotations).
+strawberry.enum(m.Level, name="PricingLevel", description="Where a discount sits in the calculation order.")
+strawberry.enum(m.Reason, name="PricingReason", description="Why a promotion or coupon was not applied (DOMAIN §4.6).")
+strawberry.enum(m.Funder, name="Funder")
+PricingLevel: TypeAlias = m.Level
+PricingReason: TypeAlias = m.Reason
+Funder: TypeAlias = m.Funder
+
+
+@strawberry.enum(description="How the buyer will pay: payment discounts (支付立减) are per channel.")
+class PaymentChannel(Enum):
+    """The members of app.promotions.rules.PAYMENT_CHANNELS, spelled out for the type checker
+    (tests/test_api_contract.py keeps them equal)."""
+    WECHAT = "WECHAT"
+    ALIPAY = "ALIPAY"
+    BANK_CARD = "BANK_CARD"
+    CREDIT = "CREDIT"
 
 
 @strawberry.type(description="A line's part of one order-level discount, and who pays it.")

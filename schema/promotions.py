@@ -7,7 +7,7 @@ check ownership only.
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import strawberry
@@ -26,15 +26,34 @@ from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
 
-PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
-PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
-CouponKind = strawberry.enum(Enum("CouponKind", {k.name: k.value for k in m.CouponKind}))
-StatusAction = strawberry.enum(
-    Enum("PromotionAction", {a.name: a.value for a in lifecycle.OWNER_ACTIONS}), description=(
-        "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
-        "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
-CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
-EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
+# The engine's enums are the GraphQL enums (registered here, aliased for annotations).
+strawberry.enum(m.PromotionKind, name="PromotionKind")
+strawberry.enum(m.PromotionStatus, name="PromotionStatus")
+strawberry.enum(m.CouponKind, name="CouponKind")
+strawberry.enum(WalletStatus, name="CouponWalletStatus")
+PromotionKind: TypeAlias = m.PromotionKind
+PromotionStatus: TypeAlias = m.PromotionStatus
+CouponKind: TypeAlias = m.CouponKind
+CouponWalletStatus: TypeAlias = WalletStatus
+
+
+@strawberry.enum(name="PromotionAction", description=(
+    "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
+    "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
+class StatusAction(Enum):
+    """app.promotions.lifecycle.OWNER_ACTIONS, spelled out for the type checker
+    (tests/test_api_contract.py keeps them equal)."""
+    PUBLISH = "PUBLISH"
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    END = "END"
+
+
+@strawberry.enum
+class EnrolmentStatus(Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
 PromotionUserError = user_error_type("Promotion", PromotionError, ShopError)
 
 

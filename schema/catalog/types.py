@@ -9,6 +9,7 @@ relation and no coroutine per field (../shared/STACK.md §4).
 import asyncio
 from datetime import datetime
 from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 
@@ -22,7 +23,8 @@ from schema.scalars import Money
 
 LOW_STOCK_THRESHOLD = 5
 
-ProductStatus = strawberry.enum(_ProductStatus, name="ProductStatus")
+strawberry.enum(_ProductStatus, name="ProductStatus")
+ProductStatus: TypeAlias = _ProductStatus  # the catalog's enum is the GraphQL enum
 
 
 @strawberry.enum

@@ -28,6 +28,12 @@ class Context:
     cache_loaders: bool = True
     _extra: dict = field(default_factory=dict)
 
+    @property
+    def caller(self) -> Principal:
+        """The signed-in caller, for resolvers whose permission class already refused anonymous ones."""
+        assert self.principal is not None, "a permission class lets only signed-in callers through"
+        return self.principal
+
     @cached_property
     def loaders(self):
         from schema.loaders import Loaders

@@ -294,7 +294,7 @@ async def _payment_order(info: Info, result: placement.Placement) -> PaymentOrde
 async def _order_payload(info: Info, order_id: int) -> OrderPayload:
     """The order as the caller sees it once the change is committed."""
     return OrderPayload(order=Order.of(await query(info, lambda conn: reads.order_for(
-        conn, info.context.principal, order_id))))
+        conn, info.context.caller, order_id))))
 
 
 @strawberry.type
@@ -304,20 +304,20 @@ class OrderQuery:
                         after: str | None = None) -> Connection[Order]:
         async def act(conn) -> Connection[Order]:
             size = page_size(first)
-            rows = await reads.buyer_orders(conn, info.context.principal.id, tab, after_id(after), size + 1)
+            rows = await reads.buyer_orders(conn, info.context.caller.id, tab, after_id(after), size + 1)
             return connection_of(rows, size, after, Order.of)
         return await query(info, act)
 
     @strawberry.field(permission_classes=[IsBuyer], description="How many of your orders each tab holds.")
     async def my_order_counts(self, info: Info) -> OrderTabCounts:
-        counts = await query(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
+        counts = await query(info, lambda conn: reads.buyer_tab_counts(conn, info.context.caller.id))
         return OrderTabCounts(**{tab.value.lower(): n for tab, n in counts.items()})
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="An order you may see: your own (buyers), your merchant's (staff), any (admins).")
     async def order(self, info: Info, id: strawberry.ID) -> Order:
         return Order.of(await query(info, lambda conn: reads.order_for(
-            conn, info.context.principal, input_pk("Order", id, "id"))))
+            conn, info.context.caller, input_pk("Order", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description="Merchant staff: your merchant's orders; admins: "
                                                                 "`merchantId`'s, or every merchant's.")
@@ -326,7 +326,7 @@ class OrderQuery:
                               after: str | None = None) -> Connection[Order]:
         async def act(conn) -> Connection[Order]:
             size = page_size(first)
-            rows = await reads.merchant_orders(conn, info.context.principal,
+            rows = await reads.merchant_orders(conn, info.context.caller,
                                                optional_pk("Merchant", merchant_id, "merchantId"),
                                                status.value if status else None, after_id(after), size + 1)
             return connection_of(rows, size, after, Order.of)

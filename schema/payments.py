@@ -182,7 +182,7 @@ class PaymentQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="A payment of the caller's (admins: any).")
     async def payment(self, info: Info, id: strawberry.ID) -> Payment:
         return Payment.from_row(await query(info, lambda conn: cashier.payment_for(
-            conn, info.context.principal, input_pk("Payment", id, "id"))))
+            conn, info.context.caller, input_pk("Payment", id, "id"))))
 
 
 @strawberry.type

@@ -270,7 +270,7 @@ class CatalogSetupQuery:
     async def effective_commission_rate(self, info: Info, merchant_id: strawberry.ID,
                                         category_id: strawberry.ID) -> Decimal:
         return await query(info, lambda conn: categories.commission_rate_for(
-            conn, info.context.principal, input_pk("Merchant", merchant_id, "merchantId"),
+            conn, info.context.caller, input_pk("Merchant", merchant_id, "merchantId"),
             input_pk("BackendCategory", category_id, "categoryId")))
 
 

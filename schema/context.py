@@ -5,6 +5,8 @@ from functools import cached_property
 
 import strawberry
 from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 
 from app.auth.principal import Principal
 from app.config import Settings
@@ -22,7 +24,7 @@ class Context:
     auth_problem: str | None = None      # why a presented token was not accepted
     connection_params: dict | None = None  # websocket connection_init payload
     client_ip: str | None = None
-    request: object | None = None
+    request: Request | WebSocket | None = None
     response: object | None = None
     # Subscriptions share one context for a whole websocket; their loaders must not cache.
     cache_loaders: bool = True

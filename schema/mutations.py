@@ -39,7 +39,7 @@ async def mutate(info: Info, payload: type[P], act: Callable[[Any, Any], Awaitab
     if present is None:
         return result  # type: ignore[return-value]
     out = present(result)
-    return await out if inspect.isawaitable(out) else out  # type: ignore[return-value]
+    return await out if inspect.isawaitable(out) else out
 
 
 async def query(info: Info, act: Callable[[Any], Awaitable[T]]) -> T:

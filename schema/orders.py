@@ -242,7 +242,7 @@ class PlaceOrderPayload:
     payment_order: PaymentOrder | None = None
     replayed: bool = strawberry.field(default=False, description="The key had been used: this is the first result.")
     pricing: CheckoutPricing | None = strawberry.field(default=None, description="The price now, with PRICE_CHANGED.")
-    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -260,7 +260,7 @@ class ShipOrderInput:
 @strawberry.type
 class OrderPayload:
     order: Order | None = None
-    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A change to an order: ORDER_CREATED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, "
@@ -279,7 +279,7 @@ class OrderEvent:
     def from_event(cls, ev: Event) -> "OrderEvent":
         return cls(event_id=str(ev.id), type=ev.type, order_id=gid("Order", ev.payload.get("order_id")),
                    merchant_id=gid("Merchant", ev.merchant_id), status=ev.payload.get("to"),
-                   payable=ev.payload.get("payable"), payload=ev.payload, created_at=ev.created_at)
+                   payable=ev.payload.get("payable"), payload=JSON(ev.payload), created_at=ev.created_at)
 
 
 # ---------------------------------------------------------------- resolvers
@@ -390,7 +390,7 @@ def _facts(info: Info) -> placement.PlacementFacts:
     """The caller's IP and device: apps send a stable `X-Device-Id` (docs/API.md), the id risk's
     DEVICE blacklist matches."""
     request = info.context.request
-    device = request.headers.get(DEVICE_HEADER) if request is not None else None  # type: ignore[attr-defined]
+    device = request.headers.get(DEVICE_HEADER) if request is not None else None
     return placement.PlacementFacts(ip=info.context.client_ip, device=device)
 
 

@@ -105,7 +105,7 @@ class CreatePaymentInput:
 class CreatePaymentPayload:
     payment: Payment | None = None
     instructions: PaymentInstructions | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -117,7 +117,7 @@ class CancelPaidOrderInput:
                              "VIRTUAL_NO_AFTERSALE (a virtual top-up has no after-sale).")
 class CancelPaidOrderPayload:
     refund: Refund | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A provider's notification as received, and what applying it did.")
@@ -149,7 +149,7 @@ strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
 @strawberry.input
 class ResolvePaymentNotificationInput:
     id: strawberry.ID
-    action: NotificationResolution  # type: ignore[valid-type]
+    action: NotificationResolution
     note: str = strawberry.field(description="Why, for the audit trail (1 to 500 characters).")
 
 
@@ -158,12 +158,14 @@ class ResolvePaymentNotificationInput:
 class ResolvePaymentNotificationPayload:
     notification: PaymentNotification | None = None
     refund: Refund | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _http(info: Info):
     """The process's shared HTTP client (made in the app's lifespan)."""
-    return info.context.request.app.state.http  # type: ignore[union-attr]
+    request = info.context.request
+    assert request is not None, "payments' operations run on an HTTP request"
+    return request.app.state.http
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ here (one copy of each rule). Input problems are answered as one top-level error
 "Checkout preview").
 """
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
@@ -230,7 +231,7 @@ class CheckoutPreviewInput:
                                   "chosen (every line deliverable, default shipping fees).")
 
 
-def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | None,
+def _options(coupon_ids: Sequence[str] | None, payment_channel: PaymentChannel | None,
              region_code: str | None) -> CheckoutRequest:
     """Everything of the request but its items (filled in once known)."""
     picked = None
@@ -254,7 +255,8 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
     names its SKU; for cart lines, which have no input path, the field is `cart_field`."""
     problems = []
     for p in exc.problems:
-        entry, field = {"code": p.code, "message": p.message}, p.field
+        entry: dict[str, Any] = {"code": p.code, "message": p.message}
+        field = p.field
         if field[:1] == ("lines",):
             if len(field) > 1 and field[1].isdigit() and int(field[1]) < len(items):
                 entry["skuId"] = gid("Sku", items[int(field[1])].sku_id)
@@ -267,7 +269,7 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
 
 
 async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | None,
-                          lines: list[CheckoutLineInput] | None, coupon_ids: list[str] | None,
+                          lines: list[CheckoutLineInput] | None, coupon_ids: Sequence[str] | None,
                           payment_channel: PaymentChannel | None, region_code: str | None,
                           prefix: tuple[str, ...] = (), cart_field: tuple[str, ...] = ()) -> CheckoutPricing | None:
     """A direct buy of `lines`, or (`lines` None) the `owner`'s selected cart lines: None when no
@@ -281,6 +283,7 @@ async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | N
             items = direct_items(lines)
         async with info.context.db.connection() as conn:
             if lines is None:
+                assert owner is not None, "a cart's preview (no lines) always comes with the cart's owner"
                 items = await selected_cart_items(conn, owner)
                 if not items:
                     return None

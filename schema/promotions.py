@@ -323,7 +323,7 @@ class PromotionFilter:
 @strawberry.type
 class PromotionPayload:
     promotion: Promotion | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A merchant's SKU put forward for a platform promotion (报名).")
@@ -360,7 +360,7 @@ class ReviewEnrolmentsInput:
 @strawberry.type
 class EnrolmentPayload:
     enrolments: list[Enrolment] = strawberry.field(default_factory=list)
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---------------------------------------------------------------- coupons
@@ -484,7 +484,7 @@ class UpdateCouponTemplateInput:
 @strawberry.type
 class CouponTemplatePayload:
     template: CouponTemplate | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -495,7 +495,7 @@ class ClaimCouponInput:
 @strawberry.type
 class ClaimCouponPayload:
     coupon: WalletCoupon | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---------------------------------------------------------------- freight
@@ -533,7 +533,7 @@ class FreightTemplateInput:
 @strawberry.type
 class FreightTemplatePayload:
     template: FreightTemplate | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _freight(merchant_id: int, d: freight.FreightDraft) -> FreightTemplate:

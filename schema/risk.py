@@ -78,7 +78,7 @@ class AddToBlacklistInput:
 class BlacklistPayload:
     entry: BlacklistEntry | None = None
     removed: bool = False
-    user_errors: list[RiskUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[RiskUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _entry(i: BlacklistEntryInput, *field: str) -> blacklist.Entry:

@@ -136,13 +136,13 @@ class GenerateSkuMatrixInput:
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class SkuPricePayload:
     sku: Sku | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="One cell of a SKU grid: a combination of sales values.")

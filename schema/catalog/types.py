@@ -48,10 +48,10 @@ class StockState(Enum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
-def stock_state(available: int) -> str:
+def stock_state(available: int) -> StockState:
     if available <= 0:
-        return "OUT_OF_STOCK"
-    return "LOW_STOCK" if available <= LOW_STOCK_THRESHOLD else "IN_STOCK"
+        return StockState.OUT_OF_STOCK
+    return StockState.LOW_STOCK if available <= LOW_STOCK_THRESHOLD else StockState.IN_STOCK
 
 
 def ready(future: asyncio.Future):
@@ -69,8 +69,8 @@ def then(future: asyncio.Future, fn):
     def done(f: asyncio.Future) -> None:
         if f.cancelled():
             out.cancel()
-        elif f.exception() is not None:
-            out.set_exception(f.exception())
+        elif (error := f.exception()) is not None:
+            out.set_exception(error)
         else:
             out.set_result(fn(f.result()))
     future.add_done_callback(done)
@@ -270,7 +270,7 @@ class Product:
         return then(info.context.loaders.product_skus.load(self.pk), _stock_state_of)
 
 
-def _stock_state_of(skus: ProductSkus) -> str:
+def _stock_state_of(skus: ProductSkus) -> StockState:
     return skus.stock_state
 
 

@@ -85,8 +85,8 @@ def _attrs(*specs: str) -> tuple[AttributeSeed, ...]:
     """'颜色:SALES:F' → a SALES attribute, filterable ('R' marks required)."""
     out = []
     for spec in specs:
-        name, kind, *flags = spec.split(":")
-        flags = flags[0] if flags else ""
+        name, kind, *rest = spec.split(":")
+        flags = rest[0] if rest else ""
         out.append(AttributeSeed(name, kind, "F" in flags, "R" in flags))
     return tuple(out)
 
@@ -493,8 +493,8 @@ async def _seed_catalog_setup(conn: asyncpg.Connection) -> CatalogIds:
                            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", merchant_id, path_ids[path], Decimal(rate))
 
     frontend: dict[str, int] = {}
-    for sort, (parent, name, leaves) in enumerate(FRONTEND_CATEGORIES):
-        parent_id = frontend.get(parent)
+    for sort, (parent_name, name, leaves) in enumerate(FRONTEND_CATEGORIES):
+        parent_id = None if parent_name is None else frontend.get(parent_name)
         fid = await conn.fetchval(
             "SELECT id FROM frontend_categories WHERE parent_id IS NOT DISTINCT FROM $1 AND name = $2",
             parent_id, name)
@@ -706,7 +706,8 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
             last = await conn.fetchval(
                 f"SELECT max(substring(code from '^{SCALE_CODE}([0-9]+)-')::int) FROM skus"
                 f" WHERE code LIKE '{SCALE_CODE}%'")
-            batch, adding, i = [], 0, (last + 1 if last is not None else 0)
+            batch: list[ProductSeed] = []
+            adding, i = 0, (last + 1 if last is not None else 0)
             while have + adding < target_skus and len(batch) < BATCH_PRODUCTS:
                 seed = generated_product(i)
                 batch.append(seed)

@@ -27,7 +27,17 @@ from schema.permissions import IsAdmin
 
 RiskUserError = user_error_type("Risk", RiskError)
 
-BlacklistKind = strawberry.enum(Enum("BlacklistKind", {k: k for k in blacklist.KINDS}))
+
+
+@strawberry.enum
+class BlacklistKind(Enum):
+    """app.risk.blacklist.KINDS, spelled out for the type checker (tests/test_api_contract.py keeps
+    them equal)."""
+    BUYER = "BUYER"
+    PHONE = "PHONE"
+    ADDRESS = "ADDRESS"
+    IP = "IP"
+    DEVICE = "DEVICE"
 
 
 @strawberry.type(description="ADDRESS values are digests of the normalised address (region + street).")
@@ -68,7 +78,7 @@ class AddToBlacklistInput:
 class BlacklistPayload:
     entry: BlacklistEntry | None = None
     removed: bool = False
-    user_errors: list[RiskUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[RiskUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _entry(i: BlacklistEntryInput, *field: str) -> blacklist.Entry:

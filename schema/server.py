@@ -47,12 +47,13 @@ class _TextFrames(ASGIWebSocketAdapter):
 
     async def send_json(self, message) -> None:
         try:
-            await self.ws.send_text(self.view.encode_json(message).decode())
+            encoded = self.view.encode_json(message)   # bytes from GraphQLApp's orjson
+            await self.ws.send_text(encoded if isinstance(encoded, str) else encoded.decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
 
-class GraphQLApp(LocalGraphiQL, GraphQL):
+class GraphQLApp(LocalGraphiQL, GraphQL[Context, None]):
     """Strawberry's ASGI app with our context; one per schema variant."""
 
     websocket_adapter_class = _TextFrames

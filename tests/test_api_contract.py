@@ -34,3 +34,18 @@ def test_the_api_guide_lists_every_error_code():
                       if t.name.endswith("ErrorCode") and hasattr(t, "values")
                       for v in t.values if f"`{v}`" not in GUIDE})
     assert missing == [], f"docs/API.md does not explain: {missing}"
+
+
+def test_spelled_out_enums_keep_their_domains_members():
+    """PaymentChannel, PromotionAction, BlacklistKind are written as classes (so the type checker
+    sees their members); their domain lists stay the one source, and these must follow them."""
+    from app.promotions.lifecycle import OWNER_ACTIONS
+    from app.promotions.rules import PAYMENT_CHANNELS
+    from app.risk.blacklist import KINDS
+    from schema.pricing import PaymentChannel
+    from schema.promotions import StatusAction
+    from schema.risk import BlacklistKind
+
+    assert [c.value for c in PaymentChannel] == list(PAYMENT_CHANNELS)
+    assert [a.value for a in StatusAction] == [a.value for a in OWNER_ACTIONS]
+    assert [k.value for k in BlacklistKind] == list(KINDS)

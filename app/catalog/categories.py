@@ -10,6 +10,7 @@ Platform operators (admins) own all of this; merchants only read it.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from enum import StrEnum
 
 import asyncpg
 
@@ -44,7 +45,8 @@ def clean_name(name: str, max_len: int, *field: str) -> str:
 
 def check_rate(rate: Decimal, *field: str) -> Decimal:
     """A commission rate is a fraction 0..1 with at most 4 decimals (numeric(6,4))."""
-    if not rate.is_finite() or not 0 <= rate <= 1 or rate.as_tuple().exponent < -4:
+    exponent = rate.as_tuple().exponent  # an int for a finite rate ('n', 'N', 'F' otherwise)
+    if not rate.is_finite() or not 0 <= rate <= 1 or (isinstance(exponent, int) and exponent < -4):
         raise DomainError.of(CatalogError.INVALID_RATE,
                              "a rate is a fraction from 0 to 1 with at most 4 decimals", *field)
     return rate
@@ -59,7 +61,7 @@ def check_url(url: str | None, *field: str) -> str | None:
     return url
 
 
-def clean_list(items: Sequence[str], max_len: int, duplicate_code: str, *field: str) -> list[str]:
+def clean_list(items: Sequence[str], max_len: int, duplicate_code: StrEnum, *field: str) -> list[str]:
     """Strip, bound and de-duplicate a list of names/values from a client, reporting each bad item."""
     if len(items) > MAX_LIST_INPUT:
         raise DomainError.of(CommonError.TOO_MANY, f"give at most {MAX_LIST_INPUT} items", *field)

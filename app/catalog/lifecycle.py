@@ -117,7 +117,7 @@ async def _check_ready_for(conn: asyncpg.Connection, product_id: int, action: Li
         "SELECT EXISTS (SELECT 1 FROM product_images WHERE product_id = $1) AS has_image,"
         "       EXISTS (SELECT 1 FROM skus WHERE product_id = $1 AND status = 'ACTIVE') AS has_sku",
         product_id)
-    problems = []
+    problems: list[tuple[StrEnum, str]] = []
     if not facts["has_image"]:
         problems.append((CatalogError.NO_IMAGE, "add at least one main image first"))
     if not facts["has_sku"]:

@@ -14,8 +14,10 @@ change in any status but RECYCLED, without review.
 import contextlib
 import dataclasses
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import asyncpg
 
@@ -191,7 +193,7 @@ def _attribute_problems(c: ProductContent, template: dict[int, asyncpg.Record],
             if value is None or value["attribute_id"] != choice.attribute_id:
                 problems.append(Problem(CommonError.INVALID_VALUE,
                                         f"not a value of '{attr['name']}'", (*at, "valueId")))
-        elif not 1 <= len(choice.text.strip()) <= MAX_TEXT_VALUE:
+        elif choice.text is not None and not 1 <= len(choice.text.strip()) <= MAX_TEXT_VALUE:   # set: see above
             problems.append(Problem(CommonError.INVALID_VALUE,
                                     f"text must be 1 to {MAX_TEXT_VALUE} characters", (*at, "text")))
     return problems
@@ -248,7 +250,7 @@ async def _values_by_id(conn: asyncpg.Connection, value_ids: list[int]) -> dict[
 
 async def _code_problems(conn: asyncpg.Connection, merchant_id: int, product_id: int | None,
                          skus: tuple[SkuDraft, ...], combos: list[SkuCombination],
-                         released: set[int]) -> list[Problem]:
+                         released: AbstractSet[int]) -> list[Problem]:
     """A SKU code is unique per merchant. Codes of this product's rows that the write reuses for
     the same combination, renames or deletes (`released`) are free; any other holder conflicts."""
     rows = await conn.fetch("SELECT id, product_id, code, spec_value_ids FROM skus"
@@ -271,7 +273,7 @@ async def _code_problems(conn: asyncpg.Connection, merchant_id: int, product_id:
 
 
 async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductContent,
-                         product_id: int | None = None, released: set[int] = frozenset()) -> _CheckedContent:
+                         product_id: int | None = None, released: AbstractSet[int] = frozenset()) -> _CheckedContent:
     problems = _field_problems(c)
     if any(p.code == CommonError.TOO_MANY for p in problems):
         raise DomainError(*problems)  # do not even look up oversized input
@@ -287,7 +289,8 @@ async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductC
     axes, sales_problems = _sales_axes(c.sales_attributes, template, values)
     if sales_problems:
         raise DomainError(*problems, *sales_problems)
-    combos, sku_problems = match_skus(sku_matrix(axes), list(c.skus))
+    matches, sku_problems = match_skus(sku_matrix(axes), list(c.skus))
+    combos = cast(list[SkuCombination], matches)   # every SKU matched once no problem is left (refused below)
     problems += sku_problems
     for i, sku in enumerate(c.skus):
         if sku.image_url is not None and not URL.match(sku.image_url):
@@ -388,7 +391,7 @@ async def _merchant_for_new_product(conn: asyncpg.Connection, principal: Princip
         if not principal.is_merchant_staff:
             raise DomainError.of(CatalogError.MERCHANT_REQUIRED,
                                  "choose the merchant the product belongs to", "merchantId")
-        merchant_id = principal.merchant_id
+        merchant_id = principal.staff_merchant_id
     if not principal.can_manage_merchant(merchant_id):
         raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     return await shops.require_open(conn, merchant_id, "merchantId")

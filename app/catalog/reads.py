@@ -311,7 +311,7 @@ def decode_cursor(cursor: str, sort: str, types: Sequence[type]) -> list:
         raise _bad_cursor() from None
     if not isinstance(raw, list) or len(raw) != len(types) + 1 or raw[0] != sort:
         raise _bad_cursor()
-    values = []
+    values: list[bool | int | float | datetime] = []
     for typ, value in zip(types, raw[1:]):
         if typ is bool and isinstance(value, bool):
             values.append(value)

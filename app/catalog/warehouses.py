@@ -9,6 +9,7 @@ delivers to the region and can supply the quantity: highest priority, then lowes
 
 import re
 from collections.abc import Sequence
+from typing import overload
 
 import asyncpg
 
@@ -27,7 +28,7 @@ _REGION_CODE = re.compile(r"^[0-9]{6}$")
 
 # ---- pure rules -------------------------------------------------------------------------
 
-def province_code(region_code: str) -> str:
+def province_code(region_code: str | None) -> str:
     """The province of any GB/T 2260 code (440305 深圳市南山区 → 440000 广东省)."""
     if not isinstance(region_code, str) or not _REGION_CODE.match(region_code):
         raise DomainError.of(CatalogError.UNKNOWN_REGION, "a region code is 6 digits (GB/T 2260)", "regionCode")
@@ -85,6 +86,12 @@ async def _check_regions(conn: asyncpg.Connection, region_code: str | None,
         raise DomainError(*problems)
 
 
+@overload
+def _check_warehouse_fields(name: str, address: str | None, priority: int | None) -> str: ...
+@overload
+def _check_warehouse_fields(name: None, address: str | None, priority: int | None) -> None: ...
+
+
 def _check_warehouse_fields(name: str | None, address: str | None, priority: int | None) -> str | None:
     if address is not None and len(address) > 500:
         raise DomainError.of(CommonError.INVALID_VALUE, "give an address of at most 500 characters", "address")
@@ -102,7 +109,7 @@ async def _set_delivery_regions(conn: asyncpg.Connection, warehouse_id: int, cod
 def _owning_merchant(principal: Principal, merchant_id: int | None) -> int:
     """Staff work for their own merchant; admins choose, the platform by default."""
     if merchant_id is None:
-        return principal.merchant_id if principal.is_merchant_staff else PLATFORM_MERCHANT_ID
+        return principal.staff_merchant_id if principal.is_merchant_staff else PLATFORM_MERCHANT_ID
     if not principal.can_manage_merchant(merchant_id):
         raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     return merchant_id

@@ -136,13 +136,13 @@ class GenerateSkuMatrixInput:
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class SkuPricePayload:
     sku: Sku | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="One cell of a SKU grid: a combination of sales values.")
@@ -245,7 +245,7 @@ class ProductQuery:
                                 after: str | None = None) -> MerchantProductConnection:
         size = page_size(first, info.context.settings.max_page_size)
         async with info.context.db.connection() as conn:
-            page = await products.merchant_products(conn, info.context.principal,
+            page = await products.merchant_products(conn, info.context.caller,
                                                     optional_pk("Merchant", merchant_id, "merchantId"), status,
                                                     size, after)
         return product_connection(MerchantProductConnection, page, after)
@@ -261,7 +261,7 @@ class ProductQuery:
     @strawberry.field(permission_classes=[IsStaff], description="Every status change of a product, oldest first.")
     async def product_status_history(self, info: Info, product_id: strawberry.ID) -> list[ProductStatusChange]:
         async with info.context.db.connection() as conn:
-            rows = await products.status_history(conn, info.context.principal,
+            rows = await products.status_history(conn, info.context.caller,
                                                  input_pk("Product", product_id, "productId"))
         return [ProductStatusChange(from_status=r["from_status"], to_status=r["to_status"], actor=r["actor"],
                                     reason=r["reason"], at=r["created_at"]) for r in rows]

@@ -56,7 +56,7 @@ class UpdateBackendCategoryInput:
 @strawberry.type
 class BackendCategoryPayload:
     category: BackendCategory | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input(description="rate null removes the merchant's override.")
@@ -70,7 +70,7 @@ class SetMerchantCommissionRateInput:
 class CommissionRatePayload:
     effective_rate: Decimal | None = strawberry.field(
         default=None, description="What the merchant now pays in this category.")
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -93,7 +93,7 @@ class AddAttributeValuesInput:
 @strawberry.type
 class AttributePayload:
     attribute: Attribute | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -126,13 +126,13 @@ class SetFrontendCategoryMappingsInput:
 @strawberry.type
 class FrontendCategoryPayload:
     category: FrontendCategory | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class DeleteFrontendCategoryPayload:
     deleted_id: strawberry.ID | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -163,7 +163,7 @@ class SetBrandCategoriesInput:
 @strawberry.type
 class BrandPayload:
     brand: Brand | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -191,7 +191,7 @@ class UpdateWarehouseInput:
 @strawberry.type
 class WarehousePayload:
     warehouse: Warehouse | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -211,7 +211,7 @@ class AdjustStockInput:
 @strawberry.type
 class StockPayload:
     stock: StockLevel | None = None
-    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---- queries ----------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class CatalogSetupQuery:
     async def effective_commission_rate(self, info: Info, merchant_id: strawberry.ID,
                                         category_id: strawberry.ID) -> Decimal:
         return await query(info, lambda conn: categories.commission_rate_for(
-            conn, info.context.principal, input_pk("Merchant", merchant_id, "merchantId"),
+            conn, info.context.caller, input_pk("Merchant", merchant_id, "merchantId"),
             input_pk("BackendCategory", category_id, "categoryId")))
 
 

@@ -11,6 +11,7 @@ mode, with a fixed seed (FUZZ_SEED), ~700 requests in all. The exploratory run e
 import json
 import os
 
+import graphql
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings as hypothesis_settings, strategies as st
@@ -28,14 +29,14 @@ SHOWN_FAILURES = 2  # request bodies shown per distinct failure
 # unauthenticated and fuzz nothing.
 SESSION_ENDING = ("logout",)
 
-# Ids of the demo data's objects (small primary keys) as well as arbitrary text, so generated
-# operations get past id decoding into the services.
+# Id arguments get the ids of demo objects (small primary keys) of the type their name says
+# (`with_demo_ids`), so generated operations get past id decoding into the services.
 ID_TYPES = ["Attribute", "AttributeValue", "BackendCategory", "Brand", "Buyer", "Category", "Coupon",
             "CouponTemplate", "FrontendCategory", "Merchant", "Order", "OrderLine", "Payment", "PaymentNotification",
             "PaymentOrder", "Product", "Promotion", "Refund", "RiskDecision", "Sku", "Warehouse"]
-schemathesis.graphql.scalar("ID", st.one_of(
-    st.builds(encode_id, st.sampled_from(ID_TYPES), st.integers(1, 60)).map(nodes.String),
-    st.text(max_size=20).map(nodes.String)))
+ID_NAMES = {"category": ["BackendCategory", "Category", "FrontendCategory"], "parent": ["BackendCategory",
+            "FrontendCategory"], "value": ["AttributeValue"], "specValue": ["AttributeValue"],
+            "template": ["CouponTemplate"], "giftSku": ["Sku"]}
 # Our custom scalars, as literals their parsers accept (invalid mode makes them wrong).
 schemathesis.graphql.scalar("Money", st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER).map(nodes.Int))
 schemathesis.graphql.scalar("Decimal", st.decimals(allow_nan=False, allow_infinity=False, places=2)
@@ -68,14 +69,57 @@ def unexpected(response) -> str | None:
     return None
 
 
+def id_types(argument: str, root_field: str) -> list[str]:
+    """The types an id argument may name: `merchantId`/`skuIds` say it, `id` takes the type its
+    operation names (`updateWarehouse` → Warehouse)."""
+    if argument == "id":
+        named = [t for t in ID_TYPES if t.lower() in root_field.lower()]
+        return [max(named, key=len)] if named else []
+    stem = argument.removesuffix("s").removesuffix("Id")
+    return ID_NAMES.get(stem) or [t for t in ID_TYPES if t.lower() == stem.lower()]
+
+
+def with_demo_ids(query: str, rnd) -> str:
+    """`query` with most string values of id arguments replaced by demo objects' ids."""
+    try:
+        document = graphql.parse(query)
+    except graphql.GraphQLSyntaxError:
+        return query
+    operation = document.definitions[0]
+    root_field = operation.selection_set.selections[0].name.value
+
+    class Substitute(graphql.Visitor):
+        def substitute(self, node, *_):
+            name = node.name.value
+            if not (name == "id" or name.endswith(("Id", "Ids"))) or rnd.random() < 0.2:
+                return None
+            types = id_types(name, root_field)
+            if not types:
+                return None
+
+            def demo_id(value):
+                if isinstance(value, graphql.StringValueNode):
+                    return graphql.StringValueNode(value=encode_id(rnd.choice(types), rnd.randint(1, 40)))
+                return value
+            value = node.value
+            if isinstance(value, graphql.ListValueNode):
+                value = graphql.ListValueNode(values=tuple(demo_id(v) for v in value.values))
+            return node.__class__(name=node.name, value=demo_id(value))
+
+        enter_argument = enter_object_field = substitute
+
+    return graphql.print_ast(graphql.visit(document, Substitute()))
+
+
 def fuzz(schema, mode: GenerationMode, headers: dict) -> tuple[int, dict[str, list[str]]]:
     """Runs EXAMPLES generated requests of every operation; returns how many ran and the failing
     request bodies by what went wrong."""
     ran, failures = 0, {}
 
-    def call(case) -> None:
+    def call(case, rnd) -> None:
         nonlocal ran
         ran += 1
+        case.body = with_demo_ids(case.body, rnd)
         response = case.call(headers=headers)
         problem = unexpected(response)
         if problem:
@@ -83,7 +127,7 @@ def fuzz(schema, mode: GenerationMode, headers: dict) -> tuple[int, dict[str, li
 
     for result in schema.get_all_operations():
         operation = result.ok()
-        probe = given(case=operation.as_strategy(generation_mode=mode))(call)
+        probe = given(case=operation.as_strategy(generation_mode=mode), rnd=st.randoms())(call)
         seed(SEED)(hypothesis_settings(max_examples=EXAMPLES, database=None, deadline=None, phases=[Phase.generate],
                                        suppress_health_check=list(HealthCheck))(probe))()
     return ran, failures

@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with only Python 3.11+:
-#   make run    start everything (embedded PostgreSQL + Redis, migrations, demo data, API, worker)
+#   make run    start everything (embedded PostgreSQL + Redis, migrations, demo data, API, worker);
+#               `make run PORT=8100 HOST=0.0.0.0` picks the address (default 127.0.0.1:8000)
 #   make test   run the whole test suite (same embedded services, separate data)
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ecom dev
+	$(BIN)/ecom dev $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

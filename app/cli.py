@@ -78,12 +78,11 @@ def cmd_serve(args) -> None:
 
 
 def cmd_worker(_args) -> None:
-    from arq import run_worker
-    from workers.main import WorkerSettings
+    from workers.main import run
     settings = get_settings()
     settings.refuse_public_secret()
     _require_urls(settings)
-    run_worker(WorkerSettings)
+    run()
 
 
 def cmd_dev(args) -> None:
@@ -98,7 +97,7 @@ def cmd_dev(args) -> None:
     env.setdefault("ENV", "development")
     env["DATABASE_URL"] = settings.database_url or embedded.database_url
     env["REDIS_URL"] = settings.redis_url or embedded.redis_url
-    children: list[subprocess.Popen] = []
+    children = Supervisor(env)
     stopping = False
 
     def stop(*_):
@@ -112,28 +111,64 @@ def cmd_dev(args) -> None:
         subprocess.run([*exe, "migrate"], env=env, check=True)
         if not args.no_seed:
             subprocess.run([*exe, "seed"], env=env, check=True)
-        port = str(args.port or settings.port)
-        env["HOST"], env["PORT"] = settings.host, port      # the worker calls providers on our behalf too
-        children.append(subprocess.Popen([*exe, "serve", "--port", port, "--workers", str(args.workers)], env=env))
-        children.append(subprocess.Popen([*exe, "worker"], env=env))
-        _banner(settings.host, port)
-        while not stopping and all(c.poll() is None for c in children):
+        host, port = args.host or settings.host, str(args.port or settings.port)
+        env["HOST"], env["PORT"] = host, port      # the worker calls providers on our behalf too
+        children.start("api", [*exe, "serve", "--host", host, "--port", port, "--workers", str(args.workers)])
+        children.start("worker", [*exe, "worker"])
+        _banner(host, port)
+        while not stopping:
+            children.keep_alive()
             time.sleep(0.3)
-        if not stopping:
-            sys.exit("a child process exited; stopping")
     finally:
         _step("stopping")
-        for c in children:
-            if c.poll() is None:
-                c.send_signal(signal.SIGTERM)
-        for c in children:
-            try:
-                c.wait(15)
-            except subprocess.TimeoutExpired:
-                c.kill()
+        children.stop()
         if embedded:
             embedded.stop()
         _step("stopped")
+
+
+class Supervisor:
+    """Keeps `ecom dev`'s children running: one that exits is started again after a pause that
+    doubles (1 s up to 30 s) while it keeps exiting within a minute of its start, so a crash
+    costs a restart, not the whole stack. Ctrl-C reaches the children too (same terminal), and
+    nothing is restarted once `ecom dev` is stopping."""
+
+    FIRST_DELAY, MAX_DELAY, STABLE_SECONDS = 1.0, 30.0, 60.0
+
+    def __init__(self, env: dict) -> None:
+        self.env = env
+        self.children: dict[str, dict] = {}
+
+    def start(self, name: str, argv: list[str]) -> None:
+        child = self.children.setdefault(name, {"argv": argv, "delay": self.FIRST_DELAY})
+        child.update(proc=subprocess.Popen(argv, env=self.env), started=time.monotonic(), restart_at=None)
+
+    def keep_alive(self) -> None:
+        now = time.monotonic()
+        for name, child in self.children.items():
+            code = child["proc"].poll()
+            if code is None:
+                continue
+            if child["restart_at"] is None:
+                if now - child["started"] >= self.STABLE_SECONDS:
+                    child["delay"] = self.FIRST_DELAY
+                _step(f"{name} exited with code {code}; restarting it in {child['delay']:.0f} s")
+                child["restart_at"] = now + child["delay"]
+                child["delay"] = min(child["delay"] * 2, self.MAX_DELAY)
+            elif now >= child["restart_at"]:
+                _step(f"restarting {name}")
+                self.start(name, child["argv"])
+
+    def stop(self) -> None:
+        procs = [c["proc"] for c in self.children.values()]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _banner(host: str, port: str) -> None:
@@ -153,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ecom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("dev", help="embedded services + migrate + seed + API + worker")
-    p.add_argument("--port", type=int)
+    p.add_argument("--host", help="default: $HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, help="default: $PORT or 8000")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--no-seed", action="store_true")
     p.set_defaults(func=cmd_dev)

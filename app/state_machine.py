@@ -37,7 +37,7 @@ class StateMachine(Generic[S, A]):
         sources, target = self.transitions[action]
         if current not in sources:
             raise DomainError.of(CommonError.INVALID_TRANSITION,
-                                 f"a {self.noun} that is {current.value} cannot be {action.value.lower()}",
+                                 f"cannot {action.value.lower()} a {self.noun} that is {current.value}",
                                  self.field)
         return target
 

@@ -23,6 +23,7 @@ machine, same clock).
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import signal
@@ -45,8 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.auth.principal import Principal  # noqa: E402
 from app.auth.sessions import open_session  # noqa: E402
-from app.config import Settings  # noqa: E402
+from app.config import DEV_SANDBOX_SECRET, Settings  # noqa: E402
 from app.migrate import migrate  # noqa: E402
+from app.payments.signing import signed_headers  # noqa: E402
 
 ECOM = str(Path(sys.executable).parent / "ecom")
 DATABASE = "ecom_bench_callbacks"
@@ -150,8 +152,8 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
     try:
         await wait_http(base)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            batch = (await http.post("/sandbox/v1/batches", json={
-                "notify_url": f"{base}/webhooks/payments/sandbox", "duplicate_ratio": 0.3, "shuffle": True,
+            batch = (await sandbox_batch(http, {
+                "duplicate_ratio": 0.3, "shuffle": True,
                 "concurrency": 32, "payments": [{"reference": str(p), "amount": a} for p, a in payments]})).json()
             t0 = time.perf_counter()      # the transactions exist; deliveries start now
             while True:
@@ -180,6 +182,13 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
     assert stored == n and span["applied"] == n and paid == n and history == n, (stored, span, paid, history)
     return {"workers": workers, "payments": n, "deliveries": status["total"], "intake_per_s": status["total"] / intake_seconds,
             "applied_per_s": n / seconds if seconds else float("inf"), "apply_seconds": seconds}
+
+
+async def sandbox_batch(http: httpx.AsyncClient, body: dict) -> httpx.Response:
+    """A sandbox control call, signed with the sandbox's secret (the servers' own)."""
+    raw = json.dumps(body).encode()
+    secret = os.environ.get("SANDBOX_PROVIDER_SECRET", DEV_SANDBOX_SECRET)
+    return await http.post("/sandbox/v1/batches", content=raw, headers=signed_headers(secret, raw))
 
 
 async def subscribe_paid(ws_url: str, token: str, arrivals: dict[int, float]) -> None:
@@ -223,8 +232,8 @@ async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> d
         listening = asyncio.create_task(subscribe_paid(f"ws://127.0.0.1:{port}/graphql", token, arrivals))
         await asyncio.sleep(1)
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            await http.post("/sandbox/v1/batches", json={
-                "notify_url": f"{base}/webhooks/payments/sandbox", "duplicate_ratio": 0.3, "shuffle": True,
+            await sandbox_batch(http, {
+                "duplicate_ratio": 0.3, "shuffle": True,
                 "concurrency": 32, "payments": [{"reference": str(p), "amount": a} for p, a in payments]})
         for _ in range(1200):
             if len(arrivals) >= n:

@@ -14,18 +14,23 @@ import strawberry
 
 from app.cart import service as cart
 from app.cart.service import CartOwner
+from app.cart.errors import CartError, CartWarningCode
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
-from app.errors import DomainError
-from app.ids import encode_id
+from app.errors import CommonError, DomainError
 from schema.cart_access import HasCart, cart_owner
 from schema.catalog.types import Product, Sku, then
 from schema.context import Info
-from schema.ids import input_pk, input_pks
-from schema.errors import UserError, user_errors
+from schema.errors import user_error_type
+from schema.ids import gid, input_pk, input_pks
+from schema.mutations import mutate, query
 from schema.permissions import IsBuyer
 from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
 from schema.scalars import Money
 
+
+CartUserError = user_error_type("Cart", CartError)
+CartWarningKind = strawberry.enum(CartWarningCode, name="CartWarningCode",
+                                  description="Why a change was made, but adjusted.")
 
 # ---------------------------------------------------------------- outputs
 
@@ -76,7 +81,7 @@ class CartMerchantGroup:
 
     @classmethod
     def from_view(cls, group: MerchantGroup) -> "CartMerchantGroup":
-        return cls(merchant_id=strawberry.ID(encode_id("Merchant", group.merchant_id)),
+        return cls(merchant_id=gid("Merchant", group.merchant_id),
                    merchant_name=group.merchant_name, lines=[CartLine.from_view(line) for line in group.lines],
                    selected_total=group.selected_total)
 
@@ -109,22 +114,22 @@ class Cart:
                              "Codes: PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL.")
 class CartWarning:
     sku_id: strawberry.ID
-    code: str
+    code: CartWarningKind  # type: ignore[valid-type]
     message: str
     requested_quantity: int
     quantity: int = strawberry.field(description="What the line holds now (0: not in the cart).")
 
     @classmethod
     def from_warning(cls, w: cart.CartWarning) -> "CartWarning":
-        return cls(sku_id=strawberry.ID(encode_id("Sku", w.sku_id)), code=w.code, message=w.message,
+        return cls(sku_id=gid("Sku", w.sku_id), code=w.code, message=w.message,
                    requested_quantity=w.requested, quantity=w.quantity)
 
 
 @strawberry.type(description="`cart` is the cart after the change, null when `userErrors` says nothing changed.")
 class CartPayload:
-    owner: strawberry.Private[CartOwner | None]
+    owner: strawberry.Private[CartOwner | None] = None
     warnings: list[CartWarning] = strawberry.field(default_factory=list)
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CartUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
     @strawberry.field
     async def cart(self, info: Info) -> Cart | None:
@@ -170,18 +175,14 @@ class MergeCartInput:
 
 def _sku_pks(gids: list[str]) -> list[int]:
     if len(gids) > cart.MAX_LINES:  # before decoding thousands of ids
-        raise DomainError.of("TOO_MANY_IDS", f"at most {cart.MAX_LINES} items at once", "skuIds")
+        raise DomainError.of(CommonError.TOO_MANY, f"at most {cart.MAX_LINES} items at once", "skuIds")
     return input_pks("Sku", gids, "skuIds")
 
 
 async def _change(info: Info, owner: CartOwner, call) -> CartPayload:
-    """Run `call(conn)` (returns warnings) in one transaction; failures become userErrors."""
-    try:
-        async with info.context.db.transaction() as conn:
-            warnings = await call(conn)
-    except DomainError as exc:
-        return CartPayload(owner=None, user_errors=user_errors(exc))
-    return CartPayload(owner=owner, warnings=[CartWarning.from_warning(w) for w in warnings])
+    """`call(conn)` (returns warnings) through `mutate`: the cart after the change, or userErrors."""
+    return await mutate(info, CartPayload, lambda conn, _: call(conn), lambda warnings: CartPayload(
+        owner=owner, warnings=[CartWarning.from_warning(w) for w in warnings]))
 
 
 @strawberry.type
@@ -190,8 +191,7 @@ class CartQuery:
                       description="The caller's cart: a signed-in buyer's, else the X-Device-Token's.")
     async def cart(self, info: Info) -> Cart:
         owner = cart_owner(info)
-        async with info.context.db.connection() as conn:
-            return Cart.from_view(await read_cart(conn, owner), owner)
+        return Cart.from_view(await query(info, lambda conn: read_cart(conn, owner)), owner)
 
 
 @strawberry.type

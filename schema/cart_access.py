@@ -9,7 +9,9 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from app.cart import service as cart
+from app.cart.errors import CartError
 from app.cart.service import CartOwner
+from app.errors import CommonError
 from schema.context import Info
 from schema.errors import PublicError
 
@@ -35,19 +37,21 @@ class HasCart(BasePermission):
 
     @staticmethod
     def _deny(message: str, code: str) -> bool:
+        """Refuse by raising (permission objects are shared by every request, never mutated)."""
         raise PublicError(message, code)
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         ctx = info.context
         if ctx.principal is not None:
-            return ctx.principal.is_buyer or self._deny("staff accounts have no cart", "FORBIDDEN")
+            return ctx.principal.is_buyer or self._deny("staff accounts have no cart", CommonError.FORBIDDEN)
         if ctx.auth_problem:  # a token was sent but refused: never fall back to the device cart
             return self._deny(ctx.auth_problem, "UNAUTHENTICATED")
         token = device_token_of(info)
         if token is None:
             return self._deny("sign in or send an X-Device-Token header", "UNAUTHENTICATED")
         if not cart.DEVICE_TOKEN.match(token):
-            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -", "INVALID_DEVICE_TOKEN")
+            return self._deny("X-Device-Token must be 16 to 64 characters of A-Z a-z 0-9 _ -",
+                              CartError.INVALID_DEVICE_TOKEN)
         return True
 
 

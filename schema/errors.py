@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import asyncpg
-import redis.exceptions
 import strawberry
 import structlog
 from graphql import GraphQLError
@@ -22,15 +21,11 @@ from strawberry.extensions import MaskErrors
 
 from app.errors import CommonError, DomainError, Problem
 from app.ids import InvalidId
+from app.outages import is_unreachable as is_outage  # one definition, shared with the worker
 
 log = structlog.get_logger("api")
 
 RETRY_AFTER_SECONDS = 5
-# Connection-level failures of PostgreSQL or Redis (refused, reset, closed, shutting down, too
-# many clients); OSError covers refused/reset TCP and a missing unix socket.
-_OUTAGES = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-            asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
-            redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # PostgreSQL text cannot hold U+0000: the only way a request's text makes these. Domains that
 # check their texts answer a userError first (catalog: INVALID_TEXT); elsewhere PostgreSQL
 # refuses the statement, the transaction rolls back, and the request is a BAD_REQUEST.
@@ -99,18 +94,6 @@ def public_error(exc: DomainError | InvalidId) -> PublicError:
         return PublicError(str(exc), "INVALID_ID")
     first = exc.problems[0]
     return PublicError(first.message, first.code)
-
-
-def is_outage(exc: BaseException | None) -> bool:
-    """True when `exc`, or what caused it, is PostgreSQL or Redis being unreachable."""
-    for _ in range(5):
-        if exc is None:
-            return False
-        if isinstance(exc, _OUTAGES) or (isinstance(exc, asyncpg.InterfaceError)
-                                         and str(exc) == "connection is closed"):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def is_bug(error: GraphQLError) -> bool:

@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from app.catalog import categories, reads, warehouses
 from app.catalog.brands import brand_category_ids_by_ids
 from app.db import Database
+from app.orders import reads as order_reads
 from schema.catalog.setup_types import (
     Attribute,
     AttributeValue,
@@ -135,3 +136,25 @@ class Loaders:
     @cached_property
     def warehouse_region_codes(self) -> DataLoader:
         return self._loader(warehouses.warehouse_region_codes_by_ids)
+
+    # -- orders (schema/orders.py): rows; the resolvers shape them ----------------------
+    @cached_property
+    def order_lines(self) -> DataLoader:
+        return self._loader(order_reads.lines_by_order_ids)
+
+    @cached_property
+    def order_line_shares(self) -> DataLoader:
+        return self._loader(order_reads.shares_by_line_ids)
+
+    @cached_property
+    def order_history(self) -> DataLoader:
+        return self._loader(order_reads.history_by_order_ids)
+
+    @cached_property
+    def checkout_payments(self) -> DataLoader:
+        """Payments by payment order id."""
+        return self._loader(order_reads.payments_by_payment_order_ids)
+
+    @cached_property
+    def order_refunds(self) -> DataLoader:
+        return self._loader(order_reads.refunds_by_order_ids)

@@ -1,40 +1,51 @@
 """GraphQL for orders (DOMAIN §5): placement, the buyer's orders with status tabs, the merchant
 console's orders, shipping and receipt, and live order events for consoles and the back office.
-Resolvers parse input, call one service in app/orders/ and map rows onto types."""
+Resolvers parse input, call one service in app/orders/ through `mutate`/`query` and map rows onto
+types; an order's relations load through the request's DataLoaders, only when selected."""
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
+from app.cart.errors import CartError
+from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, selected_cart_items
-from app.errors import DomainError
+from app.errors import CommonError, DomainError
 from app.events import Event
-from app.ids import encode_id
 from app.orders import placement, reads, service
+from app.orders.errors import OrderError
 from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_status
+from app.risk.errors import RiskError
 from schema.cart_access import cart_owner
 from schema.context import Info
-from schema.errors import UserError, user_errors
-from schema.events import visible_to
-from schema.ids import input_pk, optional_pk
+from schema.errors import payload_errors, user_error_type
+from schema.events import live_events
+from schema.ids import gid, input_pk, optional_pk
+from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.payments import Payment, Refund
 from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
-from schema.use_cases import change_object, read
+
+
+class PassedOn(StrEnum):
+    """A region code placement passes on from app/catalog/warehouses (`province_code`), as the
+    catalog names it: a bridge until the catalog's own error enum is on main."""
+    UNKNOWN_REGION = "UNKNOWN_REGION"
+
+
+# placement passes on risk's refusals, the checkout's line codes and the cart's device token
+OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, PassedOn)
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
     "The buyer's tabs: TO_PAY 待支付, TO_SHIP 待发货, TO_RECEIVE 待收货, TO_REVIEW 待评价, DONE 已完成, "
     "AFTER_SALE 售后中, CANCELLED 已取消, CLOSED 已关闭."))
-
-
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
 
 
 def _now() -> datetime:
@@ -57,6 +68,7 @@ class OrderLineShare:
 
 @strawberry.type
 class OrderLine:
+    pk: strawberry.Private[int]
     id: strawberry.ID
     sku_id: strawberry.ID
     product_id: strawberry.ID
@@ -70,7 +82,22 @@ class OrderLine:
     item_discount: Money
     paid_amount: Money
     gift_of_promotion_id: strawberry.ID | None = strawberry.field(description="Set on a gift (a zero-price line).")
-    shares: list[OrderLineShare]
+
+    @strawberry.field
+    async def shares(self, info: Info) -> list[OrderLineShare]:
+        return [OrderLineShare(level=s["level"], promotion_id=gid("Promotion", s["promotion_id"]),
+                               coupon_id=gid("Coupon", s["buyer_coupon_id"]), amount=s["amount"], funder=s["funder"],
+                               platform_amount=s["platform_amount"], merchant_amount=s["merchant_amount"])
+                for s in await info.context.loaders.order_line_shares.load(self.pk)]
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> "OrderLine":
+        return cls(
+            pk=r["id"], id=gid("OrderLine", r["id"]), sku_id=gid("Sku", r["sku_id"]),
+            product_id=gid("Product", r["product_id"]), title=r["title"], spec_label=r["spec_label"],
+            quantity=r["quantity"], price=r["price"], unit_price=r["unit_price"], goods_amount=r["goods_amount"],
+            item_promotion_id=gid("Promotion", r["item_promotion_id"]), item_discount=r["item_discount"],
+            paid_amount=r["paid_amount"], gift_of_promotion_id=gid("Promotion", r["gift_of_promotion_id"]))
 
 
 @strawberry.type
@@ -121,24 +148,38 @@ class Order:
     received_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
-    lines: list[OrderLine]
-    history: list[OrderStatusChange]
-    checkout_payments: strawberry.Private[list[Payment]]
-    refunds: list[Refund]
+    pk: strawberry.Private[int]
+    payment_order_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        return [OrderLine.from_row(r) for r in await info.context.loaders.order_lines.load(self.pk)]
+
+    @strawberry.field
+    async def history(self, info: Info) -> list[OrderStatusChange]:
+        return [OrderStatusChange(from_status=h["from_status"], to_status=h["to_status"], actor=h["actor"],
+                                  reason=h["reason"], at=h["at"])
+                for h in await info.context.loaders.order_history.load(self.pk)]
 
     @strawberry.field(description="Payments of its checkout (one pays every order of it): for the buyer and admins; "
                                   "empty for merchant staff, whose view stops at their own order.")
-    def payments(self, info: Info) -> list[Payment]:
+    async def payments(self, info: Info) -> list[Payment]:
         principal = info.context.principal
-        return [] if principal is not None and principal.is_merchant_staff else self.checkout_payments
+        if principal is not None and principal.is_merchant_staff:
+            return []
+        return [Payment.from_row(p) for p in await info.context.loaders.checkout_payments.load(self.payment_order_pk)]
+
+    @strawberry.field
+    async def refunds(self, info: Info) -> list[Refund]:
+        return [Refund.from_row(r) for r in await info.context.loaders.order_refunds.load(self.pk)]
 
     @classmethod
-    def of(cls, d: reads.OrderDetails) -> "Order":
-        o = d.order
+    def of(cls, o: asyncpg.Record) -> "Order":
         tab = buyer_status(OrderStatus(o["status"]), o["review_status"], o["aftersale_status"])
         return cls(
-            id=_gid("Order", o["id"]), payment_order_id=_gid("PaymentOrder", o["payment_order_id"]),
-            merchant_id=_gid("Merchant", o["merchant_id"]), merchant_name=o["merchant_name"],
+            pk=o["id"], payment_order_pk=o["payment_order_id"],
+            id=gid("Order", o["id"]), payment_order_id=gid("PaymentOrder", o["payment_order_id"]),
+            merchant_id=gid("Merchant", o["merchant_id"]), merchant_name=o["merchant_name"],
             status=OrderStatus(o["status"]), buyer_status=tab, buyer_status_label=BUYER_LABELS[tab],
             payment_status=o["payment_status"], logistics_status=o["logistics_status"],
             review_status=o["review_status"], after_sale_status=o["aftersale_status"], goods_total=o["goods_total"],
@@ -149,24 +190,7 @@ class Order:
             recharge_account=o["recharge_account"], carrier=o["carrier"], tracking_number=o["tracking_number"],
             cancel_reason=o["cancel_reason"], created_at=o["created_at"], paid_at=o["paid_at"],
             shipped_at=o["shipped_at"], received_at=o["received_at"], completed_at=o["completed_at"],
-            cancelled_at=o["cancelled_at"], lines=[_line(r, d.shares.get(r["id"], [])) for r in d.lines],
-            history=[OrderStatusChange(from_status=h["from_status"], to_status=h["to_status"], actor=h["actor"],
-                                       reason=h["reason"], at=h["at"]) for h in d.history],
-            checkout_payments=[Payment.from_row(p) for p in d.payments],
-            refunds=[Refund.from_row(r) for r in d.refunds])
-
-
-def _line(r: asyncpg.Record, shares: list[asyncpg.Record]) -> OrderLine:
-    return OrderLine(
-        id=_gid("OrderLine", r["id"]), sku_id=_gid("Sku", r["sku_id"]), product_id=_gid("Product", r["product_id"]),
-        title=r["title"], spec_label=r["spec_label"], quantity=r["quantity"], price=r["price"],
-        unit_price=r["unit_price"], goods_amount=r["goods_amount"],
-        item_promotion_id=_gid("Promotion", r["item_promotion_id"]), item_discount=r["item_discount"],
-        paid_amount=r["paid_amount"], gift_of_promotion_id=_gid("Promotion", r["gift_of_promotion_id"]),
-        shares=[OrderLineShare(level=s["level"], promotion_id=_gid("Promotion", s["promotion_id"]),
-                               coupon_id=_gid("Coupon", s["buyer_coupon_id"]), amount=s["amount"], funder=s["funder"],
-                               platform_amount=s["platform_amount"], merchant_amount=s["merchant_amount"])
-                for s in shares])
+            cancelled_at=o["cancelled_at"])
 
 
 @strawberry.type(description="One checkout: what the buyer pays at once for every merchant's order.")
@@ -220,7 +244,7 @@ class PlaceOrderPayload:
     payment_order: PaymentOrder | None = None
     replayed: bool = strawberry.field(default=False, description="The key had been used: this is the first result.")
     pricing: CheckoutPricing | None = strawberry.field(default=None, description="The price now, with PRICE_CHANGED.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -238,7 +262,7 @@ class ShipOrderInput:
 @strawberry.type
 class OrderPayload:
     order: Order | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.type(description="A change to an order: ORDER_CREATED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, "
@@ -255,8 +279,8 @@ class OrderEvent:
 
     @classmethod
     def from_event(cls, ev: Event) -> "OrderEvent":
-        return cls(event_id=str(ev.id), type=ev.type, order_id=_gid("Order", ev.payload.get("order_id")),
-                   merchant_id=_gid("Merchant", ev.merchant_id), status=ev.payload.get("to"),
+        return cls(event_id=str(ev.id), type=ev.type, order_id=gid("Order", ev.payload.get("order_id")),
+                   merchant_id=gid("Merchant", ev.merchant_id), status=ev.payload.get("to"),
                    payable=ev.payload.get("payable"), payload=ev.payload, created_at=ev.created_at)
 
 
@@ -264,15 +288,15 @@ class OrderEvent:
 
 
 async def _payment_order(info: Info, result: placement.Placement) -> PaymentOrder:
-    async with info.context.db.connection() as conn:
-        details = await reads.order_details_of_payment_order(conn, result.payment_order_id)
-    return PaymentOrder(id=_gid("PaymentOrder", result.payment_order_id), payable=result.payable,
-                        expires_at=result.expires_at, orders=[Order.of(d) for d in details])
+    rows = await query(info, lambda conn: reads.orders_of_payment_order(conn, result.payment_order_id))
+    return PaymentOrder(id=gid("PaymentOrder", result.payment_order_id), payable=result.payable,
+                        expires_at=result.expires_at, orders=[Order.of(r) for r in rows])
 
 
 async def _order_payload(info: Info, order_id: int) -> OrderPayload:
-    async with info.context.db.connection() as conn:
-        return OrderPayload(order=Order.of(await reads.order_for(conn, info.context.principal, order_id)))
+    """The order as the caller sees it once the change is committed."""
+    return OrderPayload(order=Order.of(await query(info, lambda conn: reads.order_for(
+        conn, info.context.principal, order_id))))
 
 
 @strawberry.type
@@ -280,19 +304,21 @@ class OrderQuery:
     @strawberry.field(permission_classes=[IsBuyer], description="Your orders, newest first; `tab` null = all.")
     async def my_orders(self, info: Info, tab: BuyerOrderStatus | None = None, first: int = 20,
                         after: str | None = None) -> Connection[Order]:
-        first, buyer = page_size(first), info.context.principal.id
-        rows = await read(info, lambda conn: reads.buyer_orders(conn, buyer, tab, after_id(after), first + 1))
-        return connection_of(rows, first, after, Order.of, key=lambda d: d.order["id"])
+        async def act(conn) -> Connection[Order]:
+            size = page_size(first)
+            rows = await reads.buyer_orders(conn, info.context.principal.id, tab, after_id(after), size + 1)
+            return connection_of(rows, size, after, Order.of)
+        return await query(info, act)
 
     @strawberry.field(permission_classes=[IsBuyer], description="How many of your orders each tab holds.")
     async def my_order_counts(self, info: Info) -> OrderTabCounts:
-        counts = await read(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
+        counts = await query(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
         return OrderTabCounts(**{tab.value.lower(): n for tab, n in counts.items()})
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="An order you may see: your own (buyers), your merchant's (staff), any (admins).")
     async def order(self, info: Info, id: strawberry.ID) -> Order:
-        return Order.of(await read(info, lambda conn: reads.order_for(
+        return Order.of(await query(info, lambda conn: reads.order_for(
             conn, info.context.principal, input_pk("Order", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description="Merchant staff: your merchant's orders; admins: "
@@ -300,31 +326,38 @@ class OrderQuery:
     async def merchant_orders(self, info: Info, status: OrderStatusEnum | None = None,
                               merchant_id: strawberry.ID | None = None, first: int = 20,
                               after: str | None = None) -> Connection[Order]:
-        first = page_size(first)
-        rows = await read(info, lambda conn: reads.merchant_orders(
-            conn, info.context.principal, optional_pk("Merchant", merchant_id, "merchantId"),
-            status.value if status else None, after_id(after), first + 1))
-        return connection_of(rows, first, after, Order.of, key=lambda d: d.order["id"])
+        async def act(conn) -> Connection[Order]:
+            size = page_size(first)
+            rows = await reads.merchant_orders(conn, info.context.principal,
+                                               optional_pk("Merchant", merchant_id, "merchantId"),
+                                               status.value if status else None, after_id(after), size + 1)
+            return connection_of(rows, size, after, Order.of)
+        return await query(info, act)
 
 
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(permission_classes=[IsBuyer], description=(
         "Place the checkout: one payment order, one order per merchant, stock reserved, coupons used. Pay it with "
-        "createPayment before `paymentOrder.expiresAt`."))
+        "createPayment before `paymentOrder.expiresAt`. Send the app's stable device id as `X-Device-Id`."))
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
         ctx = info.context
-        buyer = ctx.principal.id
-        try:
+
+        async def act(db, who) -> placement.Placement | placement.PriceChanged:   # placement's own transactions
             request = await _placement_request(info, input)
-            result = await placement.place_order(
-                ctx.db, buyer, request, placement.PlacementFacts(ip=ctx.client_ip), _now(),
-                timedelta(seconds=ctx.settings.payment_timeout_seconds))
-        except placement.PriceChanged as exc:
-            return PlaceOrderPayload(pricing=CheckoutPricing.from_result(exc.result), user_errors=user_errors(exc))
-        except DomainError as exc:
-            return PlaceOrderPayload(user_errors=user_errors(exc))
-        return PlaceOrderPayload(payment_order=await _payment_order(info, result), replayed=result.replayed)
+            try:
+                return await placement.place_order(db, who.id, request, _facts(info), _now(),
+                                                   timedelta(seconds=ctx.settings.payment_timeout_seconds))
+            except placement.PriceChanged as exc:       # nothing written; answered with the price now
+                return exc
+
+        async def present(result: placement.Placement | placement.PriceChanged) -> PlaceOrderPayload:
+            if isinstance(result, placement.PriceChanged):
+                payload = payload_errors(PlaceOrderPayload, result)
+                payload.pricing = CheckoutPricing.from_result(result.result)
+                return payload
+            return PlaceOrderPayload(payment_order=await _payment_order(info, result), replayed=result.replayed)
+        return await mutate(info, PlaceOrderPayload, act, present, transaction=False)
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="Cancel an unpaid order (with every order of its "
                                                                    "checkout): stock, coupons and budgets come back.")
@@ -345,21 +378,33 @@ class OrderMutation:
 
 async def _order_change(info: Info, order_gid: str, act) -> OrderPayload:
     """One change to an order, answered with the order as the caller now sees it."""
-    pk, errors = await change_object(info, "Order", order_gid, "orderId", act)
-    return OrderPayload(user_errors=errors) if errors else await _order_payload(info, pk)
+    async def change(conn, who) -> int:
+        pk = input_pk("Order", order_gid, "orderId")
+        await act(conn, who, pk)
+        return pk
+    return await mutate(info, OrderPayload, change, lambda pk: _order_payload(info, pk))
+
+
+DEVICE_HEADER = "x-device-id"
+
+
+def _facts(info: Info) -> placement.PlacementFacts:
+    """The caller's IP and device: apps send a stable `X-Device-Id` (docs/API.md), the id risk's
+    DEVICE blacklist matches."""
+    request = info.context.request
+    device = request.headers.get(DEVICE_HEADER) if request is not None else None  # type: ignore[attr-defined]
+    return placement.PlacementFacts(ip=info.context.client_ip, device=device)
 
 
 async def _placement_request(info: Info, i: PlaceOrderInput) -> placement.PlacementRequest:
     if i.from_cart == (i.lines is not None):
-        raise DomainError.of("INVALID_INPUT", "give either lines or fromCart: true", "lines")
+        raise DomainError.of(CommonError.INVALID_VALUE, "give either lines or fromCart: true", "lines")
     region = i.address.region_code if i.address else None
     if i.lines is not None:
         items = direct_items(i.lines)
     else:
         async with info.context.db.connection() as conn:
-            items = await selected_cart_items(conn, cart_owner(info))
-        if not items:
-            raise DomainError.of("NO_LINES", "select at least one cart line", "fromCart")
+            items = await selected_cart_items(conn, cart_owner(info))     # none: a replay, or NO_LINES
     picked = None if i.coupon_ids is None else tuple(input_pk("Coupon", c, "couponIds", str(n))
                                                        for n, c in enumerate(i.coupon_ids))
     return placement.PlacementRequest(
@@ -377,7 +422,5 @@ class OrderSubscription:
         "Live order events of your merchant (merchant staff) or of every merchant (admins): new orders, payments "
         "and every status change. Delivery is at most once: refetch the list when (re)subscribing."))
     async def merchant_order_events(self, info: Info) -> AsyncGenerator[OrderEvent, None]:
-        principal = info.context.principal
-        async for ev in info.context.broadcaster.listen("order"):
-            if visible_to(principal, ev):
-                yield OrderEvent.from_event(ev)
+        async for ev in live_events(info, "order"):
+            yield OrderEvent.from_event(ev)

@@ -1,27 +1,28 @@
-"""GraphQL for payments (DOMAIN §7): the cashier's `createPayment`, reading a payment, and the
-buyer's REFUND_ONLY `cancelPaidOrder`. The rules live in app/payments/."""
+"""GraphQL for payments (DOMAIN §7): the cashier's `createPayment`, reading a payment, the
+buyer's REFUND_ONLY `cancelPaidOrder`, and the back office's review of flagged provider
+notifications. The rules live in app/payments/."""
 
 from datetime import UTC, datetime
 from enum import Enum
 
 import asyncpg
-import httpx
 import strawberry
 from strawberry.scalars import JSON
 
-from app.errors import DomainError
-from app.ids import encode_id
-from app.payments import callbacks, cashier, jobs, refunds
+from app.orders.errors import OrderError
+from app.payments import callbacks, cashier, jobs, refunds, reviews
+from app.payments.errors import PaymentError
 from schema.context import Info
-from schema.errors import PublicError, UserError, user_errors
-from schema.ids import input_pk
+from schema.errors import user_error_type
+from schema.ids import gid, input_pk
+from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsAuthenticated, IsBuyer
 from schema.pricing import PaymentChannel
 from schema.scalars import Money
-from schema.use_cases import change, read
 
-PROVIDER_TIMEOUT_SECONDS = 10
+# cancelPaidOrder passes on the order's refusals (AFTERSALE_IN_PROGRESS, VIRTUAL_NO_AFTERSALE)
+PaymentUserError = user_error_type("Payment", PaymentError, OrderError)
 
 
 @strawberry.enum(description="CREATED: waiting for the buyer to pay; SUCCEEDED: the provider confirmed it; "
@@ -46,10 +47,6 @@ class RefundStatus(Enum):
     FAILED = "FAILED"
 
 
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
-
-
 @strawberry.type(description="One attempt to pay a payment order with a channel. Money in cents.")
 class Payment:
     id: strawberry.ID
@@ -64,7 +61,7 @@ class Payment:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> "Payment":
-        return cls(id=_gid("Payment", row["id"]), payment_order_id=_gid("PaymentOrder", row["payment_order_id"]),
+        return cls(id=gid("Payment", row["id"]), payment_order_id=gid("PaymentOrder", row["payment_order_id"]),
                    channel=PaymentChannel[row["channel"]], amount=row["amount"], status=PaymentStatus(row["status"]),
                    auth_level=PaymentAuthLevel(row["auth_level"]), refunded_amount=row["refunded_amount"],
                    created_at=row["created_at"], succeeded_at=row["succeeded_at"])
@@ -91,8 +88,8 @@ class Refund:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> "Refund":
-        return cls(id=_gid("Refund", row["id"]), payment_id=_gid("Payment", row["payment_id"]),
-                   order_id=_gid("Order", row["order_id"]), amount=row["amount"], reason=row["reason"],
+        return cls(id=gid("Refund", row["id"]), payment_id=gid("Payment", row["payment_id"]),
+                   order_id=gid("Order", row["order_id"]), amount=row["amount"], reason=row["reason"],
                    status=RefundStatus(row["status"]), created_at=row["created_at"], settled_at=row["settled_at"])
 
 
@@ -107,7 +104,7 @@ class CreatePaymentInput:
 class CreatePaymentPayload:
     payment: Payment | None = None
     instructions: PaymentInstructions | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -115,10 +112,11 @@ class CancelPaidOrderInput:
     order_id: strawberry.ID
 
 
-@strawberry.type(description="Codes: NOT_FOUND, INVALID_TRANSITION (not paid, or shipped), AFTERSALE_IN_PROGRESS.")
+@strawberry.type(description="Codes: NOT_FOUND, INVALID_TRANSITION (not paid, or shipped), AFTERSALE_IN_PROGRESS, "
+                             "VIRTUAL_NO_AFTERSALE (a virtual top-up has no after-sale).")
 class CancelPaidOrderPayload:
     refund: Refund | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.type(description="A provider's notification as received, and what applying it did.")
@@ -127,34 +125,62 @@ class PaymentNotification:
     provider: str
     kind: str
     provider_txn_id: str
-    status: str = strawberry.field(description="RECEIVED, APPLIED, FLAGGED (for review), REFUNDED_LATE, IGNORED.")
+    status: str = strawberry.field(description="RECEIVED, APPLIED, FLAGGED (for review), REFUNDED_LATE, IGNORED; "
+                                               "a flagged one once resolved: APPLIED, REFUNDED or DISMISSED.")
     outcome: str
     body: JSON
     received_at: datetime
     applied_at: datetime | None
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> "PaymentNotification":
+        return cls(id=gid("PaymentNotification", r["id"]), provider=r["provider"], kind=r["kind"],
+                   provider_txn_id=r["provider_txn_id"], status=r["status"], outcome=r["outcome"], body=r["body"],
+                   received_at=r["received_at"], applied_at=r["applied_at"])
+
+
+NotificationResolution = strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
+    "APPLY: the notification pays its payment order after all (only when its amount is the payable and the payment "
+    "order is still pending); REFUND: its money is sent back through a refund; DISMISS: nothing to do."))
+
+
+@strawberry.input
+class ResolvePaymentNotificationInput:
+    id: strawberry.ID
+    action: NotificationResolution  # type: ignore[valid-type]
+    note: str = strawberry.field(description="Why, for the audit trail (1 to 500 characters).")
+
+
+@strawberry.type(description="Codes: NOT_FOUND, INVALID_TRANSITION (not flagged, or resolved already), NOTE_REQUIRED, "
+                             "NOT_APPLICABLE (the action is not safe for this notification; the message says why).")
+class ResolvePaymentNotificationPayload:
+    notification: PaymentNotification | None = None
+    refund: Refund | None = None
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+
+
+def _http(info: Info):
+    """The process's shared HTTP client (made in the app's lifespan)."""
+    return info.context.request.app.state.http  # type: ignore[union-attr]
 
 
 @strawberry.type
 class PaymentQuery:
     @strawberry.field(permission_classes=[IsAdmin], description=(
         "Back office: notifications newest first, e.g. `status: \"FLAGGED\"` — amount mismatches and unknown "
-        "payments, stored and never applied."))
+        "payments, stored and never applied until resolved with resolvePaymentNotification."))
     async def payment_notifications(self, info: Info, status: str | None = None, first: int = 20,
                                     after: str | None = None) -> Connection[PaymentNotification]:
-        first = page_size(first)
-        rows = await read(info, lambda conn: callbacks.notifications(conn, status, after_id(after), first + 1))
-        return connection_of(rows, first, after, lambda r: PaymentNotification(
-            id=_gid("PaymentNotification", r["id"]), provider=r["provider"], kind=r["kind"],
-            provider_txn_id=r["provider_txn_id"], status=r["status"], outcome=r["outcome"], body=r["body"],
-            received_at=r["received_at"], applied_at=r["applied_at"]))
+        async def act(conn) -> Connection[PaymentNotification]:
+            size = page_size(first)
+            rows = await callbacks.notifications(conn, status, after_id(after), size + 1)
+            return connection_of(rows, size, after, PaymentNotification.from_row)
+        return await query(info, act)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="A payment of the caller's (admins: any).")
     async def payment(self, info: Info, id: strawberry.ID) -> Payment:
-        principal = info.context.principal
-        if not (principal.is_buyer or principal.is_admin):
-            raise PublicError("payment not found", "NOT_FOUND")
-        return Payment.from_row(await read(info, lambda conn: cashier.payment_for(
-            conn, input_pk("Payment", id, "id"), principal.id if principal.is_buyer else None)))
+        return Payment.from_row(await query(info, lambda conn: cashier.payment_for(
+            conn, info.context.principal, input_pk("Payment", id, "id"))))
 
 
 @strawberry.type
@@ -163,26 +189,44 @@ class PaymentMutation:
         "Open a payment for the caller's unpaid payment order and get what the client needs to pay it."))
     async def create_payment(self, info: Info, input: CreatePaymentInput) -> CreatePaymentPayload:
         ctx = info.context
-        try:
-            payment_order_id = input_pk("PaymentOrder", input.payment_order_id, "paymentOrderId")
-            async with httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS) as http:
-                opened = await cashier.create_payment(ctx.db, ctx.principal.id, payment_order_id, input.channel.value,
-                                                      datetime.now(UTC), ctx.settings, http)
-        except DomainError as exc:
-            return CreatePaymentPayload(user_errors=user_errors(exc))
-        return CreatePaymentPayload(
+
+        async def act(db, who) -> cashier.OpenedPayment:     # commits before the provider is called
+            return await cashier.create_payment(
+                db, who.id, input_pk("PaymentOrder", input.payment_order_id, "paymentOrderId"), input.channel.value,
+                datetime.now(UTC), ctx.settings, _http(info))
+        return await mutate(info, CreatePaymentPayload, act, lambda opened: CreatePaymentPayload(
             payment=Payment.from_row(opened.payment),
             instructions=PaymentInstructions(provider=opened.payment["provider"],
                                              transaction_id=opened.transaction.txn_id,
-                                             pay_url=opened.transaction.pay_url))
+                                             pay_url=opened.transaction.pay_url)), transaction=False)
 
     @strawberry.mutation(permission_classes=[IsBuyer], description=(
         "Cancel a paid order that has not shipped (REFUND_ONLY): its payable is refunded and its stock released; "
-        "the order shows as an after-sale until the refund succeeds, then it is CLOSED."))
+        "the order shows as an after-sale until the refund succeeds, then it is CLOSED. Not for virtual goods."))
     async def cancel_paid_order(self, info: Info, input: CancelPaidOrderInput) -> CancelPaidOrderPayload:
-        refund, errors = await change(info, lambda conn, who: refunds.cancel_paid_order(
-            conn, who.id, input_pk("Order", input.order_id, "orderId")))
-        if errors:
-            return CancelPaidOrderPayload(user_errors=errors)
-        await jobs.enqueue_refund(info.context.redis, refund["id"])
-        return CancelPaidOrderPayload(refund=Refund.from_row(refund))
+        async def present(refund: asyncpg.Record) -> CancelPaidOrderPayload:
+            await jobs.enqueue_refund(info.context.redis, refund["id"])
+            return CancelPaidOrderPayload(refund=Refund.from_row(refund))
+        return await mutate(info, CancelPaidOrderPayload, lambda conn, who: refunds.cancel_paid_order(
+            conn, who.id, input_pk("Order", input.order_id, "orderId")), present)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Back office: resolve a FLAGGED provider notification once — APPLY, REFUND or DISMISS — with a note; who, "
+        "when, the note and the outcome are kept (payment_notification_reviews)."))
+    async def resolve_payment_notification(self, info: Info,
+                                           input: ResolvePaymentNotificationInput) -> ResolvePaymentNotificationPayload:
+        async def act(conn, who) -> tuple[asyncpg.Record, asyncpg.Record | None]:
+            notification, refund_id = await reviews.resolve(
+                conn, who.subject, input_pk("PaymentNotification", input.id, "id"), reviews.Resolution(input.action),
+                input.note, datetime.now(UTC))
+            refund = None if refund_id is None else await conn.fetchrow("SELECT * FROM refunds WHERE id = $1",
+                                                                          refund_id)
+            return notification, refund
+
+        async def present(result: tuple[asyncpg.Record, asyncpg.Record | None]) -> ResolvePaymentNotificationPayload:
+            notification, refund = result
+            if refund is not None:
+                await jobs.enqueue_refund(info.context.redis, refund["id"])
+            return ResolvePaymentNotificationPayload(notification=PaymentNotification.from_row(notification),
+                                                     refund=None if refund is None else Refund.from_row(refund))
+        return await mutate(info, ResolvePaymentNotificationPayload, act, present)

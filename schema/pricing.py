@@ -14,17 +14,17 @@ from typing import Any
 import strawberry
 
 from app.cart.service import CartOwner
+from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_line_count
 from app.checkout.preview import (MAX_PICKED_COUPONS, CheckoutRequest, price_checkout,
                                   selected_cart_items)
-from app.errors import DomainError
-from app.ids import encode_id
+from app.errors import CommonError, DomainError
 from app.pricing import model as m
 from app.promotions.rules import PAYMENT_CHANNELS
 from schema.cart_access import HasCart, cart_owner
 from schema.context import Info
 from schema.errors import PublicError
-from schema.ids import input_pks
+from schema.ids import gid, input_pks
 from schema.scalars import Money
 
 PricingLevel = strawberry.enum(Enum("PricingLevel", {k.name: k.value for k in m.Level}),
@@ -34,10 +34,6 @@ PricingReason = strawberry.enum(Enum("PricingReason", {k.name: k.value for k in 
 Funder = strawberry.enum(Enum("Funder", {k.name: k.value for k in m.Funder}))
 PaymentChannel = strawberry.enum(Enum("PaymentChannel", {c: c for c in PAYMENT_CHANNELS}),
                                  description="How the buyer will pay: payment discounts (支付立减) are per channel.")
-
-
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
 
 
 @strawberry.type(description="A line's part of one order-level discount, and who pays it.")
@@ -153,13 +149,13 @@ class CheckoutPricing:
             goods_total=r.goods_total, item_discount=r.item_discount, total_discount=r.total_discount,
             shipping_total=r.shipping_total, payable=r.payable,
             applied=[*(_applied_promotion(p) for p in r.promotions), *(_applied_coupon(c) for c in r.coupons)],
-            promotions_not_applied=[PromotionNotApplied(promotion_id=_gid("Promotion", x.promotion_id),
+            promotions_not_applied=[PromotionNotApplied(promotion_id=gid("Promotion", x.promotion_id),
                                                         reason=PricingReason(x.reason.value))
                                     for x in r.promotion_reasons],
-            coupons=[CouponOutcome(coupon_id=_gid("Coupon", c.coupon_id), usable=c.usable, applied=c.applied,
+            coupons=[CouponOutcome(coupon_id=gid("Coupon", c.coupon_id), usable=c.usable, applied=c.applied,
                                    reason=PricingReason(c.reason.value) if c.reason else None)
                      for c in r.coupon_outcomes],
-            hints=[ThresholdHint(promotion_id=_gid("Promotion", h.promotion_id), current=h.current,
+            hints=[ThresholdHint(promotion_id=gid("Promotion", h.promotion_id), current=h.current,
                                  threshold=h.threshold, missing=h.missing, is_item_count=h.is_item_count,
                                  current_discount=h.current_discount, next_discount=h.next_discount)
                    for h in r.hints],
@@ -169,12 +165,12 @@ class CheckoutPricing:
 
 def _line(x: m.LineResult) -> PricedLine:
     return PricedLine(
-        sku_id=_gid("Sku", x.sku_id), merchant_id=_gid("Merchant", x.merchant_id), quantity=x.quantity,
+        sku_id=gid("Sku", x.sku_id), merchant_id=gid("Merchant", x.merchant_id), quantity=x.quantity,
         price=x.price, unit_price=x.unit_price, member_price_applied=x.member_price_applied,
-        goods_amount=x.goods_amount, item_promotion_id=_gid("Promotion", x.item_promotion_id),
+        goods_amount=x.goods_amount, item_promotion_id=gid("Promotion", x.item_promotion_id),
         item_discount=x.item_discount, promo_units=x.promo_units, amount_after_item=x.amount_after_item,
-        shares=[DiscountShare(level=PricingLevel(s.level.value), promotion_id=_gid("Promotion", s.promotion_id),
-                              coupon_id=_gid("Coupon", s.coupon_id), amount=s.amount,
+        shares=[DiscountShare(level=PricingLevel(s.level.value), promotion_id=gid("Promotion", s.promotion_id),
+                              coupon_id=gid("Coupon", s.coupon_id), amount=s.amount,
                               funder=Funder(s.funder.value), platform_amount=s.platform_amount,
                               merchant_amount=s.merchant_amount) for s in x.shares],
         paid_amount=x.paid_amount)
@@ -182,25 +178,25 @@ def _line(x: m.LineResult) -> PricedLine:
 
 def _merchant(x: m.MerchantGroupResult) -> MerchantPricing:
     return MerchantPricing(
-        merchant_id=_gid("Merchant", x.merchant_id), subtotal=x.subtotal, item_discount=x.item_discount,
+        merchant_id=gid("Merchant", x.merchant_id), subtotal=x.subtotal, item_discount=x.item_discount,
         shop_promotion_discount=x.shop_promotion_discount, shop_coupon_discount=x.shop_coupon_discount,
         platform_discount=x.platform_discount, payment_discount=x.payment_discount, discount=x.discount,
         shipping=x.shipping, free_shipping=x.free_shipping,
-        gifts=[GiftLine(promotion_id=_gid("Promotion", g.promotion_id), sku_id=_gid("Sku", g.sku_id),
+        gifts=[GiftLine(promotion_id=gid("Promotion", g.promotion_id), sku_id=gid("Sku", g.sku_id),
                         quantity=g.quantity) for g in x.gifts],
         paid_amount=x.paid_amount)
 
 
 def _applied_promotion(p: m.AppliedPromotion) -> AppliedDiscount:
-    return AppliedDiscount(promotion_id=_gid("Promotion", p.promotion_id), coupon_id=None, kind=p.kind.value,
-                           level=PricingLevel(p.level.value), merchant_id=_gid("Merchant", p.merchant_id),
-                           discount=p.discount, base=p.base, sku_ids=[_gid("Sku", s) for s in p.sku_ids])
+    return AppliedDiscount(promotion_id=gid("Promotion", p.promotion_id), coupon_id=None, kind=p.kind.value,
+                           level=PricingLevel(p.level.value), merchant_id=gid("Merchant", p.merchant_id),
+                           discount=p.discount, base=p.base, sku_ids=[gid("Sku", s) for s in p.sku_ids])
 
 
 def _applied_coupon(c: m.AppliedCoupon) -> AppliedDiscount:
-    return AppliedDiscount(promotion_id=None, coupon_id=_gid("Coupon", c.coupon_id), kind=c.kind.value,
-                           level=PricingLevel(c.level.value), merchant_id=_gid("Merchant", c.merchant_id),
-                           discount=c.discount, base=c.base, sku_ids=[_gid("Sku", s) for s in c.sku_ids])
+    return AppliedDiscount(promotion_id=None, coupon_id=gid("Coupon", c.coupon_id), kind=c.kind.value,
+                           level=PricingLevel(c.level.value), merchant_id=gid("Merchant", c.merchant_id),
+                           discount=c.discount, base=c.base, sku_ids=[gid("Sku", s) for s in c.sku_ids])
 
 
 # ---------------------------------------------------------------- checkoutPreview
@@ -232,7 +228,7 @@ def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | Non
     picked = None
     if coupon_ids is not None:
         if len(coupon_ids) > MAX_PICKED_COUPONS:
-            raise DomainError.of("TOO_MANY_COUPONS", f"pick at most {MAX_PICKED_COUPONS} coupons", "couponIds")
+            raise DomainError.of(CommonError.TOO_MANY, f"pick at most {MAX_PICKED_COUPONS} coupons", "couponIds")
         picked = tuple(input_pks("Coupon", coupon_ids, "couponIds"))
     return CheckoutRequest(items=[], picked_coupon_ids=picked, region_code=region_code,
                            payment_channel=None if payment_channel is None else payment_channel.value)
@@ -253,7 +249,7 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
         entry, field = {"code": p.code, "message": p.message}, p.field
         if field[:1] == ("lines",):
             if len(field) > 1 and field[1].isdigit() and int(field[1]) < len(items):
-                entry["skuId"] = encode_id("Sku", items[int(field[1])].sku_id)
+                entry["skuId"] = gid("Sku", items[int(field[1])].sku_id)
             if cart_field is not None:
                 field = cart_field
         entry["field"] = [*prefix, *field] or None
@@ -305,7 +301,7 @@ class CheckoutQuery:
         "nearest unmet thresholds. Bad input is one error with extensions.code (docs/API.md)."))
     async def checkout_preview(self, info: Info, input: CheckoutPreviewInput) -> CheckoutPricing:
         if input.from_cart == (input.lines is not None):
-            raise _public_error(DomainError.of("INVALID_INPUT", "give either lines or fromCart: true"),
+            raise _public_error(DomainError.of(CommonError.INVALID_VALUE, "give either lines or fromCart: true"),
                                 [], ("input",), None)
         principal = info.context.principal
         buyer_id = principal.id if principal is not None and principal.is_buyer else None
@@ -314,6 +310,6 @@ class CheckoutQuery:
                                         input.coupon_ids, input.payment_channel, input.region_code,
                                         ("input",), ("fromCart",))
         if pricing is None:
-            raise _public_error(DomainError.of("NO_LINES", "select at least one cart line", "fromCart"),
+            raise _public_error(DomainError.of(CheckoutError.NO_LINES, "select at least one cart line", "fromCart"),
                                 [], ("input",), None)
         return pricing

@@ -1,6 +1,8 @@
 """GraphQL for promotions, coupons and freight templates (DOMAIN §4.1): staff manage them,
-buyers claim coupons and read their wallet. Resolvers parse ids, run one service call in one
-transaction and map rows onto types; the rules live in app/promotions/.
+buyers claim coupons and read their wallet. Resolvers decode ids and run one service call through
+schema/mutations.py (`mutate` for changes, `query` for reads), then map rows onto types; the
+rules live in app/promotions/. Roles are declared on the fields (operators review); services
+check ownership only.
 """
 
 from datetime import UTC, datetime
@@ -10,31 +12,37 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from app.ids import encode_id
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
+from app.promotions.errors import PassedOnError, PromotionError
 from schema.context import Info
-from schema.errors import UserError
-from schema.ids import input_pk, input_pks, optional_pk
+from schema.errors import user_error_type
+from schema.ids import gid, input_pk, input_pks, optional_pk
+from schema.mutations import mutate, query
 from schema.pagination import Connection, Edge, PageInfo, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
-from schema.use_cases import change, change_object, read
 
 PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
 PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
 CouponKind = strawberry.enum(Enum("CouponKind", {k.name: k.value for k in m.CouponKind}))
-StatusAction = strawberry.enum(lifecycle.Action, name="PromotionAction", description=(
-    "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); APPROVE/REJECT: "
-    "operators, PENDING_REVIEW → ACTIVE/DRAFT; PAUSE ⇄ RESUME; END: final."))
+StatusAction = strawberry.enum(
+    Enum("PromotionAction", {a.name: a.value for a in lifecycle.OWNER_ACTIONS}), description=(
+        "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
+        "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
 CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
 EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
+PromotionUserError = user_error_type("Promotion", PromotionError, PassedOnError)
 
 
-def _gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
+class IsMerchantStaff(IsStaff):
+    """A merchant's staff (enrolling SKUs in a platform promotion is a merchant's act)."""
+    refusal = "only merchant staff may do this"
+
+    def allowed(self, principal) -> bool:
+        return principal.is_merchant_staff
 
 
 # ---------------------------------------------------------------- shared shapes
@@ -112,9 +120,9 @@ class PromotionRule:
             per_every=PerEvery(step=every["step"], amount=every["amount"], cap=every.get("cap")) if every else None,
             rate=r.get("rate"), threshold_amount=r.get("threshold_amount"), threshold_items=r.get("threshold_items"),
             channel=r.get("channel"), amount=r.get("amount"),
-            bundle_items=[BundleItem(sku_id=_gid("Sku", i["sku_id"]), quantity=i["quantity"])
+            bundle_items=[BundleItem(sku_id=gid("Sku", i["sku_id"]), quantity=i["quantity"])
                           for i in r.get("bundle_items") or ()],
-            bundle_price=r.get("bundle_price"), gift_sku_id=_gid("Sku", r.get("gift_sku_id")),
+            bundle_price=r.get("bundle_price"), gift_sku_id=gid("Sku", r.get("gift_sku_id")),
             gift_quantity=r.get("gift_quantity"))
 
 
@@ -148,12 +156,12 @@ class Promotion:
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "Promotion":
         return cls(
-            id=_gid("Promotion", r["id"]), kind=PromotionKind(r["kind"]), name=r["name"],
-            merchant_id=_gid("Merchant", r["merchant_id"]), status=PromotionStatus(r["status"]),
+            id=gid("Promotion", r["id"]), kind=PromotionKind(r["kind"]), name=r["name"],
+            merchant_id=gid("Merchant", r["merchant_id"]), status=PromotionStatus(r["status"]),
             priority=r["priority"], stackable_with_coupons=r["stackable_with_coupons"], starts_at=r["starts_at"],
             ends_at=r["ends_at"], funding=_funding_of(r),
-            scope=PromotionScope(whole=r["whole_scope"], category_ids=[_gid("Category", c) for c in r["category_ids"]],
-                                 sku_ids=[_gid("Sku", s) for s in r["scope_sku_ids"]]),
+            scope=PromotionScope(whole=r["whole_scope"], category_ids=[gid("Category", c) for c in r["category_ids"]],
+                                 sku_ids=[gid("Sku", s) for s in r["scope_sku_ids"]]),
             rule=PromotionRule.from_json(r["rule"]), budget=r["budget"], spent=r["given"],
             review_note=r["review_note"], created_at=r["created_at"])
 
@@ -258,7 +266,30 @@ class UpdatePromotionInput:
 class ChangeStatusInput:
     id: strawberry.ID
     action: StatusAction
-    note: str | None = strawberry.field(default=None, description="Required to REJECT.")
+    note: str | None = strawberry.field(default=None, description="Why (kept in the status history).")
+
+
+@strawberry.input(description="An operator's decision on a PENDING_REVIEW promotion or coupon: ACTIVE, or back to "
+                              "DRAFT with `note` (required to reject; shown as `reviewNote`).")
+class ReviewInput:
+    id: strawberry.ID
+    approve: bool
+    note: str | None = None
+
+
+@strawberry.type(description="One status change: who (`staff:<id>`), when, from (null: created), to, why.")
+class PromotionStatusChange:
+    from_status: PromotionStatus | None
+    to_status: PromotionStatus
+    actor: str
+    reason: str | None
+    at: datetime
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> "PromotionStatusChange":
+        return cls(from_status=PromotionStatus(r["from_status"]) if r["from_status"] else None,
+                   to_status=PromotionStatus(r["to_status"]), actor=r["actor"], reason=r["reason"],
+                   at=r["created_at"])
 
 
 @strawberry.input
@@ -272,7 +303,7 @@ class PromotionFilter:
 @strawberry.type
 class PromotionPayload:
     promotion: Promotion | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.type(description="A merchant's SKU put forward for a platform promotion (报名).")
@@ -287,8 +318,8 @@ class Enrolment:
 
     @classmethod
     def of(cls, e: service.Enrolment) -> "Enrolment":
-        return cls(promotion_id=_gid("Promotion", e.promotion_id), sku_id=_gid("Sku", e.sku_id),
-                   merchant_id=_gid("Merchant", e.merchant_id), status=EnrolmentStatus(e.status), note=e.note,
+        return cls(promotion_id=gid("Promotion", e.promotion_id), sku_id=gid("Sku", e.sku_id),
+                   merchant_id=gid("Merchant", e.merchant_id), status=EnrolmentStatus(e.status), note=e.note,
                    created_at=e.created_at, decided_at=e.decided_at)
 
 
@@ -309,7 +340,7 @@ class ReviewEnrolmentsInput:
 @strawberry.type
 class EnrolmentPayload:
     enrolments: list[Enrolment] = strawberry.field(default_factory=list)
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------- coupons
@@ -329,9 +360,9 @@ class CouponTerms:
 
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "CouponTerms":
-        return cls(kind=CouponKind(r["kind"]), name=r["name"], merchant_id=_gid("Merchant", r["merchant_id"]),
+        return cls(kind=CouponKind(r["kind"]), name=r["name"], merchant_id=gid("Merchant", r["merchant_id"]),
                    threshold=r["threshold"], amount=r["amount"], rate=r["rate"], cap=r["cap"],
-                   category_ids=[_gid("Category", c) for c in r["category_ids"]])
+                   category_ids=[gid("Category", c) for c in r["category_ids"]])
 
 
 @strawberry.type
@@ -351,7 +382,7 @@ class CouponTemplate:
 
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> "CouponTemplate":
-        return cls(id=_gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
+        return cls(id=gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
                    status=PromotionStatus(r["status"]), claim_starts_at=r["claim_starts_at"],
                    claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"], valid_until=r["valid_until"],
                    total_stock=r["total_stock"], issued=r["issued"], per_buyer_limit=r["per_buyer_limit"],
@@ -433,7 +464,7 @@ class UpdateCouponTemplateInput:
 @strawberry.type
 class CouponTemplatePayload:
     template: CouponTemplate | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -444,7 +475,7 @@ class ClaimCouponInput:
 @strawberry.type
 class ClaimCouponPayload:
     coupon: WalletCoupon | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------- freight
@@ -482,11 +513,11 @@ class FreightTemplateInput:
 @strawberry.type
 class FreightTemplatePayload:
     template: FreightTemplate | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 def _freight(merchant_id: int, d: freight.FreightDraft) -> FreightTemplate:
-    return FreightTemplate(merchant_id=_gid("Merchant", merchant_id), default_fee=d.default_fee,
+    return FreightTemplate(merchant_id=gid("Merchant", merchant_id), default_fee=d.default_fee,
                            free_threshold=d.free_threshold,
                            regions=[RegionFee(region_code=c, fee=f) for c, f in d.fee_by_region])
 
@@ -499,9 +530,24 @@ def _now() -> datetime:
 
 
 def _wallet_coupon(r: asyncpg.Record) -> WalletCoupon:
-    return WalletCoupon(id=_gid("Coupon", r["id"]), template_id=_gid("CouponTemplate", r["template_id"]),
+    return WalletCoupon(id=gid("Coupon", r["id"]), template_id=gid("CouponTemplate", r["template_id"]),
                         terms=CouponTerms.from_row(r), status=WalletStatus(r["wallet_status"]),
                         claimed_at=r["claimed_at"], expires_at=r["expires_at"], used_at=r["used_at"])
+
+
+def _claimable(r: asyncpg.Record) -> ClaimableCoupon:
+    return ClaimableCoupon(template_id=gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
+                           claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"],
+                           valid_until=r["valid_until"], remaining=r["total_stock"] - r["issued"],
+                           per_buyer_limit=r["per_buyer_limit"], claimed=r["held"])
+
+
+async def _history(info: Info, table: lifecycle.Table, type_name: str, global_id: str, first: int,
+                   after: str | None) -> Connection[PromotionStatusChange]:
+    first = page_size(first)
+    rows = await query(info, lambda conn: lifecycle.status_history(
+        conn, table, info.context.principal, input_pk(type_name, global_id, "id"), after_id(after), first + 1))
+    return connection_of(rows, first, after, PromotionStatusChange.from_row)
 
 
 @strawberry.type
@@ -513,22 +559,29 @@ class PromotionQuery:
                          after: str | None = None) -> Connection[Promotion]:
         f, first = filter or PromotionFilter(), page_size(first)
 
-        async def call(conn):
+        async def act(conn):
             return await service.list_promotions(conn, info.context.principal, service.PromotionFilter(
                 platform=f.platform, merchant_id=optional_pk("Merchant", f.merchant_id, "filter", "merchantId"),
                 status=f.status.value if f.status else None, kind=f.kind.value if f.kind else None),
                 after_id(after), first + 1)
-        return connection_of(await read(info, call), first, after, Promotion.from_row)
+        return connection_of(await query(info, act), first, after, Promotion.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion:
-        return Promotion.from_row(await read(info, lambda conn: service.get_promotion(
+        return Promotion.from_row(await query(info, lambda conn: service.get_promotion(
             conn, info.context.principal, input_pk("Promotion", id, "id"))))
+
+    @strawberry.field(permission_classes=[IsStaff], description=(
+        "Every status change of a promotion, oldest first (the first: its creation). Merchant staff: their shop's; "
+        "operators: all."))
+    async def promotion_status_history(self, info: Info, id: strawberry.ID, first: int = 20,
+                                       after: str | None = None) -> Connection[PromotionStatusChange]:
+        return await _history(info, lifecycle.PROMOTIONS, "Promotion", id, first, after)
 
     @strawberry.field(permission_classes=[IsStaff], description="Operators: every merchant's; merchants: their own.")
     async def promotion_enrolments(self, info: Info, promotion_id: strawberry.ID,
                                    status: EnrolmentStatus | None = None) -> list[Enrolment]:
-        rows = await read(info, lambda conn: service.enrolments(
+        rows = await query(info, lambda conn: service.enrolments(
             conn, info.context.principal, input_pk("Promotion", promotion_id, "promotionId"),
             status=status.value if status else None))
         return [Enrolment.of(e) for e in rows]
@@ -537,37 +590,39 @@ class PromotionQuery:
     async def coupon_templates(self, info: Info, platform: bool | None = None, status: PromotionStatus | None = None,
                                first: int = 20, after: str | None = None) -> Connection[CouponTemplate]:
         first = page_size(first)
-        rows = await read(info, lambda conn: coupons.list_templates(
+        rows = await query(info, lambda conn: coupons.list_templates(
             conn, info.context.principal, platform, status.value if status else None, after_id(after), first + 1))
         return connection_of(rows, first, after, CouponTemplate.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate:
-        return CouponTemplate.from_row(await read(info, lambda conn: coupons.get_template(
+        return CouponTemplate.from_row(await query(info, lambda conn: coupons.get_template(
             conn, info.context.principal, input_pk("CouponTemplate", id, "id"))))
 
+    @strawberry.field(permission_classes=[IsStaff], description=(
+        "Every status change of a coupon template, oldest first (the first: its creation)."))
+    async def coupon_template_status_history(self, info: Info, id: strawberry.ID, first: int = 20,
+                                             after: str | None = None) -> Connection[PromotionStatusChange]:
+        return await _history(info, lifecycle.COUPON_TEMPLATES, "CouponTemplate", id, first, after)
+
     @strawberry.field(description="Coupons handed out now (a merchant's, or all), newest first; anyone may look.")
-    async def claimable_coupons(self, info: Info, merchant_id: strawberry.ID | None = None,
-                                first: int = 20) -> list[ClaimableCoupon]:
-        principal, limit, now = info.context.principal, page_size(first), _now()
+    async def claimable_coupons(self, info: Info, merchant_id: strawberry.ID | None = None, first: int = 20,
+                                after: str | None = None) -> Connection[ClaimableCoupon]:
+        principal, first, now = info.context.principal, page_size(first), _now()
         buyer = principal.id if principal is not None and principal.is_buyer else None
-        rows = await read(info, lambda conn: coupons.claimable(
-            conn, buyer, optional_pk("Merchant", merchant_id, "merchantId"), now, limit))
-        return [ClaimableCoupon(template_id=_gid("CouponTemplate", r["id"]), terms=CouponTerms.from_row(r),
-                                claim_ends_at=r["claim_ends_at"], valid_days=r["valid_days"],
-                                valid_until=r["valid_until"], remaining=r["total_stock"] - r["issued"],
-                                per_buyer_limit=r["per_buyer_limit"], claimed=r["held"]) for r in rows]
+        rows = await query(info, lambda conn: coupons.claimable(
+            conn, buyer, optional_pk("Merchant", merchant_id, "merchantId"), now, after_id(after), first + 1))
+        return connection_of(rows, first, after, _claimable)
 
     @strawberry.field(permission_classes=[IsBuyer], description="Your coupons in one state, newest claim first.")
     async def my_coupons(self, info: Info, status: CouponWalletStatus = WalletStatus.UNUSED, first: int = 20,
                          after: str | None = None) -> Wallet:
         buyer, first, now = info.context.principal.id, page_size(first), _now()
-        after_pk = after_id(after)
 
-        async def call(conn):
-            return (await coupons.wallet(conn, buyer, WalletStatus(status.value), now, after_pk, first + 1),
+        async def act(conn):
+            return (await coupons.wallet(conn, buyer, WalletStatus(status.value), now, after_id(after), first + 1),
                     await coupons.wallet_counts(conn, buyer, now))
-        rows, counts = await read(info, call)
+        rows, counts = await query(info, act)
         page = connection_of(rows, first, after, _wallet_coupon)
         return Wallet(edges=page.edges, page_info=page.page_info,
                       counts=WalletCounts(unused=counts[WalletStatus.UNUSED], used=counts[WalletStatus.USED],
@@ -575,96 +630,121 @@ class PromotionQuery:
 
     @strawberry.field(permission_classes=[IsStaff], description="Null when the merchant has none (it ships free).")
     async def freight_template(self, info: Info, merchant_id: strawberry.ID) -> FreightTemplate | None:
-        pk = input_pk("Merchant", merchant_id, "merchantId")
-        found = await read(info, lambda conn: freight.get_template(conn, info.context.principal, pk))
-        return None if found is None else _freight(pk, found)
+        async def act(conn):
+            pk = input_pk("Merchant", merchant_id, "merchantId")
+            found = await freight.get_template(conn, info.context.principal, pk)
+            return None if found is None else _freight(pk, found)
+        return await query(info, act)
 
 
-async def _promotion_payload(info: Info, pk: int | None, errors: list[UserError]) -> PromotionPayload:
-    if errors:
-        return PromotionPayload(user_errors=errors)
-    async with info.context.db.connection() as conn:
-        return PromotionPayload(promotion=Promotion.from_row(
-            await service.get_promotion(conn, info.context.principal, pk)))
+def _promotion_payload(info: Info):
+    """The payload of a change to promotion `pk`, read after the commit as the caller sees it."""
+    async def present(pk: int) -> PromotionPayload:
+        return PromotionPayload(promotion=Promotion.from_row(await query(
+            info, lambda conn: service.get_promotion(conn, info.context.principal, pk))))
+    return present
 
 
-async def _template_payload(info: Info, pk: int | None, errors: list[UserError]) -> CouponTemplatePayload:
-    if errors:
-        return CouponTemplatePayload(user_errors=errors)
-    async with info.context.db.connection() as conn:
-        return CouponTemplatePayload(template=CouponTemplate.from_row(
-            await coupons.get_template(conn, info.context.principal, pk)))
+def _template_payload(info: Info):
+    async def present(pk: int) -> CouponTemplatePayload:
+        return CouponTemplatePayload(template=CouponTemplate.from_row(await query(
+            info, lambda conn: coupons.get_template(conn, info.context.principal, pk))))
+    return present
+
+
+def _on(type_name: str, global_id: str, act):
+    """`act(conn, caller, pk)` on the object a client id names (decoded at `id`); returns the pk."""
+    async def run(conn, who) -> int:
+        pk = input_pk(type_name, global_id, "id")
+        await act(conn, who, pk)
+        return pk
+    return run
 
 
 @strawberry.type
 class PromotionMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="Created as a DRAFT; PUBLISH it to run it.")
     async def create_promotion(self, info: Info, input: PromotionInput) -> PromotionPayload:
-        pk, errors = await change(info, lambda conn, who: service.create_promotion(
-            conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _promotion_draft(input)))
-        return await _promotion_payload(info, pk, errors)
+        return await mutate(info, PromotionPayload, lambda conn, who: service.create_promotion(
+            conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _promotion_draft(input)),
+            _promotion_payload(info))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Only a DRAFT can change.")
     async def update_promotion(self, info: Info, input: UpdatePromotionInput) -> PromotionPayload:
-        pk, errors = await change_object(info, "Promotion", input.id, "id", lambda conn, who, pk: (
-            service.update_promotion(conn, who, pk, _promotion_draft(input.promotion))))
-        return await _promotion_payload(info, pk, errors)
+        return await mutate(info, PromotionPayload, _on("Promotion", input.id, lambda conn, who, pk: (
+            service.update_promotion(conn, who, pk, _promotion_draft(input.promotion)))), _promotion_payload(info))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def change_promotion_status(self, info: Info, input: ChangeStatusInput) -> PromotionPayload:
-        pk, errors = await change_object(info, "Promotion", input.id, "id", lambda conn, who, pk: (
-            lifecycle.change_status(conn, lifecycle.PROMOTIONS, who, pk, input.action, input.note, _now())))
-        return await _promotion_payload(info, pk, errors)
+        return await mutate(info, PromotionPayload, _on("Promotion", input.id, lambda conn, who, pk: (
+            lifecycle.change_status(conn, lifecycle.PROMOTIONS, who, pk, lifecycle.Action(input.action.value),
+                                    input.note, _now()))), _promotion_payload(info))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Merchants put their SKUs forward for a running "
-                                                                   "platform promotion (报名); operators decide.")
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Operators decide a promotion in PENDING_REVIEW.")
+    async def review_promotion(self, info: Info, input: ReviewInput) -> PromotionPayload:
+        return await mutate(info, PromotionPayload, _on("Promotion", input.id, lambda conn, who, pk: (
+            lifecycle.review(conn, lifecycle.PROMOTIONS, who, pk, input.approve, input.note, _now()))),
+            _promotion_payload(info))
+
+    @strawberry.mutation(permission_classes=[IsMerchantStaff], description=(
+        "Merchants put their SKUs forward for a running platform promotion (报名); operators decide."))
     async def enrol_skus(self, info: Info, input: EnrolSkusInput) -> EnrolmentPayload:
-        found, errors = await change(info, lambda conn, who: service.enrol_skus(
+        return await mutate(info, EnrolmentPayload, lambda conn, who: service.enrol_skus(
             conn, who, input_pk("Promotion", input.promotion_id, "promotionId"),
-            input_pks("Sku", input.sku_ids, "skuIds"), _now()))
-        return EnrolmentPayload(enrolments=[Enrolment.of(e) for e in found or ()], user_errors=errors)
+            input_pks("Sku", input.sku_ids, "skuIds"), _now()), _enrolments)
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def review_enrolments(self, info: Info, input: ReviewEnrolmentsInput) -> EnrolmentPayload:
-        found, errors = await change(info, lambda conn, who: service.review_enrolments(
+        return await mutate(info, EnrolmentPayload, lambda conn, who: service.review_enrolments(
             conn, who, input_pk("Promotion", input.promotion_id, "promotionId"),
-            input_pks("Sku", input.sku_ids, "skuIds"), input.approve, input.note))
-        return EnrolmentPayload(enrolments=[Enrolment.of(e) for e in found or ()], user_errors=errors)
+            input_pks("Sku", input.sku_ids, "skuIds"), input.approve, input.note), _enrolments)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Created as a DRAFT; PUBLISH it to hand it out.")
     async def create_coupon_template(self, info: Info, input: CouponTemplateInput) -> CouponTemplatePayload:
-        pk, errors = await change(info, lambda conn, who: coupons.create_template(
-            conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _coupon_draft(input)))
-        return await _template_payload(info, pk, errors)
+        return await mutate(info, CouponTemplatePayload, lambda conn, who: coupons.create_template(
+            conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), _coupon_draft(input)),
+            _template_payload(info))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Only a DRAFT can change.")
     async def update_coupon_template(self, info: Info, input: UpdateCouponTemplateInput) -> CouponTemplatePayload:
-        pk, errors = await change_object(info, "CouponTemplate", input.id, "id", lambda conn, who, pk: (
-            coupons.update_template(conn, who, pk, _coupon_draft(input.template))))
-        return await _template_payload(info, pk, errors)
+        return await mutate(info, CouponTemplatePayload, _on("CouponTemplate", input.id, lambda conn, who, pk: (
+            coupons.update_template(conn, who, pk, _coupon_draft(input.template)))), _template_payload(info))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def change_coupon_template_status(self, info: Info, input: ChangeStatusInput) -> CouponTemplatePayload:
-        pk, errors = await change_object(info, "CouponTemplate", input.id, "id", lambda conn, who, pk: (
-            lifecycle.change_status(conn, lifecycle.COUPON_TEMPLATES, who, pk, input.action, input.note, _now())))
-        return await _template_payload(info, pk, errors)
+        return await mutate(info, CouponTemplatePayload, _on("CouponTemplate", input.id, lambda conn, who, pk: (
+            lifecycle.change_status(conn, lifecycle.COUPON_TEMPLATES, who, pk, lifecycle.Action(input.action.value),
+                                    input.note, _now()))), _template_payload(info))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Operators decide a coupon in PENDING_REVIEW.")
+    async def review_coupon_template(self, info: Info, input: ReviewInput) -> CouponTemplatePayload:
+        return await mutate(info, CouponTemplatePayload, _on("CouponTemplate", input.id, lambda conn, who, pk: (
+            lifecycle.review(conn, lifecycle.COUPON_TEMPLATES, who, pk, input.approve, input.note, _now()))),
+            _template_payload(info))
 
     @strawberry.mutation(permission_classes=[IsBuyer], description="One coupon into your wallet; never more than "
                                                                    "the stock or your limit, however many tap at once.")
     async def claim_coupon(self, info: Info, input: ClaimCouponInput) -> ClaimCouponPayload:
         now = _now()
-        pk, errors = await change(info, lambda conn, who: coupons.claim(
-            conn, who.id, input_pk("CouponTemplate", input.template_id, "templateId"), now))
-        if errors:
-            return ClaimCouponPayload(user_errors=errors)
-        async with info.context.db.connection() as conn:
-            row = await coupons.wallet_coupon(conn, info.context.principal.id, pk, now)
-        return ClaimCouponPayload(coupon=_wallet_coupon(row))
+
+        async def present(pk: int) -> ClaimCouponPayload:
+            row = await query(info, lambda conn: coupons.wallet_coupon(conn, info.context.principal.id, pk, now))
+            return ClaimCouponPayload(coupon=_wallet_coupon(row))
+        return await mutate(info, ClaimCouponPayload, lambda conn, who: coupons.claim(
+            conn, who.id, input_pk("CouponTemplate", input.template_id, "templateId"), now), present)
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Replace a merchant's freight template.")
     async def set_freight_template(self, info: Info, input: FreightTemplateInput) -> FreightTemplatePayload:
         draft = freight.FreightDraft(input.default_fee, input.free_threshold,
                                      tuple((r.region_code, r.fee) for r in input.regions))
-        pk, errors = await change_object(info, "Merchant", input.merchant_id, "merchantId",
-                                         lambda conn, who, pk: freight.set_template(conn, who, pk, draft))
-        return FreightTemplatePayload(template=None if errors else _freight(pk, draft), user_errors=errors)
+
+        async def act(conn, who) -> int:
+            pk = input_pk("Merchant", input.merchant_id, "merchantId")
+            await freight.set_template(conn, who, pk, draft)
+            return pk
+        return await mutate(info, FreightTemplatePayload, act,
+                            lambda pk: FreightTemplatePayload(template=_freight(pk, draft)))
+
+
+def _enrolments(found: list[service.Enrolment]) -> EnrolmentPayload:
+    return EnrolmentPayload(enrolments=[Enrolment.of(e) for e in found])

@@ -87,5 +87,9 @@ class ResponseCache:
 
     def on_event(self, event: Event) -> None:
         if event.topic in INVALIDATING_TOPICS:
-            self._entries.clear()
-            self.total_bytes = 0
+            self.clear()
+
+    def clear(self) -> None:
+        """Drop every entry: an event invalidated them, or events may have been missed."""
+        self._entries.clear()
+        self.total_bytes = 0

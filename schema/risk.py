@@ -7,14 +7,17 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from app.ids import encode_id
 from app.risk import blacklist
+from app.risk.errors import RiskError
 from schema.context import Info
-from schema.errors import UserError
-from schema.ids import input_pk, optional_pk
-from schema.pagination import Connection, after_id, connection_of, page_size
+from schema.errors import user_error_type
+from schema.ids import gid, input_pk, optional_pk
+from schema.mutations import mutate, query
+from schema.pagination import (Connection, Edge, after_id, connection_of, decode_cursor, encode_cursor, page_info,
+                               page_size)
 from schema.permissions import IsAdmin
-from schema.use_cases import change, read
+
+RiskUserError = user_error_type("Risk", RiskError)
 
 BlacklistKind = strawberry.enum(Enum("BlacklistKind", {k: k for k in blacklist.KINDS}))
 
@@ -57,7 +60,7 @@ class AddToBlacklistInput:
 class BlacklistPayload:
     entry: BlacklistEntry | None = None
     removed: bool = False
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[RiskUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 def _entry(i: BlacklistEntryInput, *field: str) -> blacklist.Entry:
@@ -66,40 +69,49 @@ def _entry(i: BlacklistEntryInput, *field: str) -> blacklist.Entry:
 
 
 def _blacklisted(r) -> BlacklistEntry:
-    return BlacklistEntry(kind=BlacklistKind(r["kind"]), value=r["value"], reason=r["reason"], created_at=r["created_at"])
+    return BlacklistEntry(kind=BlacklistKind(r["kind"]), value=r["value"], reason=r["reason"],
+                          created_at=r["created_at"])
 
 
 def _decision(r) -> RiskDecision:
-    return RiskDecision(id=strawberry.ID(encode_id("RiskDecision", r["id"])), stage=r["stage"],
-                        buyer_id=None if r["buyer_id"] is None else strawberry.ID(encode_id("Buyer", r["buyer_id"])),
+    return RiskDecision(id=gid("RiskDecision", r["id"]), stage=r["stage"], buyer_id=gid("Buyer", r["buyer_id"]),
                         decision=r["decision"], rule=r["rule"], detail=r["detail"], created_at=r["created_at"])
 
 
 @strawberry.type
 class RiskQuery:
-    @strawberry.field(permission_classes=[IsAdmin], description="The newest blacklist entries (of one kind).")
-    async def blacklist(self, info: Info, kind: BlacklistKind | None = None, first: int = 50) -> list[BlacklistEntry]:
-        first = page_size(first)
-        rows = await read(info, lambda conn: blacklist.entries(conn, kind.value if kind else None, first))
-        return [_blacklisted(r) for r in rows]
+    @strawberry.field(permission_classes=[IsAdmin], description="The blacklist, newest entries first (of one kind).")
+    async def blacklist(self, info: Info, kind: BlacklistKind | None = None, first: int = 50,
+                        after: str | None = None) -> Connection[BlacklistEntry]:
+        async def act(conn) -> Connection[BlacklistEntry]:
+            size = page_size(first)
+            rows = await blacklist.entries(conn, kind.value if kind else None, decode_cursor(after), size + 1)
+            shown = rows[:size]
+            cursors = [encode_cursor(blacklist.entry_position(r)) for r in shown]
+            return Connection(edges=[Edge(node=_blacklisted(r), cursor=c) for r, c in zip(shown, cursors)],
+                              page_info=page_info(cursors, len(rows) > size, after))
+        return await query(info, act)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Every risk decision, newest first.")
     async def risk_decisions(self, info: Info, buyer_id: strawberry.ID | None = None, denied_only: bool = False,
                              first: int = 20, after: str | None = None) -> Connection[RiskDecision]:
-        first = page_size(first)
-        rows = await read(info, lambda conn: blacklist.decisions(
-            conn, optional_pk("Buyer", buyer_id, "buyerId"), denied_only, after_id(after), first + 1))
-        return connection_of(rows, first, after, _decision)
+        async def act(conn) -> Connection[RiskDecision]:
+            size = page_size(first)
+            rows = await blacklist.decisions(conn, optional_pk("Buyer", buyer_id, "buyerId"), denied_only,
+                                             after_id(after), size + 1)
+            return connection_of(rows, size, after, _decision)
+        return await query(info, act)
 
 
 @strawberry.type
 class RiskMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Refuse placements matching this entry.")
     async def add_to_blacklist(self, info: Info, input: AddToBlacklistInput) -> BlacklistPayload:
-        row, errors = await change(info, lambda conn, who: blacklist.add(conn, who, _entry(input.entry, "entry"), input.reason))
-        return BlacklistPayload(entry=None if row is None else _blacklisted(row), user_errors=errors)
+        return await mutate(info, BlacklistPayload,
+                            lambda conn, _: blacklist.add(conn, _entry(input.entry, "entry"), input.reason),
+                            lambda row: BlacklistPayload(entry=_blacklisted(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="`removed: false` when it was not listed.")
     async def remove_from_blacklist(self, info: Info, input: BlacklistEntryInput) -> BlacklistPayload:
-        removed, errors = await change(info, lambda conn, who: blacklist.remove(conn, who, _entry(input)))
-        return BlacklistPayload(removed=bool(removed), user_errors=errors)
+        return await mutate(info, BlacklistPayload, lambda conn, _: blacklist.remove(conn, _entry(input)),
+                            lambda removed: BlacklistPayload(removed=removed))

@@ -26,6 +26,7 @@ from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
 from app.logs import configure_logging
+from app.payments.gateway import http_client
 from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
@@ -332,8 +333,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                               max_size=settings.db_pool_max, count_sql=settings.count_sql)
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
+        app.state.http = http_client()
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
+            app.state.broadcaster.add_interruption_listener(cache.clear)
         await app.state.broadcaster.start()
         # The schemas, pools and modules live as long as the process: frozen, the cyclic GC
         # stops rescanning them in every full collection (~0.4 ms of CPU per listing).
@@ -342,6 +345,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await app.state.broadcaster.stop()
+            await app.state.http.aclose()
             await app.state.redis.aclose()
             await app.state.db.close()
 

@@ -89,3 +89,12 @@ def test_cache_is_bounded_by_bytes_as_well_as_entries():
     assert cache.total_bytes <= 10_000 and cache.get("k9") is not None and cache.get("k0") is None
     cache.put("k9", b"y" * 100)  # replacing an entry releases its bytes
     assert cache.total_bytes == 2 * 3_000 + 100
+
+
+async def test_a_lost_event_stream_clears_the_cache(cached_http):
+    """Events published while the pub/sub connection was down are never seen: the cache must not
+    keep answers they would have invalidated."""
+    await _post(cached_http, "query StreamProbe { __typename }")
+    assert (await _post(cached_http, "query StreamProbe { __typename }")).headers.get("x-cache") == "hit"
+    cached_http._transport.app.state.broadcaster._interrupt()  # what a dropped connection does
+    assert "x-cache" not in (await _post(cached_http, "query StreamProbe { __typename }")).headers

@@ -5,7 +5,6 @@ is anything left to do."""
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import structlog
 from arq import Retry, cron
 
@@ -17,7 +16,6 @@ log = structlog.get_logger(__name__)
 SWEEP_AFTER = timedelta(seconds=5)          # a notification older than this, still RECEIVED, is swept
 REFUND_SWEEP_AFTER = timedelta(seconds=30)  # a refund not sent to the provider after this is sent again
 SWEEP_BATCH = 500
-PROVIDER_TIMEOUT_SECONDS = 10
 
 
 def _now() -> datetime:
@@ -51,12 +49,11 @@ async def sweep_payment_notifications(ctx: dict) -> int:
 
 
 async def submit_refund(ctx: dict, refund_id: int) -> bool:
-    async with httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS) as http:
-        try:
-            return await refunds.submit_refund(ctx["db"], ctx["settings"], http, refund_id)
-        except ProviderUnavailable as exc:
-            log.warning("refund not accepted by the provider; retrying", refund_id=refund_id, error=str(exc))
-            raise Retry(defer=min(5 * ctx.get("job_try", 1), 60)) from exc
+    try:
+        return await refunds.submit_refund(ctx["db"], ctx["settings"], ctx["http"], refund_id)
+    except ProviderUnavailable as exc:
+        log.warning("refund not accepted by the provider; retrying", refund_id=refund_id, error=str(exc))
+        raise Retry(defer=min(5 * ctx.get("job_try", 1), 60)) from exc
 
 
 async def submit_pending_refunds(ctx: dict) -> int:
@@ -64,12 +61,11 @@ async def submit_pending_refunds(ctx: dict) -> int:
     async with ctx["db"].connection() as conn:
         due = await refunds.unsubmitted_refunds(conn, _now() - REFUND_SWEEP_AFTER)
     sent = 0
-    async with httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS) as http:
-        for refund_id in due:
-            try:
-                sent += await refunds.submit_refund(ctx["db"], ctx["settings"], http, refund_id)
-            except ProviderUnavailable as exc:
-                log.warning("refund not accepted by the provider", refund_id=refund_id, error=str(exc))
+    for refund_id in due:
+        try:
+            sent += await refunds.submit_refund(ctx["db"], ctx["settings"], ctx["http"], refund_id)
+        except ProviderUnavailable as exc:
+            log.warning("refund not accepted by the provider", refund_id=refund_id, error=str(exc))
     return sent
 
 

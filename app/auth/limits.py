@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from app.auth.errors import AuthError
 from app.config import Settings
 from app.errors import DomainError
 
@@ -41,7 +42,7 @@ async def start_login_attempt(redis: Redis, settings: Settings, account: str, ip
     if attempt.ip_key:
         limits.append((attempt.ip_key, settings.login_attempts_per_ip))
     if not await _count(redis, window, limits):
-        raise DomainError.of("TOO_MANY_ATTEMPTS", "too many failed login attempts; try again later")
+        raise DomainError.of(AuthError.TOO_MANY_ATTEMPTS, "too many failed login attempts; try again later")
     return attempt
 
 
@@ -62,4 +63,4 @@ async def count_registration(redis: Redis, settings: Settings, ip: str | None) -
     window = settings.register_window_seconds
     key = f"rl:register:ip:{ip}:{int(time.time()) // window}"
     if not await _count(redis, window, [(key, settings.register_attempts_per_ip)]):
-        raise DomainError.of("TOO_MANY_ATTEMPTS", "too many sign-ups from this address; try again later")
+        raise DomainError.of(AuthError.TOO_MANY_ATTEMPTS, "too many sign-ups from this address; try again later")

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.auth.common_passwords import COMMON_PASSWORDS
+from app.auth.errors import AuthError
 from app.errors import DomainError
 
 MIN_PASSWORD = 8
@@ -75,4 +76,4 @@ def check_password_policy(password: str, identifiers: tuple[str, ...] = ()) -> N
         problem = "this password is too common"
     else:
         return
-    raise DomainError.of("WEAK_PASSWORD", problem, "password")
+    raise DomainError.of(AuthError.WEAK_PASSWORD, problem, "password")

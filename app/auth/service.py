@@ -12,6 +12,7 @@ import unicodedata
 import asyncpg
 from redis.asyncio import Redis
 
+from app.auth.errors import AuthError
 from app.auth.limits import count_registration, login_succeeded, start_login_attempt
 from app.auth.passwords import check_password_policy, hash_password, verify_password
 from app.auth.principal import Principal
@@ -34,7 +35,7 @@ def normalise_login(name: str) -> str:
 
 def _check_phone(phone: str) -> None:
     if not PHONE.match(phone):
-        raise DomainError.of("INVALID_PHONE", "phone must be 6 to 20 digits", "phone")
+        raise DomainError.of(AuthError.INVALID_PHONE, "phone must be 6 to 20 digits", "phone")
 
 
 def _staff_principal(row: asyncpg.Record) -> Principal:
@@ -55,7 +56,7 @@ async def register_buyer(db: Database, redis: Redis, settings: Settings, phone: 
             "INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, $3)"
             " ON CONFLICT (phone) DO NOTHING RETURNING id", phone, pw_hash, nickname[:50])
         if buyer_id is None:
-            raise DomainError.of("PHONE_TAKEN", "this phone is already registered", "phone")
+            raise DomainError.of(AuthError.PHONE_TAKEN, "this phone is already registered", "phone")
         if device_token:
             await merge_device_cart(conn, buyer_id, device_token)
         return await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))
@@ -68,9 +69,9 @@ async def login_buyer(db: Database, redis: Redis, settings: Settings, phone: str
     attempt = await start_login_attempt(redis, settings, f"buyer:{phone}", ip)
     row = await db.fetchrow("SELECT id, password_hash, status FROM buyers WHERE phone = $1", phone)
     if not await verify_password(row["password_hash"] if row else None, password) or row["status"] == "DELETED":
-        raise DomainError.of("INVALID_CREDENTIALS", "phone or password is wrong")
+        raise DomainError.of(AuthError.INVALID_CREDENTIALS, "phone or password is wrong")
     if row["status"] == "BLACKLISTED":
-        raise DomainError.of("ACCOUNT_BLOCKED", "this account is blocked")
+        raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this account is blocked")
     async with db.transaction() as conn:
         if device_token:
             await merge_device_cart(conn, row["id"], device_token)
@@ -89,9 +90,9 @@ async def login_staff(db: Database, redis: Redis, settings: Settings, username: 
         " FROM staff_accounts s LEFT JOIN merchants m ON m.id = s.merchant_id WHERE s.username = $1",
         username)
     if not await verify_password(row["password_hash"] if row else None, password) or not row["active"]:
-        raise DomainError.of("INVALID_CREDENTIALS", "username or password is wrong")
+        raise DomainError.of(AuthError.INVALID_CREDENTIALS, "username or password is wrong")
     if row["merchant_status"] == "CLOSED":
-        raise DomainError.of("ACCOUNT_BLOCKED", "this merchant is closed")
+        raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this merchant is closed")
     async with db.transaction() as conn:
         session = await open_session(conn, settings, _staff_principal(row))
     await login_succeeded(redis, attempt)
@@ -102,12 +103,12 @@ async def _account_principal(conn: asyncpg.Connection, subject: str, session_id:
     kind, _, pk = subject.partition(":")
     if kind == "buyer":
         if await conn.fetchval("SELECT status FROM buyers WHERE id = $1", int(pk)) != "ACTIVE":
-            raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
+            raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this account can no longer sign in")
         return Principal(kind="buyer", id=int(pk), session_id=session_id)
     row = await conn.fetchrow(
         "SELECT id, kind, merchant_id, merchant_role, active FROM staff_accounts WHERE id = $1", int(pk))
     if row is None or not row["active"]:
-        raise DomainError.of("ACCOUNT_BLOCKED", "this account can no longer sign in")
+        raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this account can no longer sign in")
     return Principal(kind="staff", id=row["id"], staff_kind=row["kind"], merchant_id=row["merchant_id"],
                      merchant_role=row["merchant_role"], session_id=session_id)
 
@@ -115,7 +116,7 @@ async def _account_principal(conn: asyncpg.Connection, subject: str, session_id:
 async def refresh_session(db: Database, redis: Redis, settings: Settings, refresh_token: str) -> Session:
     """Rotate: the presented token is used up and the session's next pair issued. A token that
     was already used ends its whole session (committed before the refusal is answered)."""
-    invalid = DomainError.of("INVALID_REFRESH_TOKEN", "refresh token is invalid or expired")
+    invalid = DomainError.of(AuthError.INVALID_REFRESH_TOKEN, "refresh token is invalid or expired")
     async with db.transaction() as conn:
         token = await conn.fetchrow(
             "SELECT t.session_id::text, t.principal, t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired,"
@@ -166,7 +167,7 @@ async def create_staff(conn: asyncpg.Connection, username: str, password: str, k
     """Create (or, for the CLI's idempotent runs, reset the password of) a staff account."""
     username = normalise_login(username)
     if not USERNAME.match(username):
-        raise DomainError.of("INVALID_USERNAME", "username must be 3-64 of a-z 0-9 _ . @ -", "username")
+        raise DomainError.of(AuthError.INVALID_USERNAME, "username must be 3-64 of a-z 0-9 _ . @ -", "username")
     check_password_policy(password, (username,))
     password_hash = await hash_password(password)
     return await conn.fetchval(

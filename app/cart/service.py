@@ -6,7 +6,7 @@ Rules (docs/cart.md):
   keeps its position; a new SKU goes after every line. At most `MAX_LINES` lines (CART_FULL).
 - A requested quantity is 1..`MAX_LINE_QUANTITY` (INVALID_QUANTITY); only sellable SKUs
   (product LISTED, SKU ACTIVE) are added or changed (NOT_AVAILABLE), and a SKU with nothing
-  available is refused (INSUFFICIENT_STOCK).
+  available is refused (OUT_OF_STOCK).
 - A line's quantity is capped by the SKU's purchase limit, by the stock available now and by
   `MAX_LINE_QUANTITY`: a capped change is made and reported as a `CartWarning`, never as an
   error, because the buyer still gets a usable cart line. An add never lowers what a line holds.
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.cart.errors import CartError, CartWarningCode
 from app.catalog import reads
-from app.errors import DomainError, NotFound
+from app.errors import CommonError, DomainError, NotFound
 
 MAX_LINES = 200
 MAX_LINE_QUANTITY = 999          # the cart_lines CHECK; more of one SKU is a typo, not a purchase
@@ -49,7 +50,7 @@ class CartWarning:
     """A change that was made, but not quite as asked."""
 
     sku_id: int
-    code: str             # PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL
+    code: CartWarningCode
     message: str
     requested: int        # the quantity the line would have held
     quantity: int         # what it holds now (0: not in the cart)
@@ -57,25 +58,27 @@ class CartWarning:
 
 def check_device_token(token: str, *field: str) -> str:
     if not DEVICE_TOKEN.match(token):
-        raise DomainError.of("INVALID_DEVICE_TOKEN", "a device token is 16 to 64 characters of A-Z a-z 0-9 _ -",
+        raise DomainError.of(CartError.INVALID_DEVICE_TOKEN, "a device token is 16 to 64 characters of A-Z a-z 0-9 _ -",
                              *field)
     return token
 
 
 def _check_quantity(quantity: int) -> None:
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
-        raise DomainError.of("INVALID_QUANTITY", f"quantity must be 1 to {MAX_LINE_QUANTITY}", "quantity")
+        raise DomainError.of(CartError.INVALID_QUANTITY, f"quantity must be 1 to {MAX_LINE_QUANTITY}", "quantity")
 
 
-def _cap(wanted: int, purchase_limit: int | None, available: int | None) -> tuple[int, str | None, str]:
+def _cap(wanted: int, purchase_limit: int | None, available: int | None
+         ) -> tuple[int, CartWarningCode | None, str]:
     """The quantity a line may hold when `wanted` is asked, with the binding cap's code and
     message (code None when nothing binds); a None limit or stock does not cap."""
-    caps = [(MAX_LINE_QUANTITY, "MAX_QUANTITY", f"at most {MAX_LINE_QUANTITY} of one item per cart")]
+    caps = [(MAX_LINE_QUANTITY, CartWarningCode.MAX_QUANTITY, f"at most {MAX_LINE_QUANTITY} of one item per cart")]
     if purchase_limit is not None:
-        caps.append((purchase_limit, "PURCHASE_LIMIT", f"at most {purchase_limit} of this item per order"))
+        caps.append((purchase_limit, CartWarningCode.PURCHASE_LIMIT,
+                     f"at most {purchase_limit} of this item per order"))
     if available is not None:
         available = max(available, 0)
-        caps.append((available, "INSUFFICIENT_STOCK", f"only {available} of this item left"))
+        caps.append((available, CartWarningCode.INSUFFICIENT_STOCK, f"only {available} of this item left"))
     cap, code, message = min(caps, key=lambda c: c[0])
     return (wanted, None, "") if wanted <= cap else (cap, code, message)
 
@@ -84,12 +87,12 @@ async def _sellable_sku(conn: asyncpg.Connection, sku_id: int) -> asyncpg.Record
     """The SKU with what can be sold now, if a buyer may put it in a cart."""
     [sku] = await reads.skus_by_ids(conn, [sku_id])
     if sku is None:
-        raise NotFound.of("NOT_FOUND", "no such item", "skuId")
+        raise NotFound.of(CommonError.NOT_FOUND, "no such item", "skuId")
     [product] = await reads.products_by_ids(conn, [sku["product_id"]])
     if product["status"] != "LISTED" or sku["status"] != "ACTIVE":
-        raise DomainError.of("NOT_AVAILABLE", "this item is not on sale", "skuId")
+        raise DomainError.of(CartError.NOT_AVAILABLE, "this item is not on sale", "skuId")
     if sku["available"] <= 0:
-        raise DomainError.of("INSUFFICIENT_STOCK", "this item is out of stock", "skuId")
+        raise DomainError.of(CartError.OUT_OF_STOCK, "this item is out of stock", "skuId")
     return sku
 
 
@@ -112,7 +115,7 @@ async def add_line(conn: asyncpg.Connection, owner: CartOwner, sku_id: int, quan
         cart_id, sku_id)
     held = line["quantity"] or 0
     if not held and line["lines"] >= MAX_LINES:
-        raise DomainError.of("CART_FULL", f"a cart holds at most {MAX_LINES} items; remove some first", "skuId")
+        raise DomainError.of(CartError.CART_FULL, f"a cart holds at most {MAX_LINES} items; remove some first", "skuId")
     wanted = held + quantity
     capped, code, message = _cap(wanted, sku["purchase_limit"], sku["available"])
     new = max(capped, held)
@@ -136,13 +139,13 @@ async def update_line(conn: asyncpg.Connection, owner: CartOwner, sku_id: int, q
         f" WHERE c.id = l.cart_id AND c.{column} = $1 AND l.sku_id = $2 RETURNING l.sku_id",
         value, sku_id, new)
     if updated is None:
-        raise NotFound.of("NOT_FOUND", "this item is not in the cart", "skuId")
+        raise NotFound.of(CommonError.NOT_FOUND, "this item is not in the cart", "skuId")
     return [CartWarning(sku_id, code, message, quantity, new)] if code else []
 
 
 def _check_id_count(sku_ids: list[int]) -> None:
     if len(sku_ids) > MAX_LINES:
-        raise DomainError.of("TOO_MANY_IDS", f"at most {MAX_LINES} items at once", "skuIds")
+        raise DomainError.of(CommonError.TOO_MANY, f"at most {MAX_LINES} items at once", "skuIds")
 
 
 async def remove_lines(conn: asyncpg.Connection, owner: CartOwner, sku_ids: list[int]) -> list[CartWarning]:
@@ -202,7 +205,7 @@ async def merge_device_cart(conn: asyncpg.Connection, buyer_id: int, device_toke
     for line, sku in zip(incoming, skus):
         sku_id, prior = line["sku_id"], held.get(line["sku_id"])
         if prior is None and line_count >= MAX_LINES:
-            warnings.append(CartWarning(sku_id, "CART_FULL", f"a cart holds at most {MAX_LINES} items",
+            warnings.append(CartWarning(sku_id, CartWarningCode.CART_FULL, f"a cart holds at most {MAX_LINES} items",
                                         line["quantity"], 0))
             continue
         wanted = line["quantity"] + (prior["quantity"] if prior else 0)

@@ -5,6 +5,12 @@ Reserving is the SQL function `reserve_order_lines` (migrations/0010): every lin
 order in SKU order, routed like `route_warehouse`, all failures reported at once. Placement
 sends it together with its COMMIT (`reserve_and_commit`), so a hot SKU's stock row is locked only
 for the time PostgreSQL needs.
+
+A SKU whose stock state changes — sold out by a placement, back in stock when a cancellation or
+a timeout releases its units — gets a `STOCK_STATE_CHANGED` product event in the same
+transaction, so the anonymous response cache (topic "product") stops showing it as it was. Set-
+based and cheap: one statement, only the SKUs whose state changed; "available" is over the
+merchant's active warehouses, as listings count it.
 """
 
 import re
@@ -14,6 +20,15 @@ import asyncpg
 from app.db import commit_with
 
 _REGION = re.compile(r"^[0-9]{6}$")
+# whether SKU `k` has units its merchant's active warehouses can still sell
+_SELLABLE = ("EXISTS (SELECT 1 FROM stock st JOIN warehouses w ON w.id = st.warehouse_id"
+             " AND w.merchant_id = k.merchant_id AND w.active WHERE st.sku_id = k.id AND st.on_hand > st.reserved)")
+
+
+def _state_event(state: str) -> str:
+    """The outbox row of one SKU `k` whose stock state became `state`."""
+    return ("'product', 'STOCK_STATE_CHANGED', jsonb_build_object('product_id', k.product_id, 'sku_id', k.id,"
+            f" 'merchant_id', k.merchant_id, 'stock_state', '{state}'), k.merchant_id")
 
 
 class OutOfStock(Exception):
@@ -29,8 +44,11 @@ async def reserve_and_commit(conn: asyncpg.Connection, payment_order_id: int, pr
     if province is not None and not _REGION.match(province):
         raise ValueError(f"not a province code: {province!r}")
     region = "NULL" if province is None else f"'{province}'"
+    sold_out = (f"INSERT INTO outbox (topic, event_type, payload, merchant_id) SELECT {_state_event('OUT_OF_STOCK')}"
+                " FROM skus k WHERE k.id IN (SELECT l.sku_id FROM order_lines l JOIN orders o ON o.id = l.order_id"
+                f" WHERE o.payment_order_id = {int(payment_order_id)}) AND NOT {_SELLABLE}")
     try:
-        await commit_with(conn, f"SELECT reserve_order_lines({int(payment_order_id)}, {region})")
+        await commit_with(conn, f"SELECT reserve_order_lines({int(payment_order_id)}, {region}); {sold_out}")
     except asyncpg.RaiseError as exc:
         if exc.message != "OUT_OF_STOCK":
             raise
@@ -44,7 +62,19 @@ async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> 
         "UPDATE stock_reservations r SET status = 'RELEASED', updated_at = now()"
         " FROM order_lines l WHERE l.id = r.order_line_id AND l.order_id = ANY($1::bigint[]) AND r.status = 'RESERVED'"
         " RETURNING r.sku_id, r.warehouse_id, r.quantity", order_ids)
-    await _move(conn, freed, on_hand=False)
+    keys, totals = _totals(freed)
+    if keys:
+        # `was_out` reads the stock as it was before this statement's UPDATE (one snapshot)
+        await conn.execute(
+            "WITH freed AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])"
+            "   AS t(sku_id, warehouse_id, quantity)),"
+            f" was_out AS (SELECT k.* FROM skus k WHERE k.id IN (SELECT sku_id FROM freed) AND NOT {_SELLABLE}),"
+            " moved AS (UPDATE stock s SET reserved = s.reserved - t.quantity, updated_at = now() FROM freed t"
+            "   WHERE s.sku_id = t.sku_id AND s.warehouse_id = t.warehouse_id RETURNING s.sku_id, s.warehouse_id)"
+            f" INSERT INTO outbox (topic, event_type, payload, merchant_id) SELECT {_state_event('IN_STOCK')}"
+            " FROM was_out k WHERE EXISTS (SELECT 1 FROM moved m JOIN warehouses w ON w.id = m.warehouse_id"
+            "   AND w.merchant_id = k.merchant_id AND w.active WHERE m.sku_id = k.id)",
+            [k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys])
     return sum(r["quantity"] for r in freed)
 
 
@@ -54,23 +84,27 @@ async def deduct_for_order(conn: asyncpg.Connection, order_id: int) -> int:
         "UPDATE stock_reservations r SET status = 'DEDUCTED', updated_at = now()"
         " FROM order_lines l WHERE l.id = r.order_line_id AND l.order_id = $1 AND r.status = 'RESERVED'"
         " RETURNING r.sku_id, r.warehouse_id, r.quantity", order_id)
-    await _move(conn, shipped, on_hand=True)
+    await _deduct(conn, shipped)
     return sum(r["quantity"] for r in shipped)
 
 
-async def _move(conn: asyncpg.Connection, rows: list[asyncpg.Record], on_hand: bool) -> None:
-    """Lower `reserved` (and `on_hand` when goods leave) of the stock rows, locked in (SKU,
-    warehouse) order like placements lock them."""
+def _totals(rows: list[asyncpg.Record]) -> tuple[list[tuple[int, int]], dict[tuple[int, int], int]]:
+    """Units per (SKU, warehouse), keys sorted: stock rows are locked in that order, like
+    placements lock them."""
     totals: dict[tuple[int, int], int] = {}
     for r in rows:
         key = (r["sku_id"], r["warehouse_id"])
         totals[key] = totals.get(key, 0) + r["quantity"]
-    if not totals:
-        return
-    keys = sorted(totals)
-    await conn.execute(
-        "UPDATE stock s SET reserved = s.reserved - t.quantity,"
-        f" on_hand = s.on_hand - {'t.quantity' if on_hand else '0'}, updated_at = now()"
-        " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t(sku_id, warehouse_id, quantity)"
-        " WHERE s.sku_id = t.sku_id AND s.warehouse_id = t.warehouse_id",
-        [k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys])
+    return sorted(totals), totals
+
+
+async def _deduct(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+    """Lower `on_hand` and `reserved` of the stock rows alike: what is available stays the same."""
+    keys, totals = _totals(rows)
+    if keys:
+        await conn.execute(
+            "UPDATE stock s SET reserved = s.reserved - t.quantity, on_hand = s.on_hand - t.quantity,"
+            " updated_at = now()"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t(sku_id, warehouse_id, quantity)"
+            " WHERE s.sku_id = t.sku_id AND s.warehouse_id = t.warehouse_id",
+            [k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys])

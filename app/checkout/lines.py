@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from app.catalog.warehouses import province_code
-from app.errors import DomainError, Problem
+from app.checkout.errors import CheckoutError
+from app.errors import CommonError, DomainError, Problem
 from app.pricing.model import Line
 
 MAX_LINES = 200
@@ -27,9 +28,9 @@ class CheckoutItem:
 def check_line_count(count: int, *field: str) -> None:
     """Separate from `check_items` so that the API refuses a huge list before decoding its ids."""
     if count == 0:
-        raise DomainError.of("NO_LINES", "choose at least one item", *field)
+        raise DomainError.of(CheckoutError.NO_LINES, "choose at least one item", *field)
     if count > MAX_LINES:
-        raise DomainError.of("TOO_MANY_LINES", f"at most {MAX_LINES} lines per checkout", *field)
+        raise DomainError.of(CommonError.TOO_MANY, f"at most {MAX_LINES} lines per checkout", *field)
 
 
 def check_items(items: list[CheckoutItem], *field: str) -> None:
@@ -37,10 +38,10 @@ def check_items(items: list[CheckoutItem], *field: str) -> None:
     problems, seen = [], set()
     for i, item in enumerate(items):
         if not 1 <= item.quantity <= MAX_QUANTITY:
-            problems.append(Problem("INVALID_QUANTITY", f"quantity must be 1 to {MAX_QUANTITY}",
+            problems.append(Problem(CheckoutError.INVALID_QUANTITY, f"quantity must be 1 to {MAX_QUANTITY}",
                                     (*field, str(i), "quantity")))
         if item.sku_id in seen:
-            problems.append(Problem("DUPLICATE_SKU", "one line per SKU", (*field, str(i), "skuId")))
+            problems.append(Problem(CheckoutError.DUPLICATE_VALUE, "one line per SKU", (*field, str(i), "skuId")))
         seen.add(item.sku_id)
     if problems:
         raise DomainError(*problems)
@@ -72,9 +73,9 @@ async def load_lines(conn: asyncpg.Connection, items: list[CheckoutItem], region
     problems = []
     for i, r in enumerate(rows):
         if not r["known"]:
-            problems.append(Problem("NOT_FOUND", "no such SKU", (*field, str(i), "skuId")))
+            problems.append(Problem(CommonError.NOT_FOUND, "no such SKU", (*field, str(i), "skuId")))
         elif not r["sellable"]:
-            problems.append(Problem("NOT_AVAILABLE", "this item is not on sale", (*field, str(i), "skuId")))
+            problems.append(Problem(CheckoutError.NOT_AVAILABLE, "this item is not on sale", (*field, str(i), "skuId")))
     if problems:
         raise DomainError(*problems)
     return [Line(sku_id=r["sku_id"], product_id=r["product_id"], merchant_id=r["merchant_id"],

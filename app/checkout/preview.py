@@ -12,8 +12,9 @@ import asyncpg
 
 from app.cart.service import CartOwner
 from app.catalog.warehouses import province_code
+from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_items, load_lines
-from app.errors import DomainError, Problem
+from app.errors import CommonError, DomainError, Problem
 from app.pricing import price
 from app.pricing.model import PricingRequest, PricingResult
 from app.promotions.inputs import load_pricing_inputs
@@ -34,9 +35,9 @@ def check_request(request: CheckoutRequest) -> None:
     check_items(request.items, "lines")
     problems = []
     if request.picked_coupon_ids is not None and len(request.picked_coupon_ids) > MAX_PICKED_COUPONS:
-        problems.append(Problem("TOO_MANY_COUPONS", f"pick at most {MAX_PICKED_COUPONS} coupons", ("couponIds",)))
+        problems.append(Problem(CommonError.TOO_MANY, f"pick at most {MAX_PICKED_COUPONS} coupons", ("couponIds",)))
     if request.payment_channel is not None and request.payment_channel not in PAYMENT_CHANNELS:
-        problems.append(Problem("INVALID_CHANNEL", f"channel is one of {', '.join(PAYMENT_CHANNELS)}",
+        problems.append(Problem(CheckoutError.INVALID_CHANNEL, f"channel is one of {', '.join(PAYMENT_CHANNELS)}",
                                 ("paymentChannel",)))
     if request.region_code is not None:
         try:
@@ -90,8 +91,8 @@ async def _undeliverable(conn: asyncpg.Connection, request: CheckoutRequest, sku
         list(sku_ids), province_code(request.region_code))}
     index = {item.sku_id: i for i, item in enumerate(request.items)}
     return DomainError(*(
-        Problem("OUT_OF_STOCK", "not that many of this item left", ("lines", str(index[sku]), "skuId"))
+        Problem(CheckoutError.OUT_OF_STOCK, "not that many of this item left", ("lines", str(index[sku]), "skuId"))
         if sku in covered else
-        Problem("ADDRESS_NOT_DELIVERABLE", "this item cannot be delivered to the address",
+        Problem(CheckoutError.ADDRESS_NOT_DELIVERABLE, "this item cannot be delivered to the address",
                 ("lines", str(index[sku]), "skuId"))
         for sku in sku_ids))

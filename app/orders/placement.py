@@ -27,12 +27,15 @@ import asyncpg
 
 from app.catalog import reservations
 from app.catalog.warehouses import province_code
+from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
 from app.errors import DomainError, Problem
 from app.events import emit_many
 from app.orders import service
+from app.orders.errors import OrderError
 from app.pricing.model import PricingResult
+from app.promotions import usage as promotion_usage
 from app.risk import rules as risk
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -43,7 +46,7 @@ class PriceChanged(DomainError):
     """The price is not what the client was shown; `result` is the price now."""
 
     def __init__(self, result: PricingResult) -> None:
-        super().__init__(Problem("PRICE_CHANGED", "the price changed; check the new total and submit again"))
+        super().__init__(Problem(OrderError.PRICE_CHANGED, "the price changed; check the new total and submit again"))
         self.result = result
 
 
@@ -67,7 +70,7 @@ class PlacementRequest:
 
 @dataclass(frozen=True)
 class PlacementFacts:
-    """Who is placing, for risk: the buyer's phone, the caller's IP and device."""
+    """Who is placing, for risk: the caller's IP and device (the client's `X-Device-Id` header)."""
     ip: str | None = None
     device: str | None = None
 
@@ -85,44 +88,52 @@ class Placement:
 def _check(request: PlacementRequest) -> None:
     problems = []
     if not IDEMPOTENCY_KEY.match(request.idempotency_key or ""):
-        problems.append(Problem("INVALID_IDEMPOTENCY_KEY", "8 to 64 characters of A-Z a-z 0-9 _ -", ("idempotencyKey",)))
+        problems.append(Problem(OrderError.INVALID_IDEMPOTENCY_KEY, "8 to 64 characters of A-Z a-z 0-9 _ -", ("idempotencyKey",)))
     a = request.address
     if a is not None:
         if not 1 <= len(a.receiver.strip()) <= 50:
-            problems.append(Problem("INVALID_ADDRESS", "a receiver name of 1 to 50 characters", ("address", "receiver")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a receiver name of 1 to 50 characters", ("address", "receiver")))
         if not RECHARGE_ACCOUNT.match(a.phone):
-            problems.append(Problem("INVALID_ADDRESS", "a phone number of 6 to 20 digits", ("address", "phone")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a phone number of 6 to 20 digits", ("address", "phone")))
         if not 1 <= len(a.detail.strip()) <= 200:
-            problems.append(Problem("INVALID_ADDRESS", "a street address of 1 to 200 characters", ("address", "detail")))
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "a street address of 1 to 200 characters", ("address", "detail")))
         if a.region_code != request.checkout.region_code:
-            problems.append(Problem("INVALID_ADDRESS", "the address region is the checkout's region",
+            problems.append(Problem(OrderError.INVALID_ADDRESS, "the address region is the checkout's region",
                                     ("address", "regionCode")))
     if request.recharge_account is not None and not RECHARGE_ACCOUNT.match(request.recharge_account):
-        problems.append(Problem("INVALID_RECHARGE_ACCOUNT", "a phone number of 6 to 20 digits", ("rechargeAccount",)))
+        problems.append(Problem(OrderError.INVALID_RECHARGE_ACCOUNT, "a phone number of 6 to 20 digits", ("rechargeAccount",)))
     if problems:
         raise DomainError(*problems)
 
 
 def request_hash(request: PlacementRequest) -> str:
-    """What makes two submits "the same request" for an idempotency key."""
-    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True, default=str).encode()).hexdigest()
+    """What makes two submits "the same request" for an idempotency key. A cart checkout is the
+    same request whatever the cart holds when it is retried: placing it emptied the cart."""
+    fields = asdict(request)
+    if request.from_cart:
+        fields["checkout"]["items"] = "cart"
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
 async def place_order(db: Database, buyer_id: int, request: PlacementRequest, facts: PlacementFacts,
                       now: datetime, payment_timeout: timedelta) -> Placement:
-    check_request(request.checkout)
+    """The replay check comes first: a retry of a placement that succeeded answers its result,
+    even though the cart it was placed from is empty now."""
     _check(request)
+    digest = request_hash(request)
+    async with db.connection() as conn:
+        replay = await _replay(conn, buyer_id, request.idempotency_key, digest)
+    if replay is not None:
+        return replay
+    if request.from_cart and not request.checkout.items:
+        raise DomainError.of(CheckoutError.NO_LINES, "select at least one cart line", "fromCart")
+    check_request(request.checkout)
     await _risk_check(db, buyer_id, request, facts, now)
     async with db.hot_transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('placement:' || $1::bigint, 0))", buyer_id)
-        digest = request_hash(request)
-        earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
-                                      " WHERE buyer_id = $1 AND idempotency_key = $2", buyer_id, request.idempotency_key)
-        if earlier is not None:
-            if earlier["request_hash"] != digest:
-                raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this key was used for another order", "idempotencyKey")
-            return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
-                             earlier["expires_at"], replayed=True)
+        replay = await _replay(conn, buyer_id, request.idempotency_key, digest)   # a concurrent twin committed
+        if replay is not None:
+            return replay
 
         result = await price_checkout(conn, buyer_id, request.checkout, now)
         if request.expected_payable is not None and request.expected_payable != result.payable:
@@ -144,13 +155,26 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
         return placement
 
 
+async def _replay(conn: asyncpg.Connection, buyer_id: int, key: str, digest: str) -> Placement | None:
+    """The first result of this idempotency key, None when it is new; IDEMPOTENCY_KEY_REUSED when
+    it placed a different request."""
+    earlier = await conn.fetchrow("SELECT id, request_hash, payable, expires_at FROM payment_orders"
+                                  " WHERE buyer_id = $1 AND idempotency_key = $2", buyer_id, key)
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != digest:
+        raise DomainError.of(OrderError.IDEMPOTENCY_KEY_REUSED, "this key was used for another order", "idempotencyKey")
+    return Placement(earlier["id"], await service.order_ids_of(conn, [earlier["id"]]), earlier["payable"],
+                     earlier["expires_at"], replayed=True)
+
+
 def _out_of_stock(request: PlacementRequest, result: PricingResult, sku_ids: list[int]) -> DomainError:
     index = {x.sku_id: i for i, x in enumerate(request.checkout.items)}
     gifts = {g.sku_id for m in result.merchants for g in m.gifts}
     return DomainError(*(
-        Problem("OUT_OF_STOCK", "not enough of this item left", ("lines", str(index[sku]), "skuId"))
+        Problem(CheckoutError.OUT_OF_STOCK, "not enough of this item left", ("lines", str(index[sku]), "skuId"))
         if sku in index and sku not in gifts else
-        Problem("GIFT_OUT_OF_STOCK", "a gift of this order ran out; submit again", ("lines",))
+        Problem(OrderError.GIFT_OUT_OF_STOCK, "a gift of this order ran out; submit again", ("lines",))
         for sku in dict.fromkeys(sku_ids)))
 
 
@@ -160,7 +184,7 @@ async def _risk_check(db: Database, buyer_id: int, request: PlacementRequest, fa
     a = request.address
     async with db.connection() as conn:
         decision = await risk.check_placement(conn, risk.PlacementFacts(
-            buyer_id=buyer_id, ip=facts.ip, device=facts.device,
+            buyer_id=buyer_id, ip=facts.ip, device=risk.device_key(facts.device),
             address=None if a is None else risk.address_key(province_code(a.region_code), a.detail)), now)
         await risk.record(conn, "PLACEMENT", buyer_id, decision)
     if not decision.allowed:
@@ -178,9 +202,9 @@ async def _sku_facts(conn: asyncpg.Connection, result: PricingResult) -> dict[in
 def _check_delivery(request: PlacementRequest, skus: dict[int, asyncpg.Record]) -> None:
     kinds = {r["fulfillment_type"] == "VIRTUAL" for r in skus.values()}
     if False in kinds and request.address is None:
-        raise DomainError.of("ADDRESS_REQUIRED", "choose a delivery address", "address")
+        raise DomainError.of(OrderError.ADDRESS_REQUIRED, "choose a delivery address", "address")
     if True in kinds and request.recharge_account is None:
-        raise DomainError.of("RECHARGE_ACCOUNT_REQUIRED", "give the phone number to top up", "rechargeAccount")
+        raise DomainError.of(OrderError.RECHARGE_ACCOUNT_REQUIRED, "give the phone number to top up", "rechargeAccount")
 
 
 async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequest, result: PricingResult,
@@ -251,37 +275,20 @@ async def _insert_shares(conn: asyncpg.Connection, lines, line_ids: dict[int, in
 
 async def _consume(conn: asyncpg.Connection, buyer_id: int, checkout: CheckoutRequest, result: PricingResult,
                    payment_order_id: int, now: datetime) -> None:
-    """Use the applied coupons and take promotion budgets and per-buyer units; a checkout that
-    lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
-    coupon_ids = [c.coupon_id for c in result.coupons]
-    used = 0
-    if coupon_ids:
-        used = await conn.fetchval(
-            "WITH used AS (UPDATE buyer_coupons SET status = 'USED', used_at = $3, payment_order_id = $4"
-            " WHERE id = ANY($1::bigint[]) AND buyer_id = $2 AND status = 'UNUSED' AND expires_at > $3 RETURNING 1)"
-            " SELECT count(*) FROM used", coupon_ids, buyer_id, now, payment_order_id)
-    usage: dict[int, list[int]] = {}        # promotion id → [units, amount]
+    """Use the applied coupons and take promotion budgets and per-buyer units (app/promotions); a
+    checkout that lost a race for them meanwhile gets PRICE_CHANGED with the price now."""
+    usage: dict[int, tuple[int, int]] = {}        # promotion id → (units, amount)
     for p in result.promotions:
-        usage.setdefault(p.promotion_id, [0, 0])[1] += p.discount
+        units, amount = usage.get(p.promotion_id, (0, 0))
+        usage[p.promotion_id] = (units, amount + p.discount)
     for x in result.lines:
         if x.item_promotion_id is not None:
-            usage.setdefault(x.item_promotion_id, [0, 0])[0] += x.promo_units
-    ids = sorted(usage)
-    budgets_ok = True
-    if ids:
-        # Only budgeted promotions keep a running `spent` (a counter every checkout under an
-        # unbudgeted promotion would otherwise update: one more hot row, and table bloat).
-        budgets_ok = await conn.fetchval(
-            "WITH budgeted AS (SELECT id FROM promotions WHERE id = ANY($1::bigint[]) AND budget IS NOT NULL),"
-            " taken AS (UPDATE promotions p SET spent = p.spent + u.amount"
-            "   FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount)"
-            "   WHERE p.id = u.id AND p.budget IS NOT NULL AND p.spent + u.amount <= p.budget RETURNING 1),"
-            " recorded AS (INSERT INTO promotion_usages (payment_order_id, promotion_id, buyer_id, units, amount)"
-            "   SELECT $3, u.id, $4, u.units, u.amount FROM unnest($1::bigint[], $5::int[], $2::bigint[])"
-            "   AS u(id, units, amount) RETURNING 1)"
-            " SELECT (SELECT count(*) FROM budgeted) = (SELECT count(*) FROM taken)",  # WITH writes run regardless
-            ids, [usage[i][1] for i in ids], payment_order_id, buyer_id, [usage[i][0] for i in ids])
-    if used != len(coupon_ids) or not budgets_ok:
+            units, amount = usage.get(x.item_promotion_id, (0, 0))
+            usage[x.item_promotion_id] = (units + x.promo_units, amount)
+    coupons_ok = await promotion_usage.use_coupons(conn, buyer_id, [c.coupon_id for c in result.coupons],
+                                                   payment_order_id, now)
+    budgets_ok = await promotion_usage.take_budgets(conn, buyer_id, payment_order_id, usage)
+    if not coupons_ok or not budgets_ok:
         raise PriceChanged(await price_checkout(conn, buyer_id, checkout, now))
 
 

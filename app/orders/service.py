@@ -1,22 +1,24 @@
 """Order status changes after placement (DOMAIN §5): payment, cancellation before payment (buyer
 or timeout), shipment, receipt, completion and closing after a full refund.
 
-Each change is a conditional `UPDATE … WHERE status = ANY($from)` on rows the caller locked
-(payment order first, then its orders), a history row and an outbox event in the same
-transaction, so a change applied twice — a retried job, a duplicate callback, a timeout racing a
+Each change is `ORDER_MACHINE.move` (app/state_machine.py): a guarded
+`UPDATE … WHERE status = ANY($from)` on rows the caller locked (payment order first, then its
+orders), history rows and outbox events in the same transaction, so a change applied twice — a retried job, a duplicate callback, a timeout racing a
 payment — has exactly one effect: the second finds the status moved on and changes nothing.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
 
 from app.auth.principal import Principal
 from app.catalog import reservations
-from app.errors import DomainError, NotFound
-from app.events import emit_many
-from app.orders.status import SUB_STATUSES, TRANSITIONS, OrderEvent, OrderStatus, next_status
-
+from app.errors import CommonError, DomainError, NotFound
+from app.events import emit
+from app.orders.errors import OrderError
+from app.orders.status import ORDER_MACHINE, SUB_STATUSES, OrderEvent, OrderStatus
+from app.promotions import usage as promotion_usage
 
 # order changes the buyer is told about (DOMAIN §12 buyer notification outbox), and how
 BUYER_NOTICES: dict[OrderEvent, str] = {
@@ -24,24 +26,21 @@ BUYER_NOTICES: dict[OrderEvent, str] = {
 }
 
 
-async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: OrderEvent, actor: str,
-                 reason: str | None, extra: dict | None = None) -> None:
-    """History rows, one outbox event per order and, for the changes buyers hear about, one
-    buyer notification per order, for a change already made."""
-    if not orders:
-        return
-    target = next_status(OrderStatus(orders[0]["status"]), event)
-    await conn.execute(
-        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
-        " SELECT id, from_status, $3, $4, $5 FROM unnest($1::bigint[], $2::text[]) AS t(id, from_status)",
-        [o["id"] for o in orders], [o["status"] for o in orders], target, actor, reason)
-    await emit_many(conn, "order", [
-        (f"ORDER_{event.value}", {"order_id": o["id"], "payment_order_id": o["payment_order_id"],
-                                  "buyer_id": o["buyer_id"], "from": o["status"], "to": target,
-                                  "payable": o["payable"], "actor": actor, "reason": reason, **(extra or {})},
-         o["merchant_id"]) for o in orders])
+async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str, now: datetime,
+                actor: str, reason: str | None = None, extra_sets: str = "", extra_args: tuple = (),
+                only_if: str = "true", extra: dict | None = None) -> list[asyncpg.Record]:
+    """Move the orders that are still in a status `event` leaves (and meet `only_if`) through
+    `ORDER_MACHINE`: its sub-statuses and `at_column` set (`extra_sets` may use $5 onwards), one
+    history row and one ORDER_<status> event per order, and for the changes buyers hear about
+    one buyer notification per order, all set-based. Returns their rows *before* the change."""
+    sets = ", ".join([*(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items()), f"{at_column} = $4",
+                      *([extra_sets] if extra_sets else [])])
+    orders = await ORDER_MACHINE.move(
+        conn, order_ids, event, actor=actor, reason=reason, sets=sets, args=(now, *extra_args), only_if=only_if,
+        payload=lambda o: {"payment_order_id": o["payment_order_id"], "buyer_id": o["buyer_id"],
+                           "payable": o["payable"], **(extra or {})})
     channel = BUYER_NOTICES.get(event)
-    if channel:
+    if channel and orders:
         await conn.execute(
             "INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
             " SELECT t.buyer_id, t.order_id, $3, $4, jsonb_build_object('order_id', t.order_id, 'reason', $5::text,"
@@ -49,24 +48,7 @@ async def record(conn: asyncpg.Connection, orders: list[asyncpg.Record], event: 
             " FROM unnest($1::bigint[], $2::bigint[]) AS t(buyer_id, order_id)",
             [o["buyer_id"] for o in orders], [o["id"] for o in orders], channel, f"ORDER_{event.value}", reason,
             extra or {})
-
-
-async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str, now: datetime,
-                extra_sets: str = "", extra_args: tuple = (), only_if: str = "true") -> list[asyncpg.Record]:
-    """Move the orders that are still in a status `event` leaves (and meet `only_if`); returns
-    their rows *before* the change (so history knows where they came from)."""
-    allowed_from, target = TRANSITIONS[event]
-    sets = [f"status = '{target.value}'", *(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items()),
-            f"{at_column} = $3"]
-    if extra_sets:
-        sets.append(extra_sets)
-    return await conn.fetch(
-        f"""
-        WITH before AS (SELECT * FROM orders WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) AND {only_if}
-                        FOR UPDATE)
-        UPDATE orders o SET {", ".join(sets)} FROM before WHERE o.id = before.id
-        RETURNING before.*
-        """, order_ids, [s.value for s in allowed_from], now, *extra_args)
+    return orders
 
 
 async def lock_payment_order(conn: asyncpg.Connection, payment_order_id: int) -> asyncpg.Record | None:
@@ -99,10 +81,9 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         [p for p, _ in paid], [pay for _, pay in paid], now)}
     if not moved:
         return moved
-    orders = await _move(conn, await order_ids_of(conn, list(moved)), OrderEvent.PAY, "paid_at", now)
+    orders = await _move(conn, await order_ids_of(conn, list(moved)), OrderEvent.PAY, "paid_at", now, actor)
     await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
                        " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
-    await record(conn, orders, OrderEvent.PAY, actor, None)
     return moved
 
 
@@ -117,22 +98,11 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
     if moved is None:
         return False
     order_ids = await order_ids_of(conn, [payment_order_id])
-    orders = await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, "cancel_reason = $4", (reason,))
+    await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, actor, reason, "cancel_reason = $5", (reason,))
     # coupons, then budgets, then stock: the order placement takes them in, so a cancellation and
     # a placement never wait on each other in a cycle
-    await conn.execute("UPDATE buyer_coupons SET status = 'UNUSED', used_at = NULL, payment_order_id = NULL"
-                       " WHERE payment_order_id = $1 AND status = 'USED'", payment_order_id)
-    await conn.execute(
-        """
-        WITH given_back AS (
-            UPDATE promotion_usages SET released = true WHERE payment_order_id = $1 AND NOT released
-            RETURNING promotion_id, amount)
-        UPDATE promotions p SET spent = p.spent - g.amount
-        FROM (SELECT * FROM given_back ORDER BY promotion_id) g
-        WHERE p.id = g.promotion_id AND g.amount > 0 AND p.budget IS NOT NULL
-        """, payment_order_id)
+    await promotion_usage.give_back(conn, payment_order_id)
     await reservations.release_for_orders(conn, order_ids)
-    await record(conn, orders, OrderEvent.CANCEL, actor, reason)
     return True
 
 
@@ -142,11 +112,10 @@ async def cancel_by_buyer(conn: asyncpg.Connection, principal: Principal, order_
     row = await conn.fetchrow("SELECT payment_order_id, status FROM orders WHERE id = $1 AND buyer_id = $2",
                               order_id, principal.id)
     if row is None:
-        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+        raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
     await lock_payment_order(conn, row["payment_order_id"])
     if not await cancel_unpaid(conn, row["payment_order_id"], now, principal.subject, "BUYER_CANCELLED"):
-        status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
-        raise DomainError.of("INVALID_TRANSITION", f"an order that is {status} cannot be cancelled here", "orderId")
+        await _refuse(conn, order_id, OrderEvent.CANCEL)
 
 
 async def cancel_one_due(conn: asyncpg.Connection, now: datetime) -> bool:
@@ -166,27 +135,27 @@ async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, ca
     refund of it is under way (its stock is already released)."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking_number) <= 50:
-        raise DomainError.of("INVALID_TRACKING", "give a carrier and a tracking number of 1 to 50 characters",
+        raise DomainError.of(OrderError.INVALID_TRACKING, "give a carrier and a tracking number of 1 to 50 characters",
                              "trackingNumber")
     owner = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", order_id)
     if owner is None or not principal.can_manage_merchant(owner):
-        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
-    orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now,
-                         "carrier = $4, tracking_number = $5", (carrier, tracking_number),
-                         only_if="aftersale_status <> 'IN_PROGRESS'")
+        raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
+    orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now, principal.subject, None,
+                         "carrier = $5, tracking_number = $6", (carrier, tracking_number),
+                         only_if="aftersale_status <> 'IN_PROGRESS'",
+                         extra={"carrier": carrier, "tracking_number": tracking_number})
     if not orders:
         if await conn.fetchval("SELECT aftersale_status = 'IN_PROGRESS' FROM orders WHERE id = $1", order_id):
-            raise DomainError.of("AFTERSALE_IN_PROGRESS", "the buyer is being refunded for this order", "orderId")
+            raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "the buyer is being refunded for this order",
+                                 "orderId")
         await _refuse(conn, order_id, OrderEvent.SHIP)
     await reservations.deduct_for_order(conn, order_id)
-    await record(conn, orders, OrderEvent.SHIP, principal.subject, None,
-                 {"carrier": carrier, "tracking_number": tracking_number})
 
 
 async def confirm_receipt(conn: asyncpg.Connection, buyer_id: int, order_id: int, now: datetime) -> None:
     """SHIPPED → RECEIVED by the buyer, for their own order only."""
     if await conn.fetchval("SELECT buyer_id FROM orders WHERE id = $1", order_id) != buyer_id:
-        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
+        raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
     if not await _receive(conn, [order_id], now, f"buyer:{buyer_id}"):
         await _refuse(conn, order_id, OrderEvent.RECEIVE)
 
@@ -200,9 +169,7 @@ async def confirm_due_receipts(conn: asyncpg.Connection, now: datetime, shipped_
 
 
 async def _receive(conn: asyncpg.Connection, order_ids: list[int], now: datetime, actor: str) -> int:
-    orders = await _move(conn, order_ids, OrderEvent.RECEIVE, "received_at", now)
-    await record(conn, orders, OrderEvent.RECEIVE, actor, None)
-    return len(orders)
+    return len(await _move(conn, order_ids, OrderEvent.RECEIVE, "received_at", now, actor))
 
 
 async def complete_due(conn: asyncpg.Connection, now: datetime, received_before: datetime, limit: int = 200) -> int:
@@ -211,18 +178,67 @@ async def complete_due(conn: asyncpg.Connection, now: datetime, received_before:
     due = await conn.fetch("SELECT id FROM orders WHERE status = 'RECEIVED' AND received_at <= $1"
                            " AND aftersale_status <> 'IN_PROGRESS' ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
                            received_before, limit)
-    orders = await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
-                         only_if="aftersale_status <> 'IN_PROGRESS'")
-    await record(conn, orders, OrderEvent.COMPLETE, "system:review-window", None)
-    return len(orders)
+    return len(await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
+                           "system:review-window", only_if="aftersale_status <> 'IN_PROGRESS'"))
 
 
 async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str, reason: str) -> bool:
     """A fully refunded order is CLOSED (after-sale DONE) with its history row and event; False
     when it is not in a status CLOSE leaves (e.g. already closed) or not fully refunded."""
-    orders = await _move(conn, [order_id], OrderEvent.CLOSE, "closed_at", now, only_if="refunded_amount = payable")
-    await record(conn, orders, OrderEvent.CLOSE, actor, reason)
-    return bool(orders)
+    return bool(await _move(conn, [order_id], OrderEvent.CLOSE, "closed_at", now, actor, reason,
+                            only_if="refunded_amount = payable"))
+
+
+async def count_refund(conn: asyncpg.Connection, order_id: int, amount: int, now: datetime, actor: str,
+                       reason: str) -> None:
+    """The provider confirmed `amount` back for the order: PARTIALLY_REFUNDED, or REFUNDED and
+    then CLOSED."""
+    order = await conn.fetchrow(
+        "UPDATE orders SET refunded_amount = refunded_amount + $2,"
+        " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
+        " WHERE id = $1 RETURNING refunded_amount, payable", order_id, amount)
+    if order["refunded_amount"] == order["payable"]:
+        await close_refunded(conn, order_id, now, actor, reason)
+
+
+async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
+                      refund: Callable[[int, int], Awaitable[asyncpg.Record]]) -> asyncpg.Record:
+    """The buyer cancels a paid order before shipment (REFUND_ONLY): `refund(payment id, amount)`
+    (payments' refund primitive) refunds its payable from the payment that paid it, its stock
+    goes back, its fulfilment request is cancelled, and it shows as an after-sale in progress
+    until the refund succeeds and closes it. Virtual goods have no after-sale (DOMAIN §0, §9): a
+    top-up is delivered at once. Returns the refund."""
+    owner = await conn.fetchrow("SELECT payment_order_id FROM orders WHERE id = $1 AND buyer_id = $2",
+                                order_id, buyer_id)
+    if owner is None:
+        raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
+    po = await lock_payment_order(conn, owner["payment_order_id"])     # payment order first, like every path
+    order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM order_lines l JOIN products p ON p.id = l.product_id"
+                           " WHERE l.order_id = $1 AND p.fulfillment_type = 'VIRTUAL')", order_id):
+        raise DomainError.of(OrderError.VIRTUAL_NO_AFTERSALE, "virtual goods cannot be cancelled once paid",
+                             "orderId")
+    if order["status"] != OrderStatus.PAID or order["logistics_status"] != "PENDING":
+        raise DomainError.of(CommonError.INVALID_TRANSITION,
+                             "only a paid order that has not shipped can be cancelled for a refund", "orderId")
+    if order["aftersale_status"] != "NONE":
+        raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "this order already has an after-sale request",
+                             "orderId")
+    refunded = await refund(po["paid_by_payment_id"], order["payable"] - order["refunded_amount"])
+    await reservations.release_for_orders(conn, [order_id])
+    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
+                       " WHERE id = $1", order_id)
+    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED'"
+                       " WHERE order_id = $1 AND status = 'PENDING'", order_id)
+    # the system status stays PAID until the refund settles; the history still shows who asked, when
+    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
+                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")
+    await emit(conn, "order", "ORDER_REFUND_REQUESTED",
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
+                "from": order["status"], "to": order["status"], "payable": order["payable"],
+                "actor": f"buyer:{buyer_id}", "reason": "BUYER_CANCELLED", "refund_id": refunded["id"],
+                "amount": refunded["amount"]}, merchant_id=order["merchant_id"])
+    return refunded
 
 
 async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:
@@ -239,5 +255,5 @@ async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime
 
 async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) -> None:
     status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
-    next_status(OrderStatus(status), event)     # raises INVALID_TRANSITION
-    raise DomainError.of("INVALID_TRANSITION", "the order changed meanwhile; reload it", "orderId")
+    ORDER_MACHINE.target(OrderStatus(status), event)     # raises INVALID_TRANSITION
+    raise DomainError.of(CommonError.INVALID_TRANSITION, "the order changed meanwhile; reload it", "orderId")

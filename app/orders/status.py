@@ -1,14 +1,16 @@
-"""Order status (DOMAIN §5) as pure rules: the system status machine, the sub-statuses each
-transition sets, and the buyer-facing status computed from them.
+"""Order status (DOMAIN §5) as data: the system status machine (`ORDER_MACHINE`, the shared
+app/state_machine.py helper), the sub-statuses each transition sets, and the buyer-facing
+status computed from them.
 
 PENDING_PAYMENT → PAID → SHIPPED → RECEIVED → COMPLETED; CANCELLED before payment (buyer or
 payment timeout); CLOSED once fully refunded. A transition not in `TRANSITIONS` is refused with
-INVALID_TRANSITION; the services apply the allowed ones with `UPDATE … WHERE status = $from`.
+INVALID_TRANSITION; `ORDER_MACHINE.move` applies the allowed ones with one guarded UPDATE, a
+history row and an outbox event ORDER_<status> per order.
 """
 
 from enum import StrEnum
 
-from app.errors import DomainError
+from app.state_machine import StateMachine
 
 
 class OrderStatus(StrEnum):
@@ -68,12 +70,9 @@ BUYER_LABELS = {
 }
 
 
-def next_status(current: OrderStatus, event: OrderEvent) -> OrderStatus:
-    allowed_from, target = TRANSITIONS[event]
-    if current not in allowed_from:
-        raise DomainError.of("INVALID_TRANSITION",
-                             f"an order that is {current.value} cannot be {event.value.lower()}", "orderId")
-    return target
+ORDER_MACHINE: StateMachine[OrderStatus, OrderEvent] = StateMachine(
+    noun="order", table="orders", history_table="order_status_history", history_key="order_id", topic="order",
+    transitions=TRANSITIONS, field="orderId")
 
 
 def buyer_status(status: OrderStatus, review_status: str, aftersale_status: str) -> BuyerStatus:

@@ -83,7 +83,7 @@ async def _split(conn: asyncpg.Connection, claimed: list[asyncpg.Record]
                  ) -> tuple[list[tuple[asyncpg.Record, asyncpg.Record]], list[asyncpg.Record]]:
     """The successes that pay a pending payment order as expected (with their payment), and the
     rest. The payment orders are locked in id order (the order every batch takes them in)."""
-    wanted = {n["id"]: _reference(n["body"].get("reference")) for n in claimed
+    wanted = {n["id"]: reference_id(n["body"].get("reference")) for n in claimed
               if n["kind"] == "PAYMENT" and n["body"].get("status") == "SUCCESS"}
     payments = {r["id"]: r for r in await conn.fetch(
         "SELECT id, provider, amount, status, payment_order_id FROM payments WHERE id = ANY($1::bigint[])",
@@ -95,7 +95,7 @@ async def _split(conn: asyncpg.Connection, claimed: list[asyncpg.Record]
     for n in claimed:
         p = payments.get(wanted.get(n["id"]))
         if (p is not None and p["provider"] == n["provider"] and p["status"] != "SUCCEEDED"
-                and _same_amount(n["body"].get("amount"), p["amount"]) and p["payment_order_id"] in pending
+                and same_amount(n["body"].get("amount"), p["amount"]) and p["payment_order_id"] in pending
                 and p["payment_order_id"] not in paying):
             paying.add(p["payment_order_id"])
             quick.append((n, p))
@@ -124,14 +124,14 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
     body = n["body"]
     if body.get("status") != "SUCCESS":
         return "IGNORED", f"payment status {body.get('status')!r}", None
-    payment_id = _reference(body.get("reference"))
+    payment_id = reference_id(body.get("reference"))
     payment = payment_id and await conn.fetchrow(
         "SELECT p.id, p.amount, po.id AS payment_order_id, po.status AS payment_order_status"
         " FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
         " WHERE p.id = $1 AND p.provider = $2 FOR UPDATE OF po", payment_id, n["provider"])
     if not payment:
         return "FLAGGED", f"UNKNOWN_PAYMENT: no payment {body.get('reference')!r}", None
-    if not _same_amount(body.get("amount"), payment["amount"]):
+    if not same_amount(body.get("amount"), payment["amount"]):
         return "FLAGGED", f"AMOUNT_MISMATCH: paid {body.get('amount')!r}, payment is {payment['amount']}", None
     succeeded = await conn.fetchval(
         "UPDATE payments SET status = 'SUCCEEDED', provider_txn_id = $2, succeeded_at = $3"
@@ -151,7 +151,7 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
 async def _apply_refund(conn: asyncpg.Connection, n: asyncpg.Record, now: datetime,
                         actor: str) -> tuple[str, str, int | None]:
     body = n["body"]
-    refund_id = _reference(body.get("refund_reference"))
+    refund_id = reference_id(body.get("refund_reference"))
     refund = refund_id and await conn.fetchrow(
         "SELECT r.* FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1 AND p.provider = $2"
         " FOR UPDATE OF r", refund_id, n["provider"])
@@ -159,7 +159,7 @@ async def _apply_refund(conn: asyncpg.Connection, n: asyncpg.Record, now: dateti
         return "FLAGGED", f"UNKNOWN_REFUND: no refund {body.get('refund_reference')!r}", None
     if body.get("status") != "SUCCESS":
         return "FLAGGED", f"REFUND_NOT_SUCCESSFUL: status {body.get('status')!r}", None
-    if not _same_amount(body.get("amount"), refund["amount"]):
+    if not same_amount(body.get("amount"), refund["amount"]):
         return "FLAGGED", f"AMOUNT_MISMATCH: refunded {body.get('amount')!r}, refund is {refund['amount']}", None
     if refund["status"] != "PENDING":
         return "FLAGGED", f"ALREADY_SETTLED: refund {refund_id} is {refund['status']}", None
@@ -167,10 +167,10 @@ async def _apply_refund(conn: asyncpg.Connection, n: asyncpg.Record, now: dateti
     return "APPLIED", "REFUNDED", None
 
 
-def _reference(value) -> int | None:
+def reference_id(value) -> int | None:
     """Our id as the provider echoes it back (a decimal string)."""
     return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 18 else None
 
 
-def _same_amount(value, expected: int) -> bool:
+def same_amount(value, expected: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value == expected

@@ -12,9 +12,11 @@ from datetime import datetime
 import asyncpg
 import httpx
 
+from app.auth.principal import Principal
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError, NotFound
+from app.errors import CommonError, DomainError, NotFound
+from app.payments.errors import PaymentError
 from app.payments.gateway import ProviderTransaction, ProviderUnavailable, current_provider, gateway_for
 from app.risk import rules as risk
 
@@ -39,7 +41,7 @@ async def create_payment(db: Database, buyer_id: int, payment_order_id: int, cha
                                                                              payment["auth_level"])
     except ProviderUnavailable:
         await db.fetchval("UPDATE payments SET status = 'CLOSED' WHERE id = $1 AND status = 'CREATED'", payment["id"])
-        raise DomainError.of("PROVIDER_UNAVAILABLE", "the payment provider is not answering; try again") from None
+        raise DomainError.of(PaymentError.PROVIDER_UNAVAILABLE, "the payment provider is not answering; try again") from None
     return OpenedPayment(payment, txn)
 
 
@@ -48,19 +50,19 @@ async def open_payment(conn: asyncpg.Connection, buyer_id: int, payment_order_id
     """Check the payment order can be paid with `channel` by this buyer, decide and log the
     authentication level, and write the CREATED payment."""
     if channel not in PAYABLE_CHANNELS or provider is None:
-        raise DomainError.of("CHANNEL_NOT_AVAILABLE", f"paying with {channel} is not available", "channel")
+        raise DomainError.of(PaymentError.CHANNEL_NOT_AVAILABLE, f"paying with {channel} is not available", "channel")
     po = await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1", payment_order_id)
     if po is None or po["buyer_id"] != buyer_id:
-        raise NotFound.of("NOT_FOUND", "payment order not found", "paymentOrderId")
+        raise NotFound.of(CommonError.NOT_FOUND, "payment order not found", "paymentOrderId")
     if po["status"] != "PENDING_PAYMENT":
-        raise DomainError.of("PAYMENT_ORDER_NOT_PAYABLE", f"this payment order is {po['status'].lower()}",
+        raise DomainError.of(PaymentError.PAYMENT_ORDER_NOT_PAYABLE, f"this payment order is {po['status'].lower()}",
                              "paymentOrderId")
     if po["expires_at"] <= now:
-        raise DomainError.of("PAYMENT_ORDER_EXPIRED", "the time to pay this payment order is over", "paymentOrderId")
+        raise DomainError.of(PaymentError.PAYMENT_ORDER_EXPIRED, "the time to pay this payment order is over", "paymentOrderId")
     if po["payable"] <= 0:
-        raise DomainError.of("NOTHING_TO_PAY", "this payment order has nothing to pay", "paymentOrderId")
+        raise DomainError.of(PaymentError.NOTHING_TO_PAY, "this payment order has nothing to pay", "paymentOrderId")
     if po["payment_channel"] and po["payment_channel"] != channel and await _has_payment_discount(conn, po["id"]):
-        raise DomainError.of("CHANNEL_MISMATCH", f"this payment order was priced with a {po['payment_channel']} "
+        raise DomainError.of(PaymentError.CHANNEL_MISMATCH, f"this payment order was priced with a {po['payment_channel']} "
                              "payment discount; pay with that channel or place the order again", "channel")
     decision = risk.payment_auth_level(po["payable"], await risk.recent_denials(conn, buyer_id, now))
     await risk.record(conn, "PAYMENT", buyer_id, decision)
@@ -76,10 +78,12 @@ async def _has_payment_discount(conn: asyncpg.Connection, payment_order_id: int)
         " WHERE o.payment_order_id = $1 AND s.level = 'PAYMENT' AND s.amount > 0)", payment_order_id)
 
 
-async def payment_for(conn: asyncpg.Connection, payment_id: int, buyer_id: int | None) -> asyncpg.Record:
-    """A payment its buyer (or, `buyer_id` None, an admin) may read; others get NOT_FOUND."""
+async def payment_for(conn: asyncpg.Connection, principal: Principal, payment_id: int) -> asyncpg.Record:
+    """A payment its buyer or an admin may read; anyone else gets NOT_FOUND (merchant staff's
+    view stops at their own orders)."""
     row = await conn.fetchrow("SELECT p.*, po.buyer_id FROM payments p JOIN payment_orders po"
                               " ON po.id = p.payment_order_id WHERE p.id = $1", payment_id)
-    if row is None or (buyer_id is not None and row["buyer_id"] != buyer_id):
-        raise NotFound.of("NOT_FOUND", "payment not found", "id")
+    mine = principal.is_buyer and row is not None and row["buyer_id"] == principal.id
+    if row is None or not (mine or principal.is_admin):
+        raise NotFound.of(CommonError.NOT_FOUND, "payment not found", "id")
     return row

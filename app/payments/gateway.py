@@ -11,6 +11,15 @@ from app.config import Settings
 from app.payments.signing import signed_headers
 
 SANDBOX = "sandbox"
+PROVIDER_TIMEOUT_SECONDS = 10
+MAX_CONNECTIONS = 100
+
+
+def http_client() -> httpx.AsyncClient:
+    """The process's one HTTP client (API: app.state.http, made in the lifespan; worker:
+    ctx["http"], made at startup): its connection pool is reused by every call instead of a new
+    pool and TLS handshake per payment, refund or sandbox callback."""
+    return httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=MAX_CONNECTIONS))
 
 
 class ProviderUnavailable(Exception):

@@ -12,12 +12,12 @@ from datetime import datetime
 import asyncpg
 import httpx
 
-from app.catalog import reservations
 from app.config import Settings
 from app.db import Database
-from app.errors import DomainError, NotFound
+from app.errors import DomainError
 from app.events import emit
 from app.orders import service as orders
+from app.payments.errors import PaymentError
 from app.payments.gateway import gateway_for
 
 
@@ -30,14 +30,14 @@ async def request_refund(conn: asyncpg.Connection, payment_id: int, order_id: in
     existing = await conn.fetchrow("SELECT * FROM refunds WHERE idempotency_key = $1", idempotency_key)
     if existing is not None:
         if existing["payment_id"] != payment_id or existing["amount"] != amount:
-            raise DomainError.of("IDEMPOTENCY_KEY_REUSED", "this refund key was used for another refund")
+            raise DomainError.of(PaymentError.IDEMPOTENCY_KEY_REUSED, "this refund key was used for another refund")
         return existing
     if payment is None or payment["status"] != "SUCCEEDED":
-        raise DomainError.of("NOT_REFUNDABLE", "only a succeeded payment can be refunded")
+        raise DomainError.of(PaymentError.NOT_REFUNDABLE, "only a succeeded payment can be refunded")
     if amount <= 0:
-        raise DomainError.of("INVALID_AMOUNT", "a refund is a positive amount of cents", "amount")
+        raise DomainError.of(PaymentError.INVALID_AMOUNT, "a refund is a positive amount of cents", "amount")
     if payment["refunded_amount"] + amount > payment["amount"]:
-        raise DomainError.of("REFUND_EXCEEDS_PAYMENT",
+        raise DomainError.of(PaymentError.REFUND_EXCEEDS_PAYMENT,
                              f"at most {payment['amount'] - payment['refunded_amount']} cents are left to refund",
                              "amount")
     await conn.execute("UPDATE payments SET refunded_amount = refunded_amount + $2 WHERE id = $1", payment_id, amount)
@@ -76,44 +76,14 @@ async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provid
                        refund["id"], now, provider_refund_id)
     await emit(conn, "payment", "REFUND_SUCCEEDED", {"refund_id": refund["id"], "payment_id": refund["payment_id"],
                                                      "order_id": refund["order_id"], "amount": refund["amount"]})
-    if refund["order_id"] is None:
-        return
-    order = await conn.fetchrow(
-        "UPDATE orders SET refunded_amount = refunded_amount + $2,"
-        " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
-        " WHERE id = $1 RETURNING refunded_amount, payable", refund["order_id"], refund["amount"])
-    if order["refunded_amount"] == order["payable"]:
-        await orders.close_refunded(conn, refund["order_id"], now, actor, refund["reason"])
+    if refund["order_id"] is not None:
+        await orders.count_refund(conn, refund["order_id"], refund["amount"], now, actor, refund["reason"])
 
 
 async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: int) -> asyncpg.Record:
-    """The buyer cancels a paid order before shipment (REFUND_ONLY): its payable is refunded from
-    the payment that paid it, its stock goes back, its fulfilment request is cancelled, and it
-    shows as an after-sale in progress until the refund succeeds and closes it. Returns the refund."""
-    owner = await conn.fetchrow("SELECT payment_order_id FROM orders WHERE id = $1 AND buyer_id = $2",
-                                order_id, buyer_id)
-    if owner is None:
-        raise NotFound.of("NOT_FOUND", "order not found", "orderId")
-    po = await orders.lock_payment_order(conn, owner["payment_order_id"])     # payment order first, like every path
-    order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
-    if order["status"] != "PAID" or order["logistics_status"] != "PENDING":
-        raise DomainError.of("INVALID_TRANSITION", "only a paid order that has not shipped can be cancelled for a refund",
-                             "orderId")
-    if order["aftersale_status"] != "NONE":
-        raise DomainError.of("AFTERSALE_IN_PROGRESS", "this order already has an after-sale request", "orderId")
-    refund = await request_refund(conn, po["paid_by_payment_id"], order_id, order["payable"] - order["refunded_amount"],
-                                  "BUYER_CANCELLED", f"cancel-paid-order:{order_id}")
-    await reservations.release_for_orders(conn, [order_id])
-    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
-                       " WHERE id = $1", order_id)
-    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED' WHERE order_id = $1 AND status = 'PENDING'",
-                       order_id)
-    # the system status stays PAID until the refund settles; the history still shows who asked, when
-    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
-                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")
-    await emit(conn, "order", "ORDER_REFUND_REQUESTED",
-               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
-                "from": order["status"], "to": order["status"], "payable": order["payable"],
-                "actor": f"buyer:{buyer_id}", "reason": "BUYER_CANCELLED", "refund_id": refund["id"],
-                "amount": refund["amount"]}, merchant_id=order["merchant_id"])
-    return refund
+    """The buyer's REFUND_ONLY cancellation of a paid, unshipped order: the order's rule is
+    app/orders (`cancel_paid`), the refund of its payable is ours. Returns the refund."""
+    async def refund(payment_id: int, amount: int) -> asyncpg.Record:
+        return await request_refund(conn, payment_id, order_id, amount, "BUYER_CANCELLED",
+                                    f"cancel-paid-order:{order_id}")
+    return await orders.cancel_paid(conn, buyer_id, order_id, refund)

@@ -1,8 +1,10 @@
 """`POST /webhooks/payments/{provider}`: the providers' signed callbacks (DOMAIN §7).
 
 Verify the HMAC signature and the timestamp window (401 and no write otherwise), store the
-notification once — unique by (provider, kind, provider transaction id), so a duplicate answers
-200 and writes nothing — answer at once, and enqueue the job that applies it after the row is
+notification once — unique by (provider, kind, provider transaction id, amount and status: its
+`fingerprint`), so a duplicate answers 200 and writes nothing, while a notification that says
+something else about the same transaction (a wrong amount flagged, then the genuine one) is
+stored and applied on its own — answer at once, and enqueue the job that applies it after the row is
 committed. A lost enqueue loses nothing: the sweeper job applies every notification left RECEIVED.
 """
 
@@ -29,7 +31,7 @@ async def store_notification(db: Database, provider: str, body: dict) -> int | N
     kind = body["type"]
     return await db.fetchval(
         "INSERT INTO payment_notifications (provider, provider_txn_id, kind, body) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (provider, kind, provider_txn_id) DO NOTHING RETURNING id",
+        " ON CONFLICT (provider, kind, provider_txn_id, fingerprint) DO NOTHING RETURNING id",
         provider, body[_TXN_FIELD[kind]], kind, body)
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from app.auth.principal import Principal
-from app.errors import DomainError, NotFound, Problem
+from app.errors import CommonError, DomainError, NotFound, Problem
+from app.promotions.errors import PromotionError
 from app.promotions.rules import MAX_MONEY
 
 MAX_REGIONS = 40
@@ -22,17 +23,20 @@ class FreightDraft:
 def _problems(d: FreightDraft) -> list[Problem]:
     problems = []
     if not 0 <= d.default_fee <= MAX_MONEY:
-        problems.append(Problem("INVALID_AMOUNT", f"a fee is 0 to {MAX_MONEY} cents", ("defaultFee",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT, f"a fee is 0 to {MAX_MONEY} cents", ("defaultFee",)))
     if d.free_threshold is not None and not 0 <= d.free_threshold <= MAX_MONEY:
-        problems.append(Problem("INVALID_AMOUNT", f"a threshold is 0 to {MAX_MONEY} cents", ("freeThreshold",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                f"a threshold is 0 to {MAX_MONEY} cents", ("freeThreshold",)))
     if len(d.fee_by_region) > MAX_REGIONS:
-        return [*problems, Problem("TOO_MANY_ITEMS", f"at most {MAX_REGIONS} regions", ("regions",))]
+        return [*problems, Problem(CommonError.TOO_MANY, f"at most {MAX_REGIONS} regions", ("regions",))]
     seen = set()
     for i, (code, fee) in enumerate(d.fee_by_region):
         if not 0 <= fee <= MAX_MONEY:
-            problems.append(Problem("INVALID_AMOUNT", f"a fee is 0 to {MAX_MONEY} cents", ("regions", str(i), "fee")))
+            problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                    f"a fee is 0 to {MAX_MONEY} cents", ("regions", str(i), "fee")))
         if code in seen:
-            problems.append(Problem("DUPLICATE_VALUE", "a region is given twice", ("regions", str(i), "regionCode")))
+            problems.append(Problem(PromotionError.DUPLICATE_VALUE,
+                                    "a region is given twice", ("regions", str(i), "regionCode")))
         seen.add(code)
     return problems
 
@@ -40,17 +44,17 @@ def _problems(d: FreightDraft) -> list[Problem]:
 async def set_template(conn: asyncpg.Connection, principal: Principal, merchant_id: int, d: FreightDraft) -> None:
     """Replace the merchant's template. Fees by region name provinces (e.g. 440000 广东省)."""
     if not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     problems = _problems(d)
     if not problems:
         codes = [code for code, _ in d.fee_by_region]
         known = {r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE code = ANY($1::text[])", codes)}
-        problems = [Problem("UNKNOWN_REGION", "a province code (GB/T 2260), e.g. 440000",
+        problems = [Problem(PromotionError.UNKNOWN_REGION, "a province code (GB/T 2260), e.g. 440000",
                             ("regions", str(i), "regionCode")) for i, c in enumerate(codes) if c not in known]
     if problems:
         raise DomainError(*problems)
     if await conn.fetchval("SELECT 1 FROM merchants WHERE id = $1", merchant_id) is None:
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     await conn.execute(
         "INSERT INTO freight_templates (merchant_id, default_fee, free_threshold) VALUES ($1, $2, $3)"
         " ON CONFLICT (merchant_id) DO UPDATE SET default_fee = $2, free_threshold = $3, updated_at = now()",
@@ -62,7 +66,7 @@ async def set_template(conn: asyncpg.Connection, principal: Principal, merchant_
 
 async def get_template(conn: asyncpg.Connection, principal: Principal, merchant_id: int) -> FreightDraft | None:
     if not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     row = await conn.fetchrow("SELECT default_fee, free_threshold FROM freight_templates WHERE merchant_id = $1",
                               merchant_id)
     if row is None:

@@ -13,6 +13,7 @@ from typing import Any
 from app.errors import Problem
 from app.pricing.model import (BundleItem, Funder, Funding, PerEvery, Promotion, PromotionKind, PromotionStatus,
                                Scope, Tier)
+from app.promotions.errors import PromotionError
 
 MAX_MONEY = 10**10               # ¥100,000,000: anything above is a typo
 MAX_TIERS = 10
@@ -49,12 +50,13 @@ class RuleSkus:
 
 def _money(value: Any, field: str, problems: list[Problem], minimum: int = 1) -> None:
     if not isinstance(value, int) or not minimum <= value <= MAX_MONEY:
-        problems.append(Problem("INVALID_AMOUNT", f"{field} must be {minimum} to {MAX_MONEY} cents", ("rule", field)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT,
+                                f"{field} must be {minimum} to {MAX_MONEY} cents", ("rule", field)))
 
 
 def _count(value: Any, field: str, problems: list[Problem], maximum: int = 9999) -> None:
     if not isinstance(value, int) or not 1 <= value <= maximum:
-        problems.append(Problem("INVALID_QUANTITY", f"{field} must be 1 to {maximum}", ("rule", field)))
+        problems.append(Problem(PromotionError.INVALID_QUANTITY, f"{field} must be 1 to {maximum}", ("rule", field)))
 
 
 def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, Any]) -> list[Problem]:
@@ -63,17 +65,19 @@ def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, 
     required, optional = FIELDS[kind]
     given = {k for k, v in rule.items() if v is not None}
     for name in sorted(given - required - optional):
-        problems.append(Problem("NOT_ALLOWED", f"{kind.value} promotions take no {name}", ("rule", name)))
+        problems.append(Problem(PromotionError.NOT_ALLOWED, f"{kind.value} promotions take no {name}", ("rule", name)))
     for name in sorted(required - given):
-        problems.append(Problem("REQUIRED", f"{kind.value} promotions need {name}", ("rule", name)))
+        problems.append(Problem(PromotionError.REQUIRED, f"{kind.value} promotions need {name}", ("rule", name)))
     if kind in EXACTLY_ONE:
         a, b = EXACTLY_ONE[kind]
         if (a in given) == (b in given):
-            problems.append(Problem("INVALID_RULE", f"give exactly one of {a} and {b}", ("rule", a)))
+            problems.append(Problem(PromotionError.INVALID_RULE, f"give exactly one of {a} and {b}", ("rule", a)))
     if merchant_id is None and kind in MERCHANT_ONLY:
-        problems.append(Problem("MERCHANT_REQUIRED", f"{kind.value} promotions belong to a merchant", ("merchantId",)))
+        problems.append(Problem(PromotionError.MERCHANT_REQUIRED,
+                                f"{kind.value} promotions belong to a merchant", ("merchantId",)))
     if merchant_id is not None and kind is PromotionKind.PAYMENT:
-        problems.append(Problem("PLATFORM_ONLY", "payment discounts are run by the platform", ("merchantId",)))
+        problems.append(Problem(PromotionError.PLATFORM_ONLY,
+                                "payment discounts are run by the platform", ("merchantId",)))
     if problems:
         return problems
 
@@ -86,9 +90,11 @@ def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, 
         if name in given:
             _count(rule[name], name, problems)
     if "rate" in given and (not isinstance(rule["rate"], int) or not 1 <= rule["rate"] <= 99):
-        problems.append(Problem("INVALID_RATE", "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rule", "rate")))
+        problems.append(Problem(PromotionError.INVALID_RATE,
+                                "rate is the percent paid, 1 to 99 (90 = 10% off)", ("rule", "rate")))
     if "channel" in given and rule["channel"] not in PAYMENT_CHANNELS:
-        problems.append(Problem("INVALID_CHANNEL", f"channel is one of {', '.join(PAYMENT_CHANNELS)}", ("rule", "channel")))
+        problems.append(Problem(PromotionError.INVALID_CHANNEL,
+                                f"channel is one of {', '.join(PAYMENT_CHANNELS)}", ("rule", "channel")))
     if "tiers" in given:
         problems += _tier_problems(rule["tiers"])
     if "per_every" in given:
@@ -105,7 +111,7 @@ def check_rule(kind: PromotionKind, merchant_id: int | None, rule: Mapping[str, 
 def _tier_problems(tiers: list[dict]) -> list[Problem]:
     problems: list[Problem] = []
     if not 1 <= len(tiers) <= MAX_TIERS:
-        return [Problem("INVALID_RULE", f"1 to {MAX_TIERS} tiers", ("rule", "tiers"))]
+        return [Problem(PromotionError.INVALID_RULE, f"1 to {MAX_TIERS} tiers", ("rule", "tiers"))]
     for i, tier in enumerate(tiers):
         _money(tier.get("threshold"), f"tiers.{i}.threshold", problems)
         _money(tier.get("amount"), f"tiers.{i}.amount", problems)
@@ -113,19 +119,22 @@ def _tier_problems(tiers: list[dict]) -> list[Problem]:
         return problems
     ordered = sorted(tiers, key=lambda t: t["threshold"])
     if any(a["threshold"] == b["threshold"] or a["amount"] >= b["amount"] for a, b in zip(ordered, ordered[1:])):
-        problems.append(Problem("INVALID_RULE", "tier thresholds must differ and a higher tier must give more off",
+        problems.append(Problem(PromotionError.INVALID_RULE,
+                                "tier thresholds must differ and a higher tier must give more off",
                                 ("rule", "tiers")))
     if any(t["amount"] > t["threshold"] for t in tiers):
-        problems.append(Problem("INVALID_RULE", "a tier cannot take off more than its threshold", ("rule", "tiers")))
+        problems.append(Problem(PromotionError.INVALID_RULE,
+                                "a tier cannot take off more than its threshold", ("rule", "tiers")))
     return problems
 
 
 def _bundle_problems(items: list[dict]) -> list[Problem]:
     problems: list[Problem] = []
     if not 2 <= len(items) <= MAX_BUNDLE_ITEMS:
-        return [Problem("INVALID_RULE", f"a bundle has 2 to {MAX_BUNDLE_ITEMS} SKUs", ("rule", "bundle_items"))]
+        return [Problem(PromotionError.INVALID_RULE,
+                        f"a bundle has 2 to {MAX_BUNDLE_ITEMS} SKUs", ("rule", "bundle_items"))]
     if len({i["sku_id"] for i in items}) != len(items):
-        problems.append(Problem("INVALID_RULE", "each SKU once per bundle", ("rule", "bundle_items")))
+        problems.append(Problem(PromotionError.INVALID_RULE, "each SKU once per bundle", ("rule", "bundle_items")))
     for n, item in enumerate(items):
         _count(item.get("quantity"), f"bundle_items.{n}.quantity", problems, maximum=99)
     return problems

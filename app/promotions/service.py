@@ -17,10 +17,11 @@ from typing import Any
 import asyncpg
 
 from app.auth.principal import Principal
-from app.errors import DomainError, Forbidden, NotFound, Problem
+from app.errors import CommonError, DomainError, NotFound, Problem
 from app.merchants import shops
 from app.pricing.model import Funder, Funding, PromotionKind
 from app.promotions import lifecycle
+from app.promotions.errors import PromotionError
 from app.promotions.rules import MAX_MONEY, MERCHANT_ONLY, check_rule, rule_skus
 
 MAX_SCOPE_SKUS = 500
@@ -60,19 +61,20 @@ def check_common(name: str, starts_at: datetime, ends_at: datetime, funding: Fun
     """Checks shared by promotions and coupon templates."""
     problems = []
     if not 1 <= len(name.strip()) <= 100:
-        problems.append(Problem("INVALID_NAME", "give a name of 1 to 100 characters", ("name",)))
+        problems.append(Problem(PromotionError.INVALID_NAME, "give a name of 1 to 100 characters", ("name",)))
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        problems.append(Problem("INVALID_TIME", "times need a time zone", (window[0],)))
+        problems.append(Problem(PromotionError.INVALID_TIME, "times need a time zone", (window[0],)))
     elif ends_at <= starts_at:
-        problems.append(Problem("INVALID_WINDOW", "the end must come after the start", (window[1],)))
+        problems.append(Problem(PromotionError.INVALID_WINDOW, "the end must come after the start", (window[1],)))
     elif (ends_at - starts_at).days > MAX_WINDOW_DAYS:
-        problems.append(Problem("INVALID_WINDOW", f"a window is at most {MAX_WINDOW_DAYS} days", (window[1],)))
+        problems.append(Problem(PromotionError.INVALID_WINDOW,
+                                f"a window is at most {MAX_WINDOW_DAYS} days", (window[1],)))
     if funding is not None:
         if funding.funder is Funder.SPLIT and not 1 <= funding.platform_percent <= 99:
-            problems.append(Problem("INVALID_FUNDING", "a split gives the platform 1 to 99 percent",
+            problems.append(Problem(PromotionError.INVALID_FUNDING, "a split gives the platform 1 to 99 percent",
                                     ("funding", "platformPercent")))
         if funding.funder is not Funder.SPLIT and funding.platform_percent:
-            problems.append(Problem("INVALID_FUNDING", "a platform percent only goes with SPLIT",
+            problems.append(Problem(PromotionError.INVALID_FUNDING, "a platform percent only goes with SPLIT",
                                     ("funding", "platformPercent")))
     return problems
 
@@ -83,25 +85,23 @@ async def owner_merchant(conn: asyncpg.Connection, principal: Principal, merchan
     always their own; admins the one they name, or the platform."""
     if principal.is_merchant_staff:
         if merchant_id not in (None, principal.merchant_id):
-            raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+            raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
         merchant_id = principal.merchant_id
-    elif not principal.is_admin:
-        raise Forbidden.of("FORBIDDEN", "only merchant staff and operators manage promotions")
     if merchant_id is None:
         if not platform_allowed:
-            raise DomainError.of("MERCHANT_REQUIRED", "choose the merchant", "merchantId")
+            raise DomainError.of(PromotionError.MERCHANT_REQUIRED, "choose the merchant", "merchantId")
         return None
     return await shops.require_open(conn, merchant_id, "merchantId")
 
 
 async def category_problems(conn: asyncpg.Connection, category_ids: tuple[int, ...], *path: str) -> list[Problem]:
     if len(category_ids) > MAX_SCOPE_CATEGORIES:
-        return [Problem("TOO_MANY_ITEMS", f"at most {MAX_SCOPE_CATEGORIES} categories", path)]
+        return [Problem(CommonError.TOO_MANY, f"at most {MAX_SCOPE_CATEGORIES} categories", path)]
     if len(set(category_ids)) != len(category_ids):
-        return [Problem("DUPLICATE_VALUE", "a category is given twice", path)]
+        return [Problem(PromotionError.DUPLICATE_VALUE, "a category is given twice", path)]
     known = {r["id"] for r in await conn.fetch("SELECT id FROM backend_categories WHERE id = ANY($1::bigint[])",
                                                list(category_ids))}
-    return [Problem("NOT_FOUND", "category not found", (*path, str(i)))
+    return [Problem(CommonError.NOT_FOUND, "category not found", (*path, str(i)))
             for i, c in enumerate(category_ids) if c not in known]
 
 
@@ -114,7 +114,7 @@ async def _sku_problems(conn: asyncpg.Connection, merchant_id: int | None, draft
         paths[named.gift] = ("rule", "giftSkuId")
     owners = {r["id"]: r["merchant_id"] for r in await conn.fetch(
         "SELECT id, merchant_id FROM skus WHERE id = ANY($1::bigint[])", list(paths))}
-    return [Problem("NOT_FOUND", "SKU not found", path) for sku, path in paths.items()
+    return [Problem(CommonError.NOT_FOUND, "SKU not found", path) for sku, path in paths.items()
             if sku not in owners or (merchant_id is not None and owners[sku] != merchant_id)]
 
 
@@ -122,21 +122,21 @@ async def _check_draft(conn: asyncpg.Connection, merchant_id: int | None, d: Pro
     problems = check_common(d.name, d.starts_at, d.ends_at, d.funding, merchant_id, window=("startsAt", "endsAt"))
     problems += check_rule(d.kind, merchant_id, d.rule)
     if not 0 <= d.priority <= 1000:
-        problems.append(Problem("INVALID_PRIORITY", "priority is 0 to 1000 (higher first)", ("priority",)))
+        problems.append(Problem(PromotionError.INVALID_PRIORITY, "priority is 0 to 1000 (higher first)", ("priority",)))
     if d.budget is not None and not 1 <= d.budget <= MAX_MONEY:
-        problems.append(Problem("INVALID_AMOUNT", f"a budget is 1 to {MAX_MONEY} cents", ("budget",)))
+        problems.append(Problem(PromotionError.INVALID_AMOUNT, f"a budget is 1 to {MAX_MONEY} cents", ("budget",)))
     if len(d.sku_ids) > MAX_SCOPE_SKUS:
-        problems.append(Problem("TOO_MANY_ITEMS", f"at most {MAX_SCOPE_SKUS} SKUs", ("scope", "skuIds")))
+        problems.append(Problem(CommonError.TOO_MANY, f"at most {MAX_SCOPE_SKUS} SKUs", ("scope", "skuIds")))
     elif len(set(d.sku_ids)) != len(d.sku_ids):
-        problems.append(Problem("DUPLICATE_VALUE", "a SKU is given twice", ("scope", "skuIds")))
+        problems.append(Problem(PromotionError.DUPLICATE_VALUE, "a SKU is given twice", ("scope", "skuIds")))
     scoped = d.whole_scope or d.category_ids or d.sku_ids
     if d.kind in (PromotionKind.PAYMENT, PromotionKind.BUNDLE):
         if scoped:
-            problems.append(Problem("NOT_ALLOWED", f"a {d.kind.value} promotion's scope is "
+            problems.append(Problem(PromotionError.NOT_ALLOWED, f"a {d.kind.value} promotion's scope is "
                                     + ("the whole order" if d.kind is PromotionKind.PAYMENT else "its bundle"),
                                     ("scope",)))
     elif merchant_id is not None and not scoped:
-        problems.append(Problem("SCOPE_REQUIRED", "choose the whole shop, categories or SKUs", ("scope",)))
+        problems.append(Problem(PromotionError.SCOPE_REQUIRED, "choose the whole shop, categories or SKUs", ("scope",)))
     if problems:
         raise DomainError(*problems)
     problems = await category_problems(conn, d.category_ids, "scope", "categoryIds")
@@ -172,6 +172,7 @@ async def create_promotion(conn: asyncpg.Connection, principal: Principal, merch
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         merchant_id, draft.kind.value, principal.subject, *_columns(draft))
     await _write_scope_skus(conn, pk, draft.sku_ids, principal.subject)
+    await lifecycle.record_created(conn, lifecycle.PROMOTIONS, pk, principal.subject)
     return pk
 
 
@@ -181,7 +182,7 @@ async def update_promotion(conn: asyncpg.Connection, principal: Principal, promo
     row = await lifecycle.lock_owned(conn, lifecycle.PROMOTIONS, principal, promotion_id)
     lifecycle.require_draft(row, lifecycle.PROMOTIONS)
     if draft.kind.value != row["kind"]:
-        raise DomainError.of("NOT_EDITABLE", "a promotion's kind cannot change", "kind")
+        raise DomainError.of(PromotionError.NOT_EDITABLE, "a promotion's kind cannot change", "kind")
     await _check_draft(conn, row["merchant_id"], draft)
     await conn.execute(
         "UPDATE promotions SET name = $2, priority = $3, stackable_with_coupons = $4, starts_at = $5, ends_at = $6,"
@@ -202,20 +203,19 @@ async def enrol_skus(conn: asyncpg.Connection, principal: Principal, promotion_i
                      now: datetime) -> list[Enrolment]:
     """A merchant puts its SKUs forward for a platform promotion; a rejected SKU may be put
     forward again, an approved or pending one is left as it is."""
-    if not principal.is_merchant_staff:
-        raise Forbidden.of("FORBIDDEN", "merchants enrol their own SKUs", "promotionId")
     if not 1 <= len(sku_ids) <= MAX_SCOPE_SKUS or len(set(sku_ids)) != len(sku_ids):
-        raise DomainError.of("INVALID_SKUS", f"give 1 to {MAX_SCOPE_SKUS} different SKUs", "skuIds")
+        raise DomainError.of(CommonError.INVALID_VALUE, f"give 1 to {MAX_SCOPE_SKUS} different SKUs", "skuIds")
     promotion = await conn.fetchrow("SELECT merchant_id, kind, status, ends_at FROM promotions WHERE id = $1",
                                     promotion_id)
     if promotion is None or promotion["merchant_id"] is not None:
-        raise NotFound.of("NOT_FOUND", "platform promotion not found", "promotionId")
+        raise NotFound.of(CommonError.NOT_FOUND, "platform promotion not found", "promotionId")
     if (promotion["kind"] == PromotionKind.PAYMENT or promotion["status"] not in ("ACTIVE", "PAUSED")
             or promotion["ends_at"] <= now):
-        raise DomainError.of("NOT_OPEN_FOR_ENROLMENT", "this promotion takes no enrolments", "promotionId")
+        raise DomainError.of(PromotionError.NOT_OPEN_FOR_ENROLMENT, "this promotion takes no enrolments", "promotionId")
     own = {r["id"] for r in await conn.fetch(
         "SELECT id FROM skus WHERE id = ANY($1::bigint[]) AND merchant_id = $2", sku_ids, principal.merchant_id)}
-    missing = [Problem("NOT_FOUND", "SKU not found", ("skuIds", str(i))) for i, s in enumerate(sku_ids) if s not in own]
+    missing = [Problem(CommonError.NOT_FOUND, "SKU not found", ("skuIds", str(i)))
+               for i, s in enumerate(sku_ids) if s not in own]
     if missing:
         raise DomainError(*missing)
     await conn.execute(
@@ -230,15 +230,13 @@ async def enrol_skus(conn: asyncpg.Connection, principal: Principal, promotion_i
 async def review_enrolments(conn: asyncpg.Connection, principal: Principal, promotion_id: int, sku_ids: list[int],
                             approve: bool, note: str | None) -> list[Enrolment]:
     """Operators decide pending enrolments; already decided ones are left as they are."""
-    if not principal.is_admin:
-        raise Forbidden.of("FORBIDDEN", "only platform operators review enrolments", "promotionId")
     note = (note or "").strip()
     if not approve and not note:
-        raise DomainError.of("NOTE_REQUIRED", "say why the SKUs are rejected", "note")
+        raise DomainError.of(PromotionError.NOTE_REQUIRED, "say why the SKUs are rejected", "note")
     if len(note) > 500:
-        raise DomainError.of("INVALID_NOTE", "a note is at most 500 characters", "note")
+        raise DomainError.of(PromotionError.INVALID_NOTE, "a note is at most 500 characters", "note")
     if not 1 <= len(sku_ids) <= MAX_SCOPE_SKUS:
-        raise DomainError.of("INVALID_SKUS", f"give 1 to {MAX_SCOPE_SKUS} SKUs", "skuIds")
+        raise DomainError.of(CommonError.INVALID_VALUE, f"give 1 to {MAX_SCOPE_SKUS} SKUs", "skuIds")
     await conn.execute(
         "UPDATE promotion_skus SET status = $3, note = $4, decided_by = $5, decided_at = now()"
         " WHERE promotion_id = $1 AND sku_id = ANY($2::bigint[]) AND status = 'PENDING'",
@@ -295,7 +293,7 @@ async def get_promotion(conn: asyncpg.Connection, principal: Principal, promotio
     row = await conn.fetchrow(f"{_SELECT} WHERE p.id = $1", promotion_id)
     if row is None or not (principal.is_admin or row["merchant_id"] is None
                            or principal.can_manage_merchant(row["merchant_id"])):
-        raise NotFound.of("NOT_FOUND", "promotion not found", "id")
+        raise NotFound.of(CommonError.NOT_FOUND, "promotion not found", "id")
     return row
 
 

@@ -1,12 +1,14 @@
 """Risk rules at placement and payment, and the decision log."""
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from app.errors import DomainError
+from app.risk.errors import RiskError
 
 VELOCITY_WINDOW = timedelta(minutes=10)
 VELOCITY_LIMIT = 20                 # payment orders per buyer per window
@@ -29,10 +31,21 @@ class Decision:
     detail: dict = field(default_factory=dict)
 
 
+def normalise(text: str) -> str:
+    """What a typed value is matched as: NFKC (full-width digits and letters are the ASCII ones),
+    no whitespace, case-folded; the stored entry and the checked value both go through it."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
 def address_key(region_code: str, detail: str) -> str:
     """Blacklisted addresses are matched on a digest of the normalised address."""
-    normal = region_code + "|" + "".join(detail.split()).lower()
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return hashlib.sha256(f"{normalise(region_code)}|{normalise(detail)}".encode()).hexdigest()
+
+
+def device_key(device: str | None) -> str | None:
+    """A device id as the blacklist stores it (`X-Device-Id`, docs/API.md); None when absent."""
+    value = normalise(device or "")
+    return value[:128] or None
 
 
 async def check_placement(conn: asyncpg.Connection, facts: PlacementFacts, now: datetime) -> Decision:
@@ -77,5 +90,5 @@ async def record(conn: asyncpg.Connection, stage: str, buyer_id: int | None, dec
 def refusal(decision: Decision) -> DomainError:
     """What the buyer is told: never which list or rule matched."""
     if decision.rule == "VELOCITY":
-        return DomainError.of("TOO_MANY_ORDERS", "too many orders in a short time; try again later")
-    return DomainError.of("ORDER_REFUSED", "this order cannot be placed; contact customer service")
+        return DomainError.of(RiskError.TOO_MANY_ORDERS, "too many orders in a short time; try again later")
+    return DomainError.of(RiskError.ORDER_REFUSED, "this order cannot be placed; contact customer service")

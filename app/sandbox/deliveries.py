@@ -39,13 +39,14 @@ def batch_key(batch_id: str) -> str:
     return f"sandbox:batch:{batch_id}"
 
 
-async def start_batch(redis: Redis, secret: str, deliveries: list[Delivery], pacing: Pacing) -> str:
+async def start_batch(redis: Redis, http: httpx.AsyncClient, secret: str, deliveries: list[Delivery],
+                      pacing: Pacing) -> str:
     """Deliver in the background; returns the batch id (see `batch_status`)."""
     batch_id = uuid.uuid4().hex
     key = batch_key(batch_id)
     await redis.hset(key, mapping={"total": len(deliveries), "acknowledged": 0, "failed": 0, "attempts": 0})
     await redis.expire(key, BATCH_TTL_SECONDS)
-    task = asyncio.create_task(_deliver_batch(redis, secret, key, deliveries, pacing), name=f"sandbox-batch-{batch_id}")
+    task = asyncio.create_task(_deliver_batch(redis, http, secret, key, deliveries, pacing), name=f"sandbox-batch-{batch_id}")
     _running.add(task)
     task.add_done_callback(_running.discard)
     return batch_id
@@ -56,22 +57,23 @@ async def batch_status(redis: Redis, batch_id: str) -> dict | None:
     return {k: int(v) for k, v in raw.items()} or None
 
 
-async def _deliver_batch(redis: Redis, secret: str, key: str, deliveries: list[Delivery], pacing: Pacing) -> None:
+async def _deliver_batch(redis: Redis, http: httpx.AsyncClient, secret: str, key: str, deliveries: list[Delivery],
+                         pacing: Pacing) -> None:
+    """Over the process's shared client; the batch's own concurrency is its semaphore."""
     await asyncio.sleep(pacing.delay_ms / 1000)
     gate = asyncio.Semaphore(max(1, pacing.concurrency))
-    limits = httpx.Limits(max_connections=max(1, pacing.concurrency))
-    async with httpx.AsyncClient(timeout=10, limits=limits) as http:
-        async def one(delivery: Delivery) -> None:
-            if pacing.jitter_ms:
-                await asyncio.sleep(random.uniform(0, pacing.jitter_ms) / 1000)
-            async with gate:
-                attempts, ok = await _deliver(http, secret, delivery)
-            await redis.hincrby(key, "attempts", attempts)
-            await redis.hincrby(key, "acknowledged" if ok else "failed", 1)
 
-        for failure in await asyncio.gather(*(one(d) for d in deliveries), return_exceptions=True):
-            if failure is not None:
-                log.warning("sandbox delivery bookkeeping failed", error=repr(failure))
+    async def one(delivery: Delivery) -> None:
+        if pacing.jitter_ms:
+            await asyncio.sleep(random.uniform(0, pacing.jitter_ms) / 1000)
+        async with gate:
+            attempts, ok = await _deliver(http, secret, delivery)
+        await redis.hincrby(key, "attempts", attempts)
+        await redis.hincrby(key, "acknowledged" if ok else "failed", 1)
+
+    for failure in await asyncio.gather(*(one(d) for d in deliveries), return_exceptions=True):
+        if failure is not None:
+            log.warning("sandbox delivery bookkeeping failed", error=repr(failure))
 
 
 async def _deliver(http: httpx.AsyncClient, secret: str, delivery: Delivery) -> tuple[int, bool]:

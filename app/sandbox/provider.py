@@ -1,14 +1,19 @@
 """The sandbox provider's HTTP API, mounted under /sandbox/:
 
 - `POST /v1/transactions` (signed by the merchant, i.e. us): "unified order" — a transaction for
-  our reference (the payment id) and amount, with the URL to notify; answers its id and pay URL.
+  our reference (the payment id) and amount; answers its id and pay URL.
 - `GET /pay/{txn_id}`: a tiny page with a pay button; `POST /pay/{txn_id}?duplicates=&delay_ms=`
   pays and calls the notify URL (again on every POST, like a provider's resend).
-- `POST /v1/batches`: pay many transactions at once, with duplicates, shuffling, delay and jitter
-  (tests and benchmarks); `GET /v1/batches/{id}` counts acknowledged deliveries.
+- `POST /v1/batches` (signed with the sandbox's secret, like every control call): pay many
+  transactions at once, with duplicates, shuffling, delay and jitter (tests and benchmarks);
+  `GET /v1/batches/{id}` counts acknowledged deliveries.
 - `POST /v1/refunds` (signed): refund part of a paid transaction, deduped on our refund reference,
   never above what was paid; the refund callback follows.
 - `GET /v1/transactions/{txn_id}`: the transaction as the sandbox sees it.
+
+Every callback goes to this app's own webhook (`settings.base_url` + /webhooks/payments/sandbox),
+never to a URL a request names: the sandbox signs what it sends, so a caller-chosen URL would
+make it a signing oracle for anyone.
 """
 
 import html
@@ -58,21 +63,30 @@ async def _signed_body(request: Request) -> dict | Response:
     return body if isinstance(body, dict) else _error("body is not an object", 400)
 
 
-def _valid_order(item: dict, notify_url) -> str | None:
+def _valid_order(item: dict) -> str | None:
     amount = item.get("amount")
     if not isinstance(item.get("reference"), str) or not 1 <= len(item["reference"]) <= 64:
         return "reference must be a string of 1 to 64 characters"
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         return "amount must be a positive number of cents"
-    if not isinstance(notify_url, str) or not notify_url.startswith(("http://", "https://")):
-        return "notify_url must be an http(s) URL"
     return None
 
 
-async def _new_transaction(request: Request, reference: str, amount: int, channel: str, notify_url: str,
-                           status: str, auth_level: str = "NONE") -> dict:
+def _notify_url(request: Request) -> str:
+    """The only place the sandbox calls back: the app's own webhook."""
+    return f"{request.app.state.settings.base_url}/webhooks/payments/sandbox"
+
+
+async def _start(request: Request, deliveries: list[dict], pacing: Pacing) -> str:
+    state = request.app.state
+    return await start_batch(state.redis, state.http, state.settings.sandbox_provider_secret,
+                       [Delivery(_notify_url(request), d) for d in deliveries], pacing)
+
+
+async def _new_transaction(request: Request, reference: str, amount: int, channel: str, status: str,
+                           auth_level: str = "NONE") -> dict:
     txn = {"txn_id": "sbx_" + uuid.uuid4().hex, "reference": reference, "amount": amount, "channel": channel,
-           "notify_url": notify_url, "status": status, "created_at": _now(), "paid_at": "", "refunded": 0,
+           "status": status, "created_at": _now(), "paid_at": "", "refunded": 0,
            "auth_level": auth_level}
     if status == "PAID":
         txn["paid_at"] = txn["created_at"]
@@ -106,14 +120,14 @@ async def create_transaction(request: Request) -> Response:
     body = await _signed_body(request)
     if isinstance(body, Response):
         return body
-    problem = _valid_order(body, body.get("notify_url"))
+    problem = _valid_order(body)
     if problem:
         return _error(problem, 400)
     auth_level = body.get("auth_level", "NONE")
     if auth_level not in AUTH_FIELDS:
         return _error(f"auth_level is one of {', '.join(AUTH_FIELDS)}", 400)
     txn = await _new_transaction(request, body["reference"], body["amount"], str(body.get("channel", "")),
-                                 body["notify_url"], "CREATED", auth_level)
+                                 "CREATED", auth_level)
     base = request.app.state.settings.base_url
     return JSONResponse({"txn_id": txn["txn_id"], "status": "CREATED", "pay_url": f"{base}/sandbox/pay/{txn['txn_id']}"})
 
@@ -163,37 +177,34 @@ async def pay(request: Request) -> Response:
         txn = await _transaction(request, txn_id)
     params = request.query_params
     copies = 1 + (min(int(params["duplicates"]), 100) if params.get("duplicates", "").isdigit() else 0)
-    delivery = Delivery(txn["notify_url"], _payment_notification(txn))
-    batch_id = await start_batch(redis, request.app.state.settings.sandbox_provider_secret, [delivery] * copies,
-                                 _pacing(params, default_concurrency=1))
+    batch_id = await _start(request, [_payment_notification(txn)] * copies, _pacing(params, default_concurrency=1))
     return JSONResponse({"txn_id": txn_id, "status": "PAID", "batch_id": batch_id, "deliveries": copies})
 
 
 async def pay_batch(request: Request) -> Response:
-    """Body: {"notify_url", "payments": [{"reference", "amount", "channel"?}], "duplicate_ratio"?: 0.3,
+    """Signed body: {"payments": [{"reference", "amount", "channel"?}], "duplicate_ratio"?: 0.3,
     "shuffle"?: true, "delay_ms"?, "jitter_ms"?, "concurrency"?}: each payment is a new paid
-    transaction notified once, plus round(ratio × n) duplicate notifications of random ones."""
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return _error("body is not JSON", 400)
+    transaction notified once, plus round(ratio × n) duplicate notifications of random ones.
+    Unsigned, anyone could mark any unpaid order paid by its (sequential) payment id."""
+    body = await _signed_body(request)
+    if isinstance(body, Response):
+        return body
     items, ratio = body.get("payments"), body.get("duplicate_ratio", 0)
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         return _error(f"payments must be a list of 1 to {MAX_BATCH} items", 400)
     if not isinstance(ratio, int | float) or not 0 <= ratio <= 10:
         return _error("duplicate_ratio must be between 0 and 10", 400)
     for item in items:
-        problem = _valid_order(item, body.get("notify_url")) if isinstance(item, dict) else "items are objects"
+        problem = _valid_order(item) if isinstance(item, dict) else "items are objects"
         if problem:
             return _error(problem, 400)
-    txns = [await _new_transaction(request, i["reference"], i["amount"], str(i.get("channel", "")),
-                                   body["notify_url"], "PAID") for i in items]
-    deliveries = [Delivery(body["notify_url"], _payment_notification(t)) for t in txns]
+    txns = [await _new_transaction(request, i["reference"], i["amount"], str(i.get("channel", "")), "PAID")
+            for i in items]
+    deliveries = [_payment_notification(t) for t in txns]
     deliveries += random.choices(deliveries, k=round(ratio * len(deliveries)))
     if body.get("shuffle", True):
         random.shuffle(deliveries)
-    batch_id = await start_batch(request.app.state.redis, request.app.state.settings.sandbox_provider_secret,
-                                 deliveries, _pacing(body))
+    batch_id = await _start(request, deliveries, _pacing(body))
     return JSONResponse({"batch_id": batch_id, "deliveries": len(deliveries),
                          "transactions": [{"reference": t["reference"], "txn_id": t["txn_id"]} for t in txns]})
 
@@ -213,8 +224,8 @@ async def create_refund(request: Request) -> Response:
     txn = await _transaction(request, str(body.get("txn_id", "")))
     if txn is None or txn["status"] != "PAID":
         return _error("no such paid transaction", 404)
-    amount, reference, notify_url = body.get("amount"), body.get("refund_reference"), body.get("notify_url")
-    problem = _valid_order({"reference": reference, "amount": amount}, notify_url)
+    amount, reference = body.get("amount"), body.get("refund_reference")
+    problem = _valid_order({"reference": reference, "amount": amount})
     if problem:
         return _error(problem, 400)
     dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
@@ -229,8 +240,7 @@ async def create_refund(request: Request) -> Response:
     refund_id, amount = refund["refund_id"], refund["amount"]
     notification = {"type": "REFUND", "refund_id": refund_id, "refund_reference": reference, "txn_id": txn["txn_id"],
                     "amount": amount, "status": "SUCCESS", "refunded_at": _now()}
-    await start_batch(redis, request.app.state.settings.sandbox_provider_secret, [Delivery(notify_url, notification)],
-                      Pacing(concurrency=1))
+    await _start(request, [notification], Pacing(concurrency=1))
     return JSONResponse({"refund_id": refund_id, "status": "PROCESSING"})
 
 

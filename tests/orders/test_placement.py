@@ -10,9 +10,9 @@ import pytest
 from app.ids import decode_id
 from app.orders import service
 from app.risk.rules import address_key
-from tests.cart.helpers import new_buyer, staff_token
+from tests.cart.helpers import fill_cart, new_buyer, staff_token
 from tests.checkout.helpers import PREVIEW, SHENZHEN_NANSHAN, fill_wallet, gid, lines_input, make_market
-from tests.orders.helpers import ADDRESS, CANCEL, MY_ORDERS, ORDER, PLACE, place_input
+from tests.orders.helpers import ADDRESS, CANCEL, MY_ORDERS, ORDER, PLACE, key, place_input
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,21 @@ async def test_the_same_key_returns_the_first_order_and_never_a_second(gql, db, 
     assert [e["code"] for e in other["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
     assert await db.fetchval("SELECT count(*) FROM payment_orders WHERE idempotency_key = $1",
                              variables["idempotencyKey"]) == 1
+
+
+async def test_retrying_a_cart_placement_replays_it_although_the_cart_is_empty_now(gql, db, settings, market):
+    buyer_id, buyer = await new_buyer(db, settings)
+    await fill_cart(db, "buyer_id", buyer_id, [market.sku["a2"], market.sku["b2"]])
+    variables = {"idempotencyKey": key(), "fromCart": True, "address": ADDRESS}
+    first = await place(gql, buyer, variables)
+    assert first["userErrors"] == [] and not first["replayed"]
+    assert await db.fetchval("SELECT count(*) FROM cart_lines l JOIN carts c ON c.id = l.cart_id"
+                             " WHERE c.buyer_id = $1", buyer_id) == 0
+    again = await place(gql, buyer, variables)
+    assert again["userErrors"] == [] and again["replayed"]
+    assert again["paymentOrder"]["id"] == first["paymentOrder"]["id"]
+    empty = await place(gql, buyer, {**variables, "idempotencyKey": key()})
+    assert [(e["code"], e["field"]) for e in empty["userErrors"]] == [("NO_LINES", ["input", "fromCart"])]
 
 
 async def test_a_changed_price_is_refused_with_the_new_price(gql, db, settings, market):
@@ -217,3 +232,37 @@ async def test_the_same_coupon_cannot_pay_for_two_orders(gql, db, settings, mark
     discounts = sorted(sum(s["amount"] for o in p["paymentOrder"]["orders"] for line in o["lines"]
                            for s in line["shares"] if s["level"] == "SHOP_COUPON") for p in uses)
     assert discounts[-1] == 2000 and (len(uses) == 1 or discounts[0] == 0)
+
+
+async def _scarce_sku(db, market, on_hand: int) -> int:
+    """A new SKU of merchant A's product, `on_hand` units in A's warehouse."""
+    async with db.transaction() as c:
+        like = await c.fetchrow("SELECT product_id, merchant_id, price FROM skus WHERE id = $1", market.sku["a2"])
+        sku = await c.fetchval("INSERT INTO skus (product_id, merchant_id, code, spec_value_ids, price)"
+                               " VALUES ($1, $2, $3, $4, $5) RETURNING id", like["product_id"], like["merchant_id"],
+                               f"scarce-{key()}", [900 + on_hand], like["price"])
+        warehouse = await c.fetchval("SELECT warehouse_id FROM stock WHERE sku_id = $1", market.sku["a2"])
+        await c.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)",
+                        sku, warehouse, on_hand)
+    return sku
+
+
+async def _stock_events(db, sku: int) -> list[str]:
+    return [r["state"] for r in await db.fetch(
+        "SELECT payload->>'stock_state' AS state FROM outbox WHERE topic = 'product'"
+        " AND event_type = 'STOCK_STATE_CHANGED' AND (payload->>'sku_id')::bigint = $1 ORDER BY id", sku)]
+
+
+async def test_selling_out_and_coming_back_emit_a_product_event(gql, db, settings, market):
+    """The anonymous response cache listens to topic "product": a sell-out must reach it."""
+    sku = await _scarce_sku(db, market, on_hand=3)
+    _, buyer = await new_buyer(db, settings)
+    first = await place(gql, buyer, place_input(lines_input((sku, 1))))
+    assert first["userErrors"] == [] and await _stock_events(db, sku) == []     # 2 left: no change of state
+    last = await place(gql, buyer, place_input(lines_input((sku, 2))))
+    assert last["userErrors"] == [] and await _stock_events(db, sku) == ["OUT_OF_STOCK"]
+    cancelled = (await gql.ok(CANCEL, {"id": first["paymentOrder"]["orders"][0]["id"]}, buyer))["cancelOrder"]
+    assert cancelled["userErrors"] == []
+    assert await _stock_events(db, sku) == ["OUT_OF_STOCK", "IN_STOCK"]
+    cancelled = (await gql.ok(CANCEL, {"id": last["paymentOrder"]["orders"][0]["id"]}, buyer))["cancelOrder"]
+    assert cancelled["userErrors"] == [] and await _stock_events(db, sku) == ["OUT_OF_STOCK", "IN_STOCK"]

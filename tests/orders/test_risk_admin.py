@@ -11,7 +11,9 @@ ADD = """mutation($i: AddToBlacklistInput!) { addToBlacklist(input: $i) {
   entry { kind value reason } userErrors { field code } } }"""
 REMOVE = """mutation($i: BlacklistEntryInput!) { removeFromBlacklist(input: $i) { removed userErrors { code } } }"""
 DECISIONS = """query($b: ID) { riskDecisions(buyerId: $b, first: 10) { edges { node { stage decision rule buyerId } } } }"""
-BLACKLIST = "{ blacklist(first: 100) { kind value reason } }"
+BLACKLIST = "{ blacklist(first: 100) { edges { node { kind value reason } } } }"
+BLACKLIST_PAGE = """query($k: BlacklistKind, $after: String) { blacklist(kind: $k, first: 2, after: $after) {
+  edges { cursor node { kind value } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
 
 
 async def placed(gql, buyer, market, **fields) -> list[str]:
@@ -45,7 +47,7 @@ async def test_operators_blacklist_and_placement_obeys(gql, db, settings, tokens
     # the same street typed with other spacing is the same address
     assert await placed(gql, other, market, address={**ADDRESS, "detail": ADDRESS["detail"].replace(" ", "")}) == \
         ["ORDER_REFUSED"]
-    assert any(e["kind"] == "ADDRESS" for e in (await gql.ok(BLACKLIST, None, admin))["blacklist"])
+    assert any(e["node"]["kind"] == "ADDRESS" for e in (await gql.ok(BLACKLIST, None, admin))["blacklist"]["edges"])
 
 
 async def test_bad_entries_and_non_admins_are_refused(gql, db, settings, tokens):
@@ -65,3 +67,58 @@ async def test_bad_entries_and_non_admins_are_refused(gql, db, settings, tokens)
                                  (BLACKLIST, None), (DECISIONS, {"b": None})):
             body = await gql(query, variables, token)
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_blacklisted_device_is_refused_at_placement(gql, db, settings, tokens):
+    market = await make_market(db)
+    buyer_id, buyer = await new_buyer(db, settings)
+    device = {"x-device-id": "Phone-7f3a9c21"}
+    address = {**ADDRESS, "detail": "设备测试路 3 号"}
+    added = (await gql.ok(ADD, {"i": {"entry": {"kind": "DEVICE", "value": "phone-7f3a9c21"}, "reason": "fraud ring"}},
+                          tokens["admin"]))["addToBlacklist"]
+    assert added["userErrors"] == []
+
+    async def codes(headers: dict) -> list[str]:
+        body = await gql(PLACE, {"i": place_input(lines_input((market.sku["a2"], 1)), address=address)}, buyer,
+                         headers=headers)
+        return [e["code"] for e in body["data"]["placeOrder"]["userErrors"]]
+    assert await codes(device) == ["ORDER_REFUSED"]
+    assert await db.fetchval("SELECT rule FROM risk_decisions WHERE buyer_id = $1 ORDER BY id DESC LIMIT 1",
+                             buyer_id) == "BLACKLIST_DEVICE"
+    assert await codes({"x-device-id": "another-device-1"}) == []
+
+
+async def test_full_width_digits_do_not_get_past_the_address_blacklist(gql, db, settings, tokens):
+    market = await make_market(db)
+    buyer_id, buyer = await new_buyer(db, settings)
+    street = {"kind": "ADDRESS", "regionCode": ADDRESS["regionCode"], "detail": "黑名单路 17 号 B 座"}
+    added = (await gql.ok(ADD, {"i": {"entry": street, "reason": "fraud"}}, tokens["admin"]))["addToBlacklist"]
+    assert added["userErrors"] == []
+    for typed in ("黑名单路１７号Ｂ座", "黑名单路 17 号 b 座", "黑名单路\u300017号B座"):
+        assert await placed(gql, buyer, market, address={**ADDRESS, "detail": typed}) == ["ORDER_REFUSED"], typed
+        assert await db.fetchval("SELECT rule FROM risk_decisions WHERE buyer_id = $1 ORDER BY id DESC LIMIT 1",
+                                 buyer_id) == "BLACKLIST_ADDRESS"
+    wide = {**street, "detail": "白名单路１８号"}
+    assert (await gql.ok(ADD, {"i": {"entry": wide, "reason": "fraud"}}, tokens["admin"]))["addToBlacklist"][
+        "userErrors"] == []
+    assert await placed(gql, buyer, market, address={**ADDRESS, "detail": "白名单路18号"}) == ["ORDER_REFUSED"]
+
+
+async def test_the_blacklist_is_a_connection(gql, db, tokens):
+    admin = tokens["admin"]
+    ips = [f"10.9.8.{n}" for n in range(5)]
+    for ip in ips:
+        added = (await gql.ok(ADD, {"i": {"entry": {"kind": "IP", "value": ip}, "reason": "paging"}}, admin))
+        assert added["addToBlacklist"]["userErrors"] == []
+    listed = await db.fetchval("SELECT count(*) FROM risk_blacklist WHERE kind = 'IP'")
+    seen, after = [], None
+    while True:
+        page = (await gql.ok(BLACKLIST_PAGE, {"k": "IP", "after": after}, admin))["blacklist"]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        seen += [e["node"]["value"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == listed and set(ips) <= set(seen)
+    bad = await gql(BLACKLIST_PAGE, {"k": "IP", "after": "bm9wZQ"}, admin)
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"

@@ -15,6 +15,7 @@ from arq.worker import func
 from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.ids import encode_id
+from app.payments.gateway import http_client
 from app.payments.signing import signed_headers
 from app.redis import arq_settings
 from workers import payments as payment_jobs
@@ -128,8 +129,13 @@ async def clear_job_queue(redis) -> None:
 def payment_worker(settings, db) -> Worker:
     """The payment job functions in a burst worker on the default queue, as `ecom worker` runs them."""
     return Worker(functions=[func(f, name=f.__name__) for f in payment_jobs.FUNCTIONS],
-                  redis_settings=arq_settings(settings.redis_url), ctx={"db": db, "settings": settings},
+                  redis_settings=arq_settings(settings.redis_url),
+                  ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
                   burst=True, handle_signals=False, poll_delay=0.01, max_jobs=20)
+
+
+async def _close_http(ctx: dict) -> None:
+    await ctx["http"].aclose()
 
 
 async def run_jobs(settings, db) -> int:
@@ -160,11 +166,17 @@ async def wait_for(predicate, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def sandbox_batch(http: httpx.AsyncClient, secret: str, body: dict) -> httpx.Response:
+    """A sandbox control call: signed with the sandbox's own secret."""
+    raw = json.dumps(body).encode()
+    return await http.post("/sandbox/v1/batches", content=raw, headers=signed_headers(secret, raw))
+
+
 async def sandbox_pay(http: httpx.AsyncClient, settings, payments: list[tuple[int, int]], duplicate_ratio: float = 0,
                       **pacing) -> dict:
     """Pay `(payment id, amount)`s in the sandbox and wait until every callback was acknowledged."""
-    batch = (await http.post("/sandbox/v1/batches", json={
-        "notify_url": f"{settings.base_url}/webhooks/payments/sandbox", "duplicate_ratio": duplicate_ratio,
+    batch = (await sandbox_batch(http, settings.sandbox_provider_secret, {
+        "duplicate_ratio": duplicate_ratio,
         "payments": [{"reference": str(p), "amount": a, "channel": "WECHAT"} for p, a in payments], **pacing})).json()
     status = await wait_batch(http, batch["batch_id"])
     assert status["failed"] == 0, status
@@ -174,8 +186,9 @@ async def sandbox_pay(http: httpx.AsyncClient, settings, payments: list[tuple[in
 async def settle_refunds(settings, db, refund_ids: list[int]) -> None:
     """Send the refunds to the sandbox (again: it dedupes on our refund id, as the refund sweeper
     relies on) and run jobs until their refund callbacks are applied."""
-    for refund_id in refund_ids:
-        await payment_jobs.submit_refund({"db": db, "settings": settings}, refund_id)
+    async with http_client() as http:
+        for refund_id in refund_ids:
+            await payment_jobs.submit_refund({"db": db, "settings": settings, "http": http}, refund_id)
 
     async def settled():
         await run_jobs(settings, db)

@@ -19,8 +19,12 @@ CANCEL_PAID = """mutation($i: CancelPaidOrderInput!) { cancelPaidOrder(input: $i
   refund { id paymentId orderId amount reason status } userErrors { field code message } } }"""
 
 
-async def _paid(http, db, settings, buyer, quantities) -> tuple[int, int]:
+async def _paid(http, db, settings, buyer, quantities, virtual: bool = False) -> tuple[int, int]:
     goods = await make_goods(db)
+    if virtual:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE products SET fulfillment_type = 'VIRTUAL' WHERE id = ANY($1::bigint[])",
+                               [shop.product for shop in goods.shops])
     async with db.transaction() as conn:
         po = await place(conn, goods, buyer.id, quantities)
         payment = await add_payment(conn, po)
@@ -145,6 +149,17 @@ async def test_buyer_cancels_a_paid_unshipped_order_for_a_refund(api, http, db, 
     assert [e["code"] for e in closed["userErrors"]] == ["INVALID_TRANSITION"]
 
 
+async def test_a_paid_virtual_top_up_cannot_be_cancelled_for_a_refund(api, http, db, settings):
+    buyer = await new_buyer(db, settings)
+    po, payment = await _paid(http, db, settings, buyer, [1], virtual=True)
+    order = await db.fetchval("SELECT id FROM orders WHERE payment_order_id = $1", po)
+    out = (await api.ok(CANCEL_PAID, {"i": {"orderId": gid("Order", order)}}, token=buyer.token))["cancelPaidOrder"]
+    assert [(e["code"], e["field"]) for e in out["userErrors"]] == [("VIRTUAL_NO_AFTERSALE", ["input", "orderId"])]
+    assert out["refund"] is None
+    assert await db.fetchval("SELECT count(*) FROM refunds WHERE payment_id = $1", payment) == 0
+    assert await db.fetchval("SELECT aftersale_status FROM orders WHERE id = $1", order) == "NONE"
+
+
 async def test_partial_refund_leaves_the_order_open(http, db, settings):
     buyer = await new_buyer(db, settings)
     po, payment = await _paid(http, db, settings, buyer, [4])
@@ -161,7 +176,7 @@ async def test_the_refund_sweeper_sends_a_refund_whose_job_was_lost(http, db, se
     po, payment = await _paid(http, db, settings, buyer, [2])
     async with db.transaction() as conn:
         refund = await request_refund(conn, payment, None, 200, "TEST", f"lost-job:{payment}")
-    ctx = {"db": db, "settings": settings}
+    ctx = {"db": db, "settings": settings, "http": http}
     assert await submit_pending_refunds(ctx) == 0              # too fresh: its job may still be on the way
     await db.fetchval("UPDATE refunds SET created_at = created_at - interval '1 minute' WHERE id = $1", refund["id"])
     assert await submit_pending_refunds(ctx) == 1

@@ -19,6 +19,7 @@ LIST = f"""query($f: PromotionFilter, $first: Int, $after: String) {{
 ENROLMENT_PAYLOAD = "enrolments { promotionId skuId merchantId status note } userErrors { field code message }"
 ENROL = f"mutation($i: EnrolSkusInput!) {{ enrolSkus(input: $i) {{ {ENROLMENT_PAYLOAD} }} }}"
 REVIEW = f"mutation($i: ReviewEnrolmentsInput!) {{ reviewEnrolments(input: $i) {{ {ENROLMENT_PAYLOAD} }} }}"
+REVIEW_PROMOTION = f"mutation($i: ReviewInput!) {{ reviewPromotion(input: $i) {{ {PROMOTION_PAYLOAD} }} }}"
 
 TERMS = "kind name merchantId threshold amount rate cap categoryIds"
 TEMPLATE_FIELDS = f"""id status terms {{ {TERMS} }} claimStartsAt claimEndsAt validDays validUntil totalStock issued
@@ -35,8 +36,8 @@ CLAIM = (f"mutation($t: ID!) {{ claimCoupon(input: {{templateId: $t}}) {{ coupon
 WALLET = f"""query($s: CouponWalletStatus!, $first: Int, $after: String) {{
   myCoupons(status: $s, first: $first, after: $after) {{ edges {{ node {{ {WALLET_FIELDS} }} }}
   pageInfo {{ hasNextPage endCursor }} counts {{ unused used expired }} }} }}"""
-CLAIMABLE = """query($m: ID) { claimableCoupons(merchantId: $m) { templateId terms { kind name merchantId amount }
-  remaining perBuyerLimit claimed } }"""
+CLAIMABLE = """query($m: ID) { claimableCoupons(merchantId: $m) { edges { node {
+  templateId terms { kind name merchantId amount } remaining perBuyerLimit claimed } } } }"""
 
 
 def at(**delta) -> str:

@@ -37,7 +37,7 @@ async def test_merchant_issues_a_shop_coupon_and_a_buyer_claims_it(gql, shop, db
                           "threshold": 10000, "amount": 1000, "rate": None, "cap": None, "categoryIds": []}
     _, buyer = await new_buyer(db, settings)
     claimable = await gql.ok(CLAIMABLE, {"m": encode_id("Merchant", shop.merchant_a)}, buyer)
-    [offer] = [c for c in claimable["claimableCoupons"] if c["templateId"] == t["id"]]
+    [offer] = [c for c in nodes(claimable["claimableCoupons"]) if c["templateId"] == t["id"]]
     assert offer["claimed"] == 0 and offer["remaining"] == 100
 
     first = (await gql.ok(CLAIM, {"t": t["id"]}, buyer))["claimCoupon"]
@@ -50,7 +50,7 @@ async def test_merchant_issues_a_shop_coupon_and_a_buyer_claims_it(gql, shop, db
     assert await db.fetchval("SELECT issued FROM coupon_templates WHERE id = (SELECT template_id FROM buyer_coupons"
                              " WHERE id = $1)", _coupon_pk(first["coupon"]["id"])) == 2
     claimable = await gql.ok(CLAIMABLE, {"m": encode_id("Merchant", shop.merchant_a)}, buyer)
-    assert next(c for c in claimable["claimableCoupons"] if c["templateId"] == t["id"])["claimed"] == 2
+    assert next(c for c in nodes(claimable["claimableCoupons"]) if c["templateId"] == t["id"])["claimed"] == 2
 
 
 def _coupon_pk(gid: str) -> int:

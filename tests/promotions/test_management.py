@@ -5,8 +5,8 @@ import pytest
 
 from app.ids import encode_id
 from tests.cart.helpers import make_shop, staff_token
-from tests.promotions.helpers import (CREATE, ENROL, LIST, REVIEW, STATUS, UPDATE, at, codes, nodes,
-                                      promotion_input)
+from tests.promotions.helpers import (CREATE, ENROL, LIST, REVIEW, REVIEW_PROMOTION, STATUS, UPDATE, at, codes,
+                                      nodes, promotion_input)
 
 
 @pytest.fixture(scope="module")
@@ -158,16 +158,17 @@ async def test_platform_funding_of_a_shop_promotion_needs_review(gql, shop):
     p = (await create(gql, shop.token_a, funding={"funder": "SPLIT", "platformPercent": 30}))["promotion"]
     submitted = await gql.ok(STATUS, {"i": {"id": p["id"], "action": "PUBLISH"}}, shop.token_a)
     assert submitted["changePromotionStatus"]["promotion"]["status"] == "PENDING_REVIEW"
-    self_approve = await gql.ok(STATUS, {"i": {"id": p["id"], "action": "APPROVE"}}, shop.token_a)
-    assert codes(self_approve["changePromotionStatus"]) == ["FORBIDDEN"]
-    no_note = await gql.ok(STATUS, {"i": {"id": p["id"], "action": "REJECT"}}, shop.admin)
-    assert codes(no_note["changePromotionStatus"]) == ["NOTE_REQUIRED"]
-    rejected = await gql.ok(STATUS, {"i": {"id": p["id"], "action": "REJECT", "note": "比例太高"}}, shop.admin)
-    assert rejected["changePromotionStatus"]["promotion"]["status"] == "DRAFT"
-    assert rejected["changePromotionStatus"]["promotion"]["reviewNote"] == "比例太高"
+    # the review is an operator's field: a merchant is refused by the field's role
+    self_approve = await gql(REVIEW_PROMOTION, {"i": {"id": p["id"], "approve": True}}, shop.token_a)
+    assert self_approve["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    no_note = await gql.ok(REVIEW_PROMOTION, {"i": {"id": p["id"], "approve": False}}, shop.admin)
+    assert codes(no_note["reviewPromotion"]) == ["NOTE_REQUIRED"]
+    rejected = await gql.ok(REVIEW_PROMOTION, {"i": {"id": p["id"], "approve": False, "note": "比例太高"}}, shop.admin)
+    assert rejected["reviewPromotion"]["promotion"]["status"] == "DRAFT"
+    assert rejected["reviewPromotion"]["promotion"]["reviewNote"] == "比例太高"
     await gql.ok(STATUS, {"i": {"id": p["id"], "action": "PUBLISH"}}, shop.token_a)
-    approved = await gql.ok(STATUS, {"i": {"id": p["id"], "action": "APPROVE"}}, shop.admin)
-    assert approved["changePromotionStatus"]["promotion"]["status"] == "ACTIVE"
+    approved = await gql.ok(REVIEW_PROMOTION, {"i": {"id": p["id"], "approve": True}}, shop.admin)
+    assert approved["reviewPromotion"]["promotion"]["status"] == "ACTIVE"
 
 
 async def test_enrolment_in_a_platform_promotion(gql, shop, db):

@@ -144,6 +144,7 @@ def test_no_generated_operation_is_an_unexpected_error(schema, tokens, caller, m
     operations = sum(1 for _ in schema.get_all_operations())
     assert ran >= operations * EXAMPLES // 2, f"only {ran} requests generated for {operations} operations"
     failed = sum(map(len, failures.values()))
+    print(f"fuzz {caller} {mode.value}: {ran} requests over {operations} operations, {failed} unexpected")
     assert not failures, f"{failed} of {ran} requests failed as {caller}:\n" + "\n".join(
         f"- {problem} ({len(bodies)}x), e.g.\n    " + "\n    ".join(bodies[:SHOWN_FAILURES])
         for problem, bodies in failures.items())

@@ -1,7 +1,7 @@
 # Two commands on a fresh machine with only Python 3.11+:
 #   make run    start everything (embedded PostgreSQL + Redis, migrations, demo data, API, worker);
 #               `make run PORT=8100 HOST=0.0.0.0` picks the address (default 127.0.0.1:8000)
-#   make test   run the whole test suite (same embedded services, separate data)
+#   make test   lint, type check, then the whole test suite (same embedded services, separate data)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,8 @@ run: $(STAMP)
 	$(BIN)/ecom dev $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
+	$(BIN)/ruff check app schema workers tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 
 def _step(msg: str) -> None:
@@ -19,9 +19,9 @@ def _step(msg: str) -> None:
 def cmd_migrate(_args) -> None:
     from app.migrate import migrate
     settings = get_settings()
-    _require_urls(settings, redis=False)
+    database_url = _require_urls(settings, redis=False)
     _step("applying migrations")
-    applied = asyncio.run(migrate(settings.database_url))
+    applied = asyncio.run(migrate(database_url))
     _step(f"migrations done ({len(applied)} applied now)")
 
 
@@ -89,14 +89,16 @@ def cmd_dev(args) -> None:
     """Everything on one machine: embedded services, migrations, demo data, API and worker."""
     settings = get_settings()
     embedded = None
-    if not settings.database_url or not settings.redis_url:
+    database_url, redis_url = settings.database_url, settings.redis_url
+    if not database_url or not redis_url:
         from app.embedded import EmbeddedServices
         _step(f"starting embedded PostgreSQL and Redis under {settings.data_dir}")
         embedded = EmbeddedServices(settings.data_dir / "dev").start()
+        database_url, redis_url = database_url or embedded.database_url, redis_url or embedded.redis_url
     env = dict(os.environ)
     env.setdefault("ENV", "development")
-    env["DATABASE_URL"] = settings.database_url or embedded.database_url
-    env["REDIS_URL"] = settings.redis_url or embedded.redis_url
+    env["DATABASE_URL"] = database_url
+    env["REDIS_URL"] = redis_url
     children = Supervisor(env)
     stopping = False
 
@@ -179,9 +181,17 @@ def _banner(host: str, port: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _require_urls(settings, redis: bool = True) -> None:
+def _require_urls(settings: Settings, redis: bool = True) -> str:
+    """The database URL, once the URLs needed are known to be set."""
     if not settings.database_url or (redis and not settings.redis_url):
         sys.exit("DATABASE_URL and REDIS_URL must be set (or use `ecom dev` for embedded services)")
+    return settings.database_url
+
+
+def cmd_schema(_args) -> None:
+    """The public contract: the SDL, committed as schema.graphql and checked by the tests."""
+    from schema.root import sdl
+    sys.stdout.write(sdl())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -200,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="the arq worker").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("schema", help="print the GraphQL SDL (schema.graphql)").set_defaults(func=cmd_schema)
     p = sub.add_parser("seed", help="load demo data (idempotent)")
     p.add_argument("--scale-skus", type=int, default=0,
                    help="also generate products until the catalog has this many SKUs (benchmarks)")

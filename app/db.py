@@ -22,13 +22,14 @@ class StatementCount:
 
     def __init__(self) -> None:
         self._cell = [0]
-        self._token: contextvars.Token | None = None
+        self._token: contextvars.Token[list[int] | None] | None = None
 
     def __enter__(self) -> "StatementCount":
         self._token = _statement_counter.set(self._cell)
         return self
 
     def __exit__(self, *exc) -> None:
+        assert self._token is not None, "a with block enters before it exits"
         _statement_counter.reset(self._token)
 
     @property

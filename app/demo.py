@@ -13,7 +13,7 @@ stock in the platform's virtual-goods warehouse, which delivers to no region (no
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import product as combinations
 
@@ -85,8 +85,8 @@ def _attrs(*specs: str) -> tuple[AttributeSeed, ...]:
     """'颜色:SALES:F' → a SALES attribute, filterable ('R' marks required)."""
     out = []
     for spec in specs:
-        name, kind, *flags = spec.split(":")
-        flags = flags[0] if flags else ""
+        name, kind, *rest = spec.split(":")
+        flags = rest[0] if rest else ""
         out.append(AttributeSeed(name, kind, "F" in flags, "R" in flags))
     return tuple(out)
 
@@ -112,6 +112,9 @@ BACKEND_CATEGORIES = [
     (("充值", "流量充值"), "0.01", _attrs("运营商:KEY:FR", "流量:SALES:F", "有效期:NORMAL")),
 ]
 LEAF_PATHS = {path[-1]: path for path, _, attrs in BACKEND_CATEGORIES if attrs}
+# The categories (and their subtrees) each marketplace shop may sell in; the platform's own
+# shop sells everywhere.
+SHOP_CATEGORIES = [(ACME, ("手机数码",)), (LUMEN, ("服装",))]
 # Lumen negotiated a lower rate on shirts.
 MERCHANT_COMMISSIONS = [(LUMEN, ("服装", "男装", "衬衫"), "0.08")]
 
@@ -385,7 +388,7 @@ def generated_product(i: int) -> ProductSeed:
                       f"{word} 第{i}号 generated phone", 99900 + (_mix(i, 7) % 60) * 10000, colours,
                       MEMORY[start:start + 3], f"{series} {i}", "6.7英寸", "Android", sales=sales,
                       listed_hours_ago=hours)
-    if kind == 2 and merchant != LUMEN:
+    if (kind == 2 and merchant != LUMEN) or (kind == 3 and merchant == ACME):  # Acme sells no clothes
         brand = _AUDIO_BRANDS[_mix(i, 3) % len(_AUDIO_BRANDS)]
         return ProductSeed(merchant, code, "耳机音箱", brand,
                            f"{_BRAND_LABEL[brand]} Buds {series} {i} 真无线降噪耳机",
@@ -482,13 +485,16 @@ async def _seed_catalog_setup(conn: asyncpg.Connection) -> CatalogIds:
                 " VALUES ($1, $2, $3, $4, $5, $6)"
                 " ON CONFLICT (category_id, name) DO UPDATE SET kind = attributes.kind RETURNING id",
                 cid, a.name, a.kind, a.filterable, a.required, sort)
+    await conn.executemany("INSERT INTO merchant_categories (merchant_id, category_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING",
+                           [(merchant_id, path_ids[path]) for merchant_id, path in SHOP_CATEGORIES])
     for merchant_id, path, rate in MERCHANT_COMMISSIONS:
         await conn.execute("INSERT INTO merchant_commission_rates (merchant_id, category_id, commission_rate)"
                            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", merchant_id, path_ids[path], Decimal(rate))
 
     frontend: dict[str, int] = {}
-    for sort, (parent, name, leaves) in enumerate(FRONTEND_CATEGORIES):
-        parent_id = frontend.get(parent)
+    for sort, (parent_name, name, leaves) in enumerate(FRONTEND_CATEGORIES):
+        parent_id = None if parent_name is None else frontend.get(parent_name)
         fid = await conn.fetchval(
             "SELECT id FROM frontend_categories WHERE parent_id IS NOT DISTINCT FROM $1 AND name = $2",
             parent_id, name)
@@ -549,7 +555,7 @@ async def insert_products(conn: asyncpg.Connection, ids: CatalogIds, seeds: list
     if not seeds:
         return 0
     values = await _attribute_value_ids(conn, ids, seeds)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     listed_at = [now - timedelta(hours=s.listed_hours_ago) if s.status == "LISTED" else None for s in seeds]
     rows = await conn.fetch(
@@ -700,7 +706,8 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
             last = await conn.fetchval(
                 f"SELECT max(substring(code from '^{SCALE_CODE}([0-9]+)-')::int) FROM skus"
                 f" WHERE code LIKE '{SCALE_CODE}%'")
-            batch, adding, i = [], 0, (last + 1 if last is not None else 0)
+            batch: list[ProductSeed] = []
+            adding, i = 0, (last + 1 if last is not None else 0)
             while have + adding < target_skus and len(batch) < BATCH_PRODUCTS:
                 seed = generated_product(i)
                 batch.append(seed)
@@ -722,7 +729,7 @@ async def _seed_promotions(conn: asyncpg.Connection) -> None:
     once: skipped when the demo promotions exist."""
     if await conn.fetchval("SELECT 1 FROM promotions WHERE created_by = $1 LIMIT 1", DEMO_ACTOR):
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window = (now - timedelta(days=1), now + timedelta(days=365))
     await conn.executemany(
         "INSERT INTO freight_templates (merchant_id, default_fee, free_threshold) VALUES ($1, $2, $3)"

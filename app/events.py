@@ -11,7 +11,7 @@
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,7 +54,7 @@ async def emit(conn: asyncpg.Connection, topic: str, event_type: str, payload: d
         topic, event_type, merchant_id, payload)
 
 
-async def emit_many(conn: asyncpg.Connection, topic: str, events: list[tuple[str, dict, int | None]]) -> None:
+async def emit_many(conn: asyncpg.Connection, topic: str, events: Sequence[tuple[str, dict, int | None]]) -> None:
     """Several events of one topic, (type, payload, merchant id) each, in one statement."""
     if events:
         await conn.execute(

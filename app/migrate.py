@@ -127,7 +127,7 @@ async def _lock(conn: asyncpg.Connection) -> None:
     `pg_advisory_lock` holds a snapshot, and `CREATE INDEX CONCURRENTLY` in the session holding
     the lock would wait for that snapshot forever (a deadlock PostgreSQL then breaks by failing
     one of them)."""
-    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):  # noqa: ASYNC110 (the lock is in PostgreSQL)
         await asyncio.sleep(_LOCK_POLL_SECONDS)
 
 

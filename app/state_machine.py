@@ -10,6 +10,7 @@ same transaction every row moved gets a history row and an outbox event `<TOPIC>
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -31,6 +32,7 @@ class StateMachine(Generic[S, A]):
     topic: str                                      # outbox topic; events are <TOPIC>_<TARGET>
     transitions: Mapping[A, tuple[frozenset[S], S]]  # action → (statuses it leaves, status it leads to)
     field: str = "id"                               # input field an invalid transition is reported at
+    events: Mapping[A, str] = dataclass_field(default_factory=dict)  # event type of an action, if not <TOPIC>_<TARGET>
 
     def target(self, current: S, action: A) -> S:
         """The status `action` leads to from `current`, or INVALID_TRANSITION."""
@@ -69,7 +71,7 @@ class StateMachine(Generic[S, A]):
                 " SELECT id, from_status, $3, $4, $5 FROM unnest($1::bigint[], $2::text[]) AS t(id, from_status)",
                 [r["id"] for r in rows], [r["status"] for r in rows], target.value, actor, reason)
             await emit_many(conn, self.topic, [
-                (f"{self.topic.upper()}_{target.value}",
+                (self.events.get(action, f"{self.topic.upper()}_{target.value}"),
                  {self.history_key: r["id"], "from": r["status"], "to": target.value, "actor": actor,
                   "reason": reason, **(payload(r) if payload else {})},
                  r["merchant_id"] if "merchant_id" in r.keys() else None)

@@ -32,12 +32,12 @@ import uuid
 
 import aiohttp
 import asyncpg
+from load import cpu_per_request, percentile, server_cpu  # bench/load.py
 
 from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.config import get_settings
 from app.ids import encode_id
-from load import cpu_per_request, percentile, server_cpu  # bench/load.py
 
 TAG = "bench-orders"
 PLACE = """mutation Place($i: PlaceOrderInput!) { placeOrder(input: $i) {

@@ -26,12 +26,12 @@ from types import SimpleNamespace
 
 import asyncpg
 import httpx
+from load import Stats, cpu_per_request, percentile, require_loopback, run_wrk, server_cpu, worker  # bench/load.py
 
 from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.config import get_settings
 from app.ids import encode_id
-from load import Stats, cpu_per_request, percentile, require_loopback, run_wrk, server_cpu, worker  # bench/load.py
 
 TAG = "bench-preview"
 BUYER_PHONE = "13900009999"

@@ -11,8 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 from app.pricing import price
 from app.pricing.model import (
-    Buyer, Coupon, CouponKind, FreightTemplate, Line, PricingRequest, Promotion, PromotionKind,
-    Scope, Tier,
+    Buyer,
+    Coupon,
+    CouponKind,
+    FreightTemplate,
+    Line,
+    PricingRequest,
+    Promotion,
+    PromotionKind,
+    Scope,
+    Tier,
 )
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)

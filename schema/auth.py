@@ -51,13 +51,13 @@ class AuthPayload:
         default=None, description="Unix seconds; refresh before then.")
     refresh_token: str | None = None
     viewer: Viewer | None = None
-    user_errors: list[AuthUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[AuthUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class LogoutPayload:
     ok: bool = False
-    user_errors: list[AuthUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[AuthUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input

@@ -7,14 +7,16 @@ buyer always gets their own cart (the header is then ignored, except by `buyerLo
 `registerBuyer`, which merge the device's cart into the buyer's); staff accounts have none.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 
 from app.cart import service as cart
-from app.cart.service import CartOwner
 from app.cart.errors import CartError, CartWarningCode
+from app.cart.service import CartOwner
 from app.cart.view import CartLineView, CartView, MerchantGroup, read_cart
 from app.errors import CommonError, DomainError
 from schema.cart_access import HasCart, cart_owner
@@ -27,10 +29,9 @@ from schema.permissions import IsBuyer
 from schema.pricing import CheckoutPricing, PaymentChannel, preview_pricing
 from schema.scalars import Money
 
-
 CartUserError = user_error_type("Cart", CartError)
-CartWarningKind = strawberry.enum(CartWarningCode, name="CartWarningCode",
-                                  description="Why a change was made, but adjusted.")
+strawberry.enum(CartWarningCode, name="CartWarningCode", description="Why a change was made, but adjusted.")
+CartWarningKind: TypeAlias = CartWarningCode  # the cart's enum is the GraphQL enum
 
 # ---------------------------------------------------------------- outputs
 
@@ -62,7 +63,7 @@ class CartLine:
         return cls(product_pk=line.product["id"], sku=Sku.from_row(line.sku), product=Product.from_row(line.product),
                    quantity=line.quantity, selected=line.selected, position=line.position,
                    added_at=line.added_at, unit_price=line.unit_price, amount=line.amount,
-                   stock_state=line.state.value)
+                   stock_state=CartStockState(line.state.value))
 
     @strawberry.field(description="The SKU's image, else the product's main image.")
     def image_url(self, info: Info) -> str | None:
@@ -114,7 +115,7 @@ class Cart:
                              "Codes: PURCHASE_LIMIT, INSUFFICIENT_STOCK, MAX_QUANTITY, CART_FULL.")
 class CartWarning:
     sku_id: strawberry.ID
-    code: CartWarningKind  # type: ignore[valid-type]
+    code: CartWarningKind
     message: str
     requested_quantity: int
     quantity: int = strawberry.field(description="What the line holds now (0: not in the cart).")
@@ -129,7 +130,7 @@ class CartWarning:
 class CartPayload:
     owner: strawberry.Private[CartOwner | None] = None
     warnings: list[CartWarning] = strawberry.field(default_factory=list)
-    user_errors: list[CartUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[CartUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
     @strawberry.field
     async def cart(self, info: Info) -> Cart | None:
@@ -173,7 +174,7 @@ class MergeCartInput:
 # ---------------------------------------------------------------- resolvers
 
 
-def _sku_pks(gids: list[str]) -> list[int]:
+def _sku_pks(gids: Sequence[str]) -> list[int]:
     if len(gids) > cart.MAX_LINES:  # before decoding thousands of ids
         raise DomainError.of(CommonError.TOO_MANY, f"at most {cart.MAX_LINES} items at once", "skuIds")
     return input_pks("Sku", gids, "skuIds")
@@ -231,4 +232,4 @@ class CartMutation:
     async def merge_cart(self, info: Info, input: MergeCartInput) -> CartPayload:
         owner = cart_owner(info)
         return await _change(info, owner, lambda conn: cart.merge_device_cart(
-            conn, owner.buyer_id, input.device_token))
+            conn, info.context.caller.id, input.device_token))

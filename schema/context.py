@@ -5,6 +5,8 @@ from functools import cached_property
 
 import strawberry
 from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 
 from app.auth.principal import Principal
 from app.config import Settings
@@ -22,11 +24,17 @@ class Context:
     auth_problem: str | None = None      # why a presented token was not accepted
     connection_params: dict | None = None  # websocket connection_init payload
     client_ip: str | None = None
-    request: object | None = None
+    request: Request | WebSocket | None = None
     response: object | None = None
     # Subscriptions share one context for a whole websocket; their loaders must not cache.
     cache_loaders: bool = True
     _extra: dict = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Principal:
+        """The signed-in caller, for resolvers whose permission class already refused anonymous ones."""
+        assert self.principal is not None, "a permission class lets only signed-in callers through"
+        return self.principal
 
     @cached_property
     def loaders(self):

@@ -18,6 +18,7 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types.base import get_object_definition
 
 from app.errors import CommonError, DomainError, Problem
 from app.ids import InvalidId
@@ -65,7 +66,7 @@ def user_error_type(domain: str, *owned: type[StrEnum]) -> type:
 @cache
 def _error_item_type(payload: type) -> Any:
     """The item type of a payload's `user_errors` list."""
-    field = next(f for f in payload.__strawberry_definition__.fields if f.python_name == "user_errors")
+    field = next(f for f in get_object_definition(payload, strict=True).fields if f.python_name == "user_errors")
     return field.type.of_type  # type: ignore[union-attr]
 
 
@@ -84,7 +85,7 @@ def payload_errors(payload: type, exc: DomainError) -> Any:
 
 
 def user_errors(exc: DomainError | InvalidId, field: tuple[str, ...] = ()) -> list[UserError]:
-    problems = exc.problems if isinstance(exc, DomainError) else [Problem("INVALID_ID", str(exc), field)]
+    problems = exc.problems if isinstance(exc, DomainError) else [Problem(CommonError.INVALID_ID, str(exc), field)]
     return [UserError(field=[*(("input",) + p.field)] if p.field else None, code=p.code, message=p.message)
             for p in problems]
 
@@ -158,8 +159,8 @@ class CodedMaskErrors(MaskErrors):
                 if not (error.extensions or {}).get("code"):
                     error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
                 processed.append(error)
-        if self.hide_suggestions:
-            processed = [_with(e, _SUGGESTION.sub("", e.message), e.extensions["code"])
+        if self.hide_suggestions:   # every error above has extensions with a code
+            processed = [_with(e, _SUGGESTION.sub("", e.message), (e.extensions or {})["code"])
                          if "Did you mean" in e.message else e for e in processed]
         return processed
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
 import structlog
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.scalars import JSON
 
 from app.auth.service import authenticate_bearer
@@ -33,7 +33,7 @@ class ProductEvent:
         return cls(event_id=str(ev.id), type=ev.type,
                    product_id=strawberry.ID(encode_id("Product", pid)) if pid else None,
                    merchant_id=strawberry.ID(encode_id("Merchant", ev.merchant_id)) if ev.merchant_id else None,
-                   payload=ev.payload, created_at=ev.created_at)
+                   payload=JSON(ev.payload), created_at=ev.created_at)
 
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,7 @@ async def live_events(info: Info, topic: str) -> AsyncIterator[Event]:
     pub/sub stream was interrupted, the subscription ends: over a websocket, by closing it with a
     code saying why (docs/API.md)."""
     ctx = info.context
-    principal = ctx.principal
+    principal = ctx.caller
     header = str((ctx.connection_params or {}).get("authorization") or "")
     every = ctx.settings.subscription_auth_recheck_seconds
     loop = asyncio.get_running_loop()
@@ -91,7 +91,7 @@ async def live_events(info: Info, topic: str) -> AsyncIterator[Event]:
 
 def _open(info: Info) -> bool:
     request = info.context.request
-    return request.scope["type"] != "websocket" or request.application_state == WebSocketState.CONNECTED
+    return not isinstance(request, WebSocket) or request.application_state == WebSocketState.CONNECTED
 
 
 async def _end(info: Info, code: int, reason: str) -> None:
@@ -100,7 +100,7 @@ async def _end(info: Info, code: int, reason: str) -> None:
     be sent after a close. Any other transport just sees the stream end."""
     request = info.context.request
     log.info("subscription ended", code=code, reason=reason)
-    if request.scope["type"] != "websocket":
+    if not isinstance(request, WebSocket):
         return
     if _open(info):
         with contextlib.suppress(RuntimeError):   # another subscription of the socket closed it first

@@ -36,7 +36,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple] | None = None if middleware and middleware.middlewares else {}
         self._object_types: dict[int, tuple] = {}
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: dict) -> tuple:
+    def _plan(self, plans: dict[int, tuple], parent_type: GraphQLObjectType, grouped_field_set: dict) -> tuple:
         """Per field of a selection set: how to read it, or None for graphql-core's path.
 
         graphql-core memoises collected sub-fields, so every item of a list shares one
@@ -48,15 +48,16 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             read = None
             if (field_def is not None and getattr(field_def.resolve, "_is_default", False)
                     and not field_def.args and not node.arguments):
-                non_null = isinstance(field_def.type, GraphQLNonNull)
-                leaf_type = field_def.type.of_type if non_null else field_def.type
+                field_type = field_def.type
+                non_null = isinstance(field_type, GraphQLNonNull)
+                leaf_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
                 field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
                 # `_is_default` only says "no resolver": permission classes are field extensions
                 if is_leaf_type(leaf_type) and not field.extensions:
                     read = (field.default_resolver, field.python_name, leaf_type.coerce_output_value, non_null)
             fields.append((response_name, field_details_list, read))
         plan = (parent_type, grouped_field_set, fields)  # keeps the set alive: its id stays unique
-        self._plans[id(grouped_field_set)] = plan
+        plans[id(grouped_field_set)] = plan
         return plan
 
     def _plain_object_type(self, return_type) -> GraphQLObjectType | None:
@@ -84,7 +85,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         plan = plans.get(id(grouped_field_set))
         if plan is None or plan[0] is not parent_type:
-            plan = self._plan(parent_type, grouped_field_set)
+            plan = self._plan(plans, parent_type, grouped_field_set)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []

@@ -2,10 +2,19 @@
 client ids in inputs, reporting a malformed one at its input path (a `DomainError`, so a mutation
 answers it as a `userErrors` entry)."""
 
+from collections.abc import Sequence
+from typing import overload
+
 import strawberry
 
 from app.errors import CommonError, DomainError, Problem
 from app.ids import InvalidId, decode_id, encode_id
+
+
+@overload
+def gid(type_name: str, pk: int) -> strawberry.ID: ...
+@overload
+def gid(type_name: str, pk: int | None) -> strawberry.ID | None: ...
 
 
 def gid(type_name: str, pk: int | None) -> strawberry.ID | None:
@@ -24,7 +33,7 @@ def optional_pk(type_name: str, global_id: str | None, *field: str) -> int | Non
     return None if global_id is None else input_pk(type_name, global_id, *field)
 
 
-def input_pks(type_name: str, global_ids: list[str], *field: str, item_field: str | None = None) -> list[int]:
+def input_pks(type_name: str, global_ids: Sequence[str], *field: str, item_field: str | None = None) -> list[int]:
     """Every id of a list, reporting each malformed one at `(*field, index[, item_field])`."""
     pks, problems = [], []
     for i, global_id in enumerate(global_ids):

@@ -15,7 +15,6 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from app.auth.principal import Principal
 from app.errors import DomainError
 from schema.context import Info
 from schema.errors import payload_errors, public_error
@@ -24,7 +23,9 @@ T = TypeVar("T")
 P = TypeVar("P")
 
 
-async def mutate(info: Info, payload: type[P], act: Callable[[Any, Principal | None], Awaitable[T]],
+# `act`'s caller is typed Any: a `Principal`, None only on fields open to anonymous callers (the
+# field's permission class decides), so each lambda's use is checked by its permission, not here.
+async def mutate(info: Info, payload: type[P], act: Callable[[Any, Any], Awaitable[T]],
                  present: Callable[[T], P | Awaitable[P]] | None = None, *, transaction: bool = True) -> P:
     ctx = info.context
     try:
@@ -38,7 +39,7 @@ async def mutate(info: Info, payload: type[P], act: Callable[[Any, Principal | N
     if present is None:
         return result  # type: ignore[return-value]
     out = present(result)
-    return await out if inspect.isawaitable(out) else out  # type: ignore[return-value]
+    return await out if inspect.isawaitable(out) else out
 
 
 async def query(info: Info, act: Callable[[Any], Awaitable[T]]) -> T:

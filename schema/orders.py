@@ -5,13 +5,14 @@ types; an order's relations load through the request's DataLoaders, only when se
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from typing import TypeAlias
 
 import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
 from app.cart.errors import CartError
+from app.catalog.errors import CatalogError
 from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, selected_cart_items
 from app.errors import CommonError, DomainError
@@ -32,20 +33,17 @@ from schema.permissions import IsAuthenticated, IsBuyer, IsStaff
 from schema.pricing import CheckoutLineInput, CheckoutPricing, PaymentChannel, direct_items
 from schema.scalars import Money
 
+# placement passes on risk's refusals, the checkout's line codes, the cart's device token and the
+# catalog's region check (app/catalog/warehouses `province_code`)
+OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, CatalogError)
 
-class PassedOn(StrEnum):
-    """A region code placement passes on from app/catalog/warehouses (`province_code`), as the
-    catalog names it: a bridge until the catalog's own error enum is on main."""
-    UNKNOWN_REGION = "UNKNOWN_REGION"
-
-
-# placement passes on risk's refusals, the checkout's line codes and the cart's device token
-OrderUserError = user_error_type("Order", OrderError, RiskError, CheckoutError, CartError, PassedOn)
-
-OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
-BuyerOrderStatus = strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
+# the orders domain's enums are the GraphQL enums (registered here, aliased for annotations)
+strawberry.enum(OrderStatus, name="OrderStatus")
+strawberry.enum(BuyerStatus, name="BuyerOrderStatus", description=(
     "The buyer's tabs: TO_PAY 待支付, TO_SHIP 待发货, TO_RECEIVE 待收货, TO_REVIEW 待评价, DONE 已完成, "
     "AFTER_SALE 售后中, CANCELLED 已取消, CLOSED 已关闭."))
+OrderStatusEnum: TypeAlias = OrderStatus
+BuyerOrderStatus: TypeAlias = BuyerStatus
 
 
 def _now() -> datetime:
@@ -244,7 +242,7 @@ class PlaceOrderPayload:
     payment_order: PaymentOrder | None = None
     replayed: bool = strawberry.field(default=False, description="The key had been used: this is the first result.")
     pricing: CheckoutPricing | None = strawberry.field(default=None, description="The price now, with PRICE_CHANGED.")
-    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -262,7 +260,7 @@ class ShipOrderInput:
 @strawberry.type
 class OrderPayload:
     order: Order | None = None
-    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[OrderUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A change to an order: ORDER_CREATED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, "
@@ -281,7 +279,7 @@ class OrderEvent:
     def from_event(cls, ev: Event) -> "OrderEvent":
         return cls(event_id=str(ev.id), type=ev.type, order_id=gid("Order", ev.payload.get("order_id")),
                    merchant_id=gid("Merchant", ev.merchant_id), status=ev.payload.get("to"),
-                   payable=ev.payload.get("payable"), payload=ev.payload, created_at=ev.created_at)
+                   payable=ev.payload.get("payable"), payload=JSON(ev.payload), created_at=ev.created_at)
 
 
 # ---------------------------------------------------------------- resolvers
@@ -296,7 +294,7 @@ async def _payment_order(info: Info, result: placement.Placement) -> PaymentOrde
 async def _order_payload(info: Info, order_id: int) -> OrderPayload:
     """The order as the caller sees it once the change is committed."""
     return OrderPayload(order=Order.of(await query(info, lambda conn: reads.order_for(
-        conn, info.context.principal, order_id))))
+        conn, info.context.caller, order_id))))
 
 
 @strawberry.type
@@ -306,20 +304,20 @@ class OrderQuery:
                         after: str | None = None) -> Connection[Order]:
         async def act(conn) -> Connection[Order]:
             size = page_size(first)
-            rows = await reads.buyer_orders(conn, info.context.principal.id, tab, after_id(after), size + 1)
+            rows = await reads.buyer_orders(conn, info.context.caller.id, tab, after_id(after), size + 1)
             return connection_of(rows, size, after, Order.of)
         return await query(info, act)
 
     @strawberry.field(permission_classes=[IsBuyer], description="How many of your orders each tab holds.")
     async def my_order_counts(self, info: Info) -> OrderTabCounts:
-        counts = await query(info, lambda conn: reads.buyer_tab_counts(conn, info.context.principal.id))
+        counts = await query(info, lambda conn: reads.buyer_tab_counts(conn, info.context.caller.id))
         return OrderTabCounts(**{tab.value.lower(): n for tab, n in counts.items()})
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="An order you may see: your own (buyers), your merchant's (staff), any (admins).")
     async def order(self, info: Info, id: strawberry.ID) -> Order:
         return Order.of(await query(info, lambda conn: reads.order_for(
-            conn, info.context.principal, input_pk("Order", id, "id"))))
+            conn, info.context.caller, input_pk("Order", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description="Merchant staff: your merchant's orders; admins: "
                                                                 "`merchantId`'s, or every merchant's.")
@@ -328,7 +326,7 @@ class OrderQuery:
                               after: str | None = None) -> Connection[Order]:
         async def act(conn) -> Connection[Order]:
             size = page_size(first)
-            rows = await reads.merchant_orders(conn, info.context.principal,
+            rows = await reads.merchant_orders(conn, info.context.caller,
                                                optional_pk("Merchant", merchant_id, "merchantId"),
                                                status.value if status else None, after_id(after), size + 1)
             return connection_of(rows, size, after, Order.of)
@@ -392,7 +390,7 @@ def _facts(info: Info) -> placement.PlacementFacts:
     """The caller's IP and device: apps send a stable `X-Device-Id` (docs/API.md), the id risk's
     DEVICE blacklist matches."""
     request = info.context.request
-    device = request.headers.get(DEVICE_HEADER) if request is not None else None  # type: ignore[attr-defined]
+    device = request.headers.get(DEVICE_HEADER) if request is not None else None
     return placement.PlacementFacts(ip=info.context.client_ip, device=device)
 
 

@@ -4,6 +4,7 @@ notifications. The rules live in app/payments/."""
 
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TypeAlias
 
 import asyncpg
 import strawberry
@@ -104,7 +105,7 @@ class CreatePaymentInput:
 class CreatePaymentPayload:
     payment: Payment | None = None
     instructions: PaymentInstructions | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -116,7 +117,7 @@ class CancelPaidOrderInput:
                              "VIRTUAL_NO_AFTERSALE (a virtual top-up has no after-sale).")
 class CancelPaidOrderPayload:
     refund: Refund | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A provider's notification as received, and what applying it did.")
@@ -139,7 +140,8 @@ class PaymentNotification:
                    received_at=r["received_at"], applied_at=r["applied_at"])
 
 
-NotificationResolution = strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
+NotificationResolution: TypeAlias = reviews.Resolution  # registered as the GraphQL enum just below
+strawberry.enum(reviews.Resolution, name="NotificationResolution", description=(
     "APPLY: the notification pays its payment order after all (only when its amount is the payable and the payment "
     "order is still pending); REFUND: its money is sent back through a refund; DISMISS: nothing to do."))
 
@@ -147,7 +149,7 @@ NotificationResolution = strawberry.enum(reviews.Resolution, name="NotificationR
 @strawberry.input
 class ResolvePaymentNotificationInput:
     id: strawberry.ID
-    action: NotificationResolution  # type: ignore[valid-type]
+    action: NotificationResolution
     note: str = strawberry.field(description="Why, for the audit trail (1 to 500 characters).")
 
 
@@ -156,12 +158,14 @@ class ResolvePaymentNotificationInput:
 class ResolvePaymentNotificationPayload:
     notification: PaymentNotification | None = None
     refund: Refund | None = None
-    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _http(info: Info):
     """The process's shared HTTP client (made in the app's lifespan)."""
-    return info.context.request.app.state.http  # type: ignore[union-attr]
+    request = info.context.request
+    assert request is not None, "payments' operations run on an HTTP request"
+    return request.app.state.http
 
 
 @strawberry.type
@@ -180,7 +184,7 @@ class PaymentQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="A payment of the caller's (admins: any).")
     async def payment(self, info: Info, id: strawberry.ID) -> Payment:
         return Payment.from_row(await query(info, lambda conn: cashier.payment_for(
-            conn, info.context.principal, input_pk("Payment", id, "id"))))
+            conn, info.context.caller, input_pk("Payment", id, "id"))))
 
 
 @strawberry.type

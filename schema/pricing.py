@@ -6,34 +6,43 @@ here (one copy of each rule). Input problems are answered as one top-level error
 "Checkout preview").
 """
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 
 from app.cart.service import CartOwner
 from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_line_count
-from app.checkout.preview import (MAX_PICKED_COUPONS, CheckoutRequest, price_checkout,
-                                  selected_cart_items)
+from app.checkout.preview import MAX_PICKED_COUPONS, CheckoutRequest, price_checkout, selected_cart_items
 from app.errors import CommonError, DomainError
 from app.pricing import model as m
-from app.promotions.rules import PAYMENT_CHANNELS
 from schema.cart_access import HasCart, cart_owner
 from schema.context import Info
 from schema.errors import PublicError
 from schema.ids import gid, input_pks
 from schema.scalars import Money
 
-PricingLevel = strawberry.enum(Enum("PricingLevel", {k.name: k.value for k in m.Level}),
-                               description="Where a discount sits in the calculation order.")
-PricingReason = strawberry.enum(Enum("PricingReason", {k.name: k.value for k in m.Reason}),
-                                description="Why a promotion or coupon was not applied (DOMAIN §4.6).")
-Funder = strawberry.enum(Enum("Funder", {k.name: k.value for k in m.Funder}))
-PaymentChannel = strawberry.enum(Enum("PaymentChannel", {c: c for c in PAYMENT_CHANNELS}),
-                                 description="How the buyer will pay: payment discounts (支付立减) are per channel.")
+# The engine's enums are the GraphQL enums (registered here, aliased for annotations).
+strawberry.enum(m.Level, name="PricingLevel", description="Where a discount sits in the calculation order.")
+strawberry.enum(m.Reason, name="PricingReason", description="Why a promotion or coupon was not applied (DOMAIN §4.6).")
+strawberry.enum(m.Funder, name="Funder")
+PricingLevel: TypeAlias = m.Level
+PricingReason: TypeAlias = m.Reason
+Funder: TypeAlias = m.Funder
+
+
+@strawberry.enum(description="How the buyer will pay: payment discounts (支付立减) are per channel.")
+class PaymentChannel(Enum):
+    """The members of app.promotions.rules.PAYMENT_CHANNELS, spelled out for the type checker
+    (tests/test_api_contract.py keeps them equal)."""
+    WECHAT = "WECHAT"
+    ALIPAY = "ALIPAY"
+    BANK_CARD = "BANK_CARD"
+    CREDIT = "CREDIT"
 
 
 @strawberry.type(description="A line's part of one order-level discount, and who pays it.")
@@ -222,7 +231,7 @@ class CheckoutPreviewInput:
                                   "chosen (every line deliverable, default shipping fees).")
 
 
-def _options(coupon_ids: list[str] | None, payment_channel: PaymentChannel | None,
+def _options(coupon_ids: Sequence[str] | None, payment_channel: PaymentChannel | None,
              region_code: str | None) -> CheckoutRequest:
     """Everything of the request but its items (filled in once known)."""
     picked = None
@@ -246,7 +255,8 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
     names its SKU; for cart lines, which have no input path, the field is `cart_field`."""
     problems = []
     for p in exc.problems:
-        entry, field = {"code": p.code, "message": p.message}, p.field
+        entry: dict[str, Any] = {"code": p.code, "message": p.message}
+        field = p.field
         if field[:1] == ("lines",):
             if len(field) > 1 and field[1].isdigit() and int(field[1]) < len(items):
                 entry["skuId"] = gid("Sku", items[int(field[1])].sku_id)
@@ -259,7 +269,7 @@ def _public_error(exc: DomainError, items: list[CheckoutItem], prefix: tuple[str
 
 
 async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | None,
-                          lines: list[CheckoutLineInput] | None, coupon_ids: list[str] | None,
+                          lines: list[CheckoutLineInput] | None, coupon_ids: Sequence[str] | None,
                           payment_channel: PaymentChannel | None, region_code: str | None,
                           prefix: tuple[str, ...] = (), cart_field: tuple[str, ...] = ()) -> CheckoutPricing | None:
     """A direct buy of `lines`, or (`lines` None) the `owner`'s selected cart lines: None when no
@@ -273,6 +283,7 @@ async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | N
             items = direct_items(lines)
         async with info.context.db.connection() as conn:
             if lines is None:
+                assert owner is not None, "a cart's preview (no lines) always comes with the cart's owner"
                 items = await selected_cart_items(conn, owner)
                 if not items:
                     return None

@@ -7,15 +7,16 @@ check ownership only.
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import strawberry
 
+from app.merchants.errors import ShopError
 from app.pricing import model as m
 from app.promotions import coupons, freight, lifecycle, service
 from app.promotions.coupons import WalletStatus
-from app.promotions.errors import PassedOnError, PromotionError
+from app.promotions.errors import PromotionError
 from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid, input_pk, input_pks, optional_pk
@@ -25,16 +26,35 @@ from schema.permissions import IsAdmin, IsBuyer, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
 
-PromotionKind = strawberry.enum(Enum("PromotionKind", {k.name: k.value for k in m.PromotionKind}))
-PromotionStatus = strawberry.enum(Enum("PromotionStatus", {k.name: k.value for k in m.PromotionStatus}))
-CouponKind = strawberry.enum(Enum("CouponKind", {k.name: k.value for k in m.CouponKind}))
-StatusAction = strawberry.enum(
-    Enum("PromotionAction", {a.name: a.value for a in lifecycle.OWNER_ACTIONS}), description=(
-        "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
-        "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
-CouponWalletStatus = strawberry.enum(WalletStatus, name="CouponWalletStatus")
-EnrolmentStatus = strawberry.enum(Enum("EnrolmentStatus", {k: k for k in ("PENDING", "APPROVED", "REJECTED")}))
-PromotionUserError = user_error_type("Promotion", PromotionError, PassedOnError)
+# The engine's enums are the GraphQL enums (registered here, aliased for annotations).
+strawberry.enum(m.PromotionKind, name="PromotionKind")
+strawberry.enum(m.PromotionStatus, name="PromotionStatus")
+strawberry.enum(m.CouponKind, name="CouponKind")
+strawberry.enum(WalletStatus, name="CouponWalletStatus")
+PromotionKind: TypeAlias = m.PromotionKind
+PromotionStatus: TypeAlias = m.PromotionStatus
+CouponKind: TypeAlias = m.CouponKind
+CouponWalletStatus: TypeAlias = WalletStatus
+
+
+@strawberry.enum(name="PromotionAction", description=(
+    "PUBLISH: DRAFT → ACTIVE (a merchant's one asking platform funding → PENDING_REVIEW); PAUSE ⇄ RESUME; "
+    "END: final. Operators decide PENDING_REVIEW with reviewPromotion / reviewCouponTemplate."))
+class StatusAction(Enum):
+    """app.promotions.lifecycle.OWNER_ACTIONS, spelled out for the type checker
+    (tests/test_api_contract.py keeps them equal)."""
+    PUBLISH = "PUBLISH"
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    END = "END"
+
+
+@strawberry.enum
+class EnrolmentStatus(Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+PromotionUserError = user_error_type("Promotion", PromotionError, ShopError)
 
 
 class IsMerchantStaff(IsStaff):
@@ -303,7 +323,7 @@ class PromotionFilter:
 @strawberry.type
 class PromotionPayload:
     promotion: Promotion | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="A merchant's SKU put forward for a platform promotion (报名).")
@@ -340,7 +360,7 @@ class ReviewEnrolmentsInput:
 @strawberry.type
 class EnrolmentPayload:
     enrolments: list[Enrolment] = strawberry.field(default_factory=list)
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---------------------------------------------------------------- coupons
@@ -464,7 +484,7 @@ class UpdateCouponTemplateInput:
 @strawberry.type
 class CouponTemplatePayload:
     template: CouponTemplate | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -475,7 +495,7 @@ class ClaimCouponInput:
 @strawberry.type
 class ClaimCouponPayload:
     coupon: WalletCoupon | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---------------------------------------------------------------- freight
@@ -513,7 +533,7 @@ class FreightTemplateInput:
 @strawberry.type
 class FreightTemplatePayload:
     template: FreightTemplate | None = None
-    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    user_errors: list[PromotionUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 def _freight(merchant_id: int, d: freight.FreightDraft) -> FreightTemplate:
@@ -546,7 +566,7 @@ async def _history(info: Info, table: lifecycle.Table, type_name: str, global_id
                    after: str | None) -> Connection[PromotionStatusChange]:
     first = page_size(first)
     rows = await query(info, lambda conn: lifecycle.status_history(
-        conn, table, info.context.principal, input_pk(type_name, global_id, "id"), after_id(after), first + 1))
+        conn, table, info.context.caller, input_pk(type_name, global_id, "id"), after_id(after), first + 1))
     return connection_of(rows, first, after, PromotionStatusChange.from_row)
 
 
@@ -569,7 +589,7 @@ class PromotionQuery:
     @strawberry.field(permission_classes=[IsStaff])
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion:
         return Promotion.from_row(await query(info, lambda conn: service.get_promotion(
-            conn, info.context.principal, input_pk("Promotion", id, "id"))))
+            conn, info.context.caller, input_pk("Promotion", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description=(
         "Every status change of a promotion, oldest first (the first: its creation). Merchant staff: their shop's; "
@@ -582,7 +602,7 @@ class PromotionQuery:
     async def promotion_enrolments(self, info: Info, promotion_id: strawberry.ID,
                                    status: EnrolmentStatus | None = None) -> list[Enrolment]:
         rows = await query(info, lambda conn: service.enrolments(
-            conn, info.context.principal, input_pk("Promotion", promotion_id, "promotionId"),
+            conn, info.context.caller, input_pk("Promotion", promotion_id, "promotionId"),
             status=status.value if status else None))
         return [Enrolment.of(e) for e in rows]
 
@@ -591,13 +611,13 @@ class PromotionQuery:
                                first: int = 20, after: str | None = None) -> Connection[CouponTemplate]:
         first = page_size(first)
         rows = await query(info, lambda conn: coupons.list_templates(
-            conn, info.context.principal, platform, status.value if status else None, after_id(after), first + 1))
+            conn, info.context.caller, platform, status.value if status else None, after_id(after), first + 1))
         return connection_of(rows, first, after, CouponTemplate.from_row)
 
     @strawberry.field(permission_classes=[IsStaff])
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate:
         return CouponTemplate.from_row(await query(info, lambda conn: coupons.get_template(
-            conn, info.context.principal, input_pk("CouponTemplate", id, "id"))))
+            conn, info.context.caller, input_pk("CouponTemplate", id, "id"))))
 
     @strawberry.field(permission_classes=[IsStaff], description=(
         "Every status change of a coupon template, oldest first (the first: its creation)."))
@@ -617,7 +637,7 @@ class PromotionQuery:
     @strawberry.field(permission_classes=[IsBuyer], description="Your coupons in one state, newest claim first.")
     async def my_coupons(self, info: Info, status: CouponWalletStatus = WalletStatus.UNUSED, first: int = 20,
                          after: str | None = None) -> Wallet:
-        buyer, first, now = info.context.principal.id, page_size(first), _now()
+        buyer, first, now = info.context.caller.id, page_size(first), _now()
 
         async def act(conn):
             return (await coupons.wallet(conn, buyer, WalletStatus(status.value), now, after_id(after), first + 1),
@@ -641,14 +661,14 @@ def _promotion_payload(info: Info):
     """The payload of a change to promotion `pk`, read after the commit as the caller sees it."""
     async def present(pk: int) -> PromotionPayload:
         return PromotionPayload(promotion=Promotion.from_row(await query(
-            info, lambda conn: service.get_promotion(conn, info.context.principal, pk))))
+            info, lambda conn: service.get_promotion(conn, info.context.caller, pk))))
     return present
 
 
 def _template_payload(info: Info):
     async def present(pk: int) -> CouponTemplatePayload:
         return CouponTemplatePayload(template=CouponTemplate.from_row(await query(
-            info, lambda conn: coupons.get_template(conn, info.context.principal, pk))))
+            info, lambda conn: coupons.get_template(conn, info.context.caller, pk))))
     return present
 
 
@@ -728,7 +748,7 @@ class PromotionMutation:
         now = _now()
 
         async def present(pk: int) -> ClaimCouponPayload:
-            row = await query(info, lambda conn: coupons.wallet_coupon(conn, info.context.principal.id, pk, now))
+            row = await query(info, lambda conn: coupons.wallet_coupon(conn, info.context.caller.id, pk, now))
             return ClaimCouponPayload(coupon=_wallet_coupon(row))
         return await mutate(info, ClaimCouponPayload, lambda conn, who: coupons.claim(
             conn, who.id, input_pk("CouponTemplate", input.template_id, "templateId"), now), present)

@@ -1,14 +1,14 @@
 """The one GraphQL schema: every domain's queries, mutations and subscriptions merged."""
 
 import strawberry
-from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import (
-    DisableIntrospection,
     AddValidationRules,
+    DisableIntrospection,
     MaxAliasesLimiter,
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
 from schema.auth import AuthMutation, AuthQuery
@@ -17,15 +17,15 @@ from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import ApiSchema, CodedMaskErrors
+from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
 from schema.limits import BoundedParserCache
-from schema.pricing import CheckoutQuery
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
-from schema.events import EventSubscription
 
 
 @strawberry.type
@@ -67,3 +67,8 @@ def build_schema(settings: Settings, introspection: bool = True) -> strawberry.S
     return ApiSchema(query=Query, mutation=Mutation, subscription=Subscription,
                      extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
                      execution_context_class=FastLeafExecutionContext)
+
+
+def sdl() -> str:
+    """The schema as clients see it (admins' variant: with introspection), ending in a newline."""
+    return build_schema(Settings(_env_file=None)).as_str()  # type: ignore[call-arg]  # pydantic-settings' init option, not in its signature + "\n"

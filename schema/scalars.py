@@ -1,14 +1,18 @@
 """Custom scalars, registered on the schema through `SCALARS` (StrawberryConfig.scalar_map)."""
 
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
 
 import strawberry
 from graphql import GraphQLError, IntValueNode
+from strawberry.types.scalar import ScalarDefinition
 
 MAX_SAFE_INTEGER = 2**53 - 1  # exact in JSON clients (JavaScript numbers)
 MONEY_MESSAGE = f"Money must be a whole number of cents within ±{MAX_SAFE_INTEGER}"
 
-Money = NewType("Money", int)
+if TYPE_CHECKING:
+    Money = int  # to the type checker an amount is plain int cents (the engine's numbers)
+else:
+    Money = NewType("Money", int)
 
 
 def _parse_money(value: object) -> int:
@@ -26,7 +30,7 @@ def _parse_money_literal(node, _variables=None) -> int:
     return value
 
 
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     Money: strawberry.scalar(
         name="Money",
         description="An amount in cents (fen) as a JSON integer; 64-bit, unlike GraphQL Int (32-bit).",

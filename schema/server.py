@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from app.auth.service import authenticate_bearer
+from app.catalog.index import prepare_search
 from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
@@ -46,12 +47,13 @@ class _TextFrames(ASGIWebSocketAdapter):
 
     async def send_json(self, message) -> None:
         try:
-            await self.ws.send_text(self.view.encode_json(message).decode())
+            encoded = self.view.encode_json(message)   # bytes from GraphQLApp's orjson
+            await self.ws.send_text(encoded if isinstance(encoded, str) else encoded.decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
 
-class GraphQLApp(LocalGraphiQL, GraphQL):
+class GraphQLApp(LocalGraphiQL, GraphQL[Context, None]):
     """Strawberry's ASGI app with our context; one per schema variant."""
 
     websocket_adapter_class = _TextFrames
@@ -334,6 +336,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
         app.state.http = http_client()
+        await prepare_search(app.state.db)  # jieba's dictionary, ~1 s once, before the first request
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
             app.state.broadcaster.add_interruption_listener(cache.clear)

@@ -133,3 +133,22 @@ async def test_scale_skus_grows_the_catalog_idempotently(db):
     before = await _counts(db)
     await seed_demo(db, scale_skus=1000, progress=lambda _: None)
     assert await _counts(db) == before
+
+
+async def test_every_demo_product_is_in_a_category_its_shop_may_sell(db):
+    """Seeded shop categories (marketplace shops only; the platform sells everywhere), and the
+    demo and generated products respect them."""
+    from app.demo import ACME, LUMEN, generated_product
+    from app.merchants.shops import sells_in
+    await seed_demo(db, progress=lambda _: None)
+    granted = {r["merchant_id"] for r in await db.fetch("SELECT DISTINCT merchant_id FROM merchant_categories")}
+    assert {ACME, LUMEN} <= granted and 1 not in granted
+    leaf = {r["name"]: r["id"] for r in await db.fetch("SELECT id, name FROM backend_categories WHERE is_leaf")}
+    async with db.connection() as conn:
+        paths = {name: [r["id"] for r in await conn.fetch(
+            "WITH RECURSIVE up AS (SELECT id, parent_id FROM backend_categories WHERE id = $1"
+            " UNION ALL SELECT c.id, c.parent_id FROM backend_categories c JOIN up ON c.id = up.parent_id)"
+            " SELECT id FROM up", pk)] for name, pk in leaf.items()}
+        for seed in [*DEMO_PRODUCTS, *(generated_product(i) for i in range(24))]:
+            assert await sells_in(conn, seed.merchant_id, paths[seed.category]), seed.code
+        assert not await sells_in(conn, LUMEN, paths["手机"]) and not await sells_in(conn, ACME, paths["衬衫"])

@@ -55,10 +55,9 @@ async def test_refusals_log_one_line_and_only_bugs_a_traceback():
     from structlog.testing import CapturingLogger
 
     from app.config import Settings
+    from schema.context import Context
     from schema.errors import log_errors
     from schema.root import build_schema
-
-    from schema.context import Context
     settings = Settings(env="test")
     schema = build_schema(settings)
     anonymous = Context(db=None, redis=None, settings=settings, broadcaster=None)

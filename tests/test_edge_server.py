@@ -1,28 +1,16 @@
 """The edge under a real uvicorn: a refused body does not break the keep-alive connection."""
 
-import asyncio
-import socket
 
 import httpx
 import pytest
-import uvicorn
 
-from schema.server import create_app
+from tests.servers import free_port, serving
 
 
 @pytest.fixture(scope="module")
 async def base_url(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(settings.model_copy(update={"port": free_port()})) as url:
+        yield url
 
 
 async def test_invalid_utf8_is_400_and_the_connection_stays_usable(base_url):

@@ -11,7 +11,7 @@ import strawberry.permission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution import FastLeafExecutionContext
-from schema.scalars import Money, SCALARS
+from schema.scalars import SCALARS, Money
 
 
 @strawberry.enum

@@ -14,7 +14,9 @@ import os
 import graphql
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, seed
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.graphql import nodes
 from schemathesis.python import asgi as schemathesis_asgi

@@ -15,18 +15,16 @@ import re
 import shutil
 import subprocess
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 
 from app.config import Settings
 from app.events import CHANNEL_PREFIX, Event
-from schema.server import create_app
-from tests.e2e.conftest import free_port
+from tests.servers import free_port, serving
 
 WAIT = 20  # seconds; a 3.5 MB script on a loaded 2-core machine, never reached when things work
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -42,17 +40,8 @@ def settings(database_url, services) -> Settings:
 
 @pytest.fixture(scope="module")
 async def server(settings):
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                                       log_level="warning"))
-    serving = asyncio.create_task(uv.serve())
-    while not uv.started:
-        assert not serving.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{settings.port}"
-    finally:
-        uv.should_exit = True
-        await serving
+    async with serving(settings) as base_url:
+        yield base_url
 
 
 async def test_page_references_only_local_pinned_assets(server):
@@ -173,7 +162,7 @@ async def test_graphiql_renders_and_runs_a_query_and_a_subscription_offline(serv
         await page.wait_for("!!document.querySelector('.graphiql-execute-button')", "the editor rendering again")
         await page.evaluate(_RUN)
         probe = Event(0, "product", "TEST_PROBE", None, {"probe": marker},
-                      datetime.now(timezone.utc).isoformat()).to_json()
+                      datetime.now(UTC).isoformat()).to_json()
         for _ in range(WAIT * 5):
             await redis.publish(CHANNEL_PREFIX + "product", probe)
             if marker in await page.evaluate(_RESPONSE):

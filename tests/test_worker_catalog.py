@@ -2,7 +2,7 @@
 and the module's database; the job is safe to run twice."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from arq import Worker, create_pool
 from arq.worker import func
@@ -23,7 +23,7 @@ async def approved_product(gql, tokens, cat, at: datetime) -> int:
 
 async def test_scheduled_listing_job_lists_once_even_when_run_twice(gql, tokens, db, services):
     cat = await make_catalog(db)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     due = await approved_product(gql, tokens, cat, now - timedelta(minutes=1))
     later = await approved_product(gql, tokens, cat, now + timedelta(days=1))
 

@@ -19,8 +19,8 @@ from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
 from app.logs import bind_job_id, configure_logging
-from app.payments.gateway import http_client
 from app.outages import Outage, is_unreachable
+from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
 
@@ -35,6 +35,8 @@ async def startup(ctx: dict) -> None:
         # warnings stay
         logging.getLogger("arq").setLevel(logging.WARNING)
     ctx["settings"] = settings
+    # `ecom worker`, the way a worker starts, refuses to start without both (app/cli.py)
+    assert settings.database_url and settings.redis_url, "DATABASE_URL and REDIS_URL are set"
     # No connection floor: asyncpg would log a traceback for each attempt to restore it during a
     # PostgreSQL outage (the relay's polling keeps a connection warm anyway)
     ctx["db"] = await Database.connect(settings.database_url, min_size=0, max_size=5)
@@ -143,4 +145,4 @@ class WorkerSettings:
 
 
 def run() -> None:
-    Worker(**get_kwargs(WorkerSettings)).run()
+    Worker(**get_kwargs(WorkerSettings)).run()  # type: ignore[arg-type]  # arq's settings Protocol fits no plain class

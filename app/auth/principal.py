@@ -30,6 +30,12 @@ class Principal:
     def is_merchant_staff(self) -> bool:
         return self.kind == "staff" and self.staff_kind == "MERCHANT"
 
+    @property
+    def staff_merchant_id(self) -> int:
+        """The merchant a merchant staff member works for."""
+        assert self.merchant_id is not None, "a merchant staff member's token always names the merchant"
+        return self.merchant_id
+
     def can_manage_merchant(self, merchant_id: int | None) -> bool:
         """Admins manage every merchant and the platform's own rows (`None`); staff their own."""
         return self.is_admin or (self.is_merchant_staff and self.merchant_id == merchant_id)

@@ -68,7 +68,7 @@ async def login_buyer(db: Database, redis: Redis, settings: Settings, phone: str
     phone = normalise_login(phone)
     attempt = await start_login_attempt(redis, settings, f"buyer:{phone}", ip)
     row = await db.fetchrow("SELECT id, password_hash, status FROM buyers WHERE phone = $1", phone)
-    if not await verify_password(row["password_hash"] if row else None, password) or row["status"] == "DELETED":
+    if not await verify_password(row["password_hash"] if row else None, password) or row is None or row["status"] == "DELETED":
         raise DomainError.of(AuthError.INVALID_CREDENTIALS, "phone or password is wrong")
     if row["status"] == "BLACKLISTED":
         raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this account is blocked")
@@ -89,7 +89,7 @@ async def login_staff(db: Database, redis: Redis, settings: Settings, username: 
         "       m.status AS merchant_status"
         " FROM staff_accounts s LEFT JOIN merchants m ON m.id = s.merchant_id WHERE s.username = $1",
         username)
-    if not await verify_password(row["password_hash"] if row else None, password) or not row["active"]:
+    if not await verify_password(row["password_hash"] if row else None, password) or row is None or not row["active"]:
         raise DomainError.of(AuthError.INVALID_CREDENTIALS, "username or password is wrong")
     if row["merchant_status"] == "CLOSED":
         raise DomainError.of(AuthError.ACCOUNT_BLOCKED, "this merchant is closed")

@@ -11,7 +11,7 @@ written the session is not ended and the caller is told so.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from redis.asyncio import Redis
@@ -49,7 +49,7 @@ async def continue_session(conn: asyncpg.Connection, settings: Settings, princip
     await conn.execute(
         "INSERT INTO refresh_tokens (token_hash, principal, session_id, expires_at) VALUES ($1, $2, $3, $4)",
         refresh_hash, principal.subject, principal.session_id,
-        datetime.now(timezone.utc) + timedelta(seconds=settings.refresh_token_ttl_seconds))
+        datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_seconds))
     access, exp = issue_access_token(principal, settings.jwt_secret, settings.access_token_ttl_seconds)
     return Session(access, exp, refresh, principal)
 

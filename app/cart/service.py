@@ -38,7 +38,7 @@ class CartOwner:
     device_token: str | None = None
 
     @property
-    def column(self) -> tuple[str, int | str]:
+    def column(self) -> tuple[str, int | str | None]:
         """The carts column that identifies this owner's cart, and its value."""
         if self.buyer_id is not None:
             return "buyer_id", self.buyer_id
@@ -89,6 +89,7 @@ async def _sellable_sku(conn: asyncpg.Connection, sku_id: int) -> asyncpg.Record
     if sku is None:
         raise NotFound.of(CommonError.NOT_FOUND, "no such item", "skuId")
     [product] = await reads.products_by_ids(conn, [sku["product_id"]])
+    assert product is not None, "a SKU's product exists (foreign key)"
     if product["status"] != "LISTED" or sku["status"] != "ACTIVE":
         raise DomainError.of(CartError.NOT_AVAILABLE, "this item is not on sale", "skuId")
     if sku["available"] <= 0:

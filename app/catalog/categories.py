@@ -10,13 +10,15 @@ Platform operators (admins) own all of this; merchants only read it.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from enum import StrEnum
 
 import asyncpg
 
 from app.auth.principal import Principal
+from app.catalog.errors import CatalogError
 from app.catalog.index import refresh_products_of_category
 from app.db import Database
-from app.errors import DomainError, Forbidden, NotFound, Problem
+from app.errors import CommonError, DomainError, NotFound, Problem
 
 MAX_DEPTH = 5
 MAX_LIST_INPUT = 200      # values / ids accepted in one call
@@ -34,22 +36,19 @@ _ANCESTRY = f"""
 
 # ---- pure rules -------------------------------------------------------------------------
 
-def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise Forbidden.of("FORBIDDEN", "only platform operators manage the catalog setup")
-
-
 def clean_name(name: str, max_len: int, *field: str) -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= max_len:
-        raise DomainError.of("INVALID_NAME", f"give a name of 1 to {max_len} characters", *field)
+        raise DomainError.of(CatalogError.INVALID_NAME, f"give a name of 1 to {max_len} characters", *field)
     return name
 
 
 def check_rate(rate: Decimal, *field: str) -> Decimal:
     """A commission rate is a fraction 0..1 with at most 4 decimals (numeric(6,4))."""
-    if not rate.is_finite() or not 0 <= rate <= 1 or rate.as_tuple().exponent < -4:
-        raise DomainError.of("INVALID_RATE", "a rate is a fraction from 0 to 1 with at most 4 decimals", *field)
+    exponent = rate.as_tuple().exponent  # an int for a finite rate ('n', 'N', 'F' otherwise)
+    if not rate.is_finite() or not 0 <= rate <= 1 or (isinstance(exponent, int) and exponent < -4):
+        raise DomainError.of(CatalogError.INVALID_RATE,
+                             "a rate is a fraction from 0 to 1 with at most 4 decimals", *field)
     return rate
 
 
@@ -58,19 +57,20 @@ def check_url(url: str | None, *field: str) -> str | None:
     if not url:
         return None
     if len(url) > 1000 or not url.startswith(("https://", "http://")):
-        raise DomainError.of("INVALID_URL", "give an http(s) URL of at most 1000 characters", *field)
+        raise DomainError.of(CatalogError.INVALID_URL, "give an http(s) URL of at most 1000 characters", *field)
     return url
 
 
-def clean_list(items: Sequence[str], max_len: int, duplicate_code: str, *field: str) -> list[str]:
+def clean_list(items: Sequence[str], max_len: int, duplicate_code: StrEnum, *field: str) -> list[str]:
     """Strip, bound and de-duplicate a list of names/values from a client, reporting each bad item."""
     if len(items) > MAX_LIST_INPUT:
-        raise DomainError.of("TOO_MANY_ITEMS", f"give at most {MAX_LIST_INPUT} items", *field)
+        raise DomainError.of(CommonError.TOO_MANY, f"give at most {MAX_LIST_INPUT} items", *field)
     problems, seen, cleaned = [], set(), []
     for i, raw in enumerate(items):
         value = raw.strip()
         if not 1 <= len(value) <= max_len:
-            problems.append(Problem("INVALID_VALUE", f"give a value of 1 to {max_len} characters", (*field, str(i))))
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"give a value of 1 to {max_len} characters", (*field, str(i))))
         elif value.lower() in seen:
             problems.append(Problem(duplicate_code, f"'{value}' is given twice", (*field, str(i))))
         seen.add(value.lower())
@@ -82,11 +82,11 @@ def clean_list(items: Sequence[str], max_len: int, duplicate_code: str, *field: 
 
 def check_ids_unique(ids: Sequence[int], *field: str) -> None:
     if len(ids) > MAX_LIST_INPUT:
-        raise DomainError.of("TOO_MANY_ITEMS", f"give at most {MAX_LIST_INPUT} items", *field)
+        raise DomainError.of(CommonError.TOO_MANY, f"give at most {MAX_LIST_INPUT} items", *field)
     seen: set[int] = set()
     for i, pk in enumerate(ids):
         if pk in seen:
-            raise DomainError.of("DUPLICATE_VALUE", "an id is given twice", *field, str(i))
+            raise DomainError.of(CatalogError.DUPLICATE_VALUE, "an id is given twice", *field, str(i))
         seen.add(pk)
 
 
@@ -160,13 +160,12 @@ async def get_backend_category(conn: asyncpg.Connection, category_id: int, *fiel
     row = await conn.fetchrow(f"SELECT {_CATEGORY_COLUMNS} FROM backend_categories WHERE id = $1"
                               + (" FOR UPDATE" if lock else ""), category_id)
     if row is None:
-        raise NotFound.of("NOT_FOUND", "category not found", *field)
+        raise NotFound.of(CommonError.NOT_FOUND, "category not found", *field)
     return row
 
 
-async def create_backend_category(conn: asyncpg.Connection, principal: Principal, parent_id: int | None,
+async def create_backend_category(conn: asyncpg.Connection, parent_id: int | None,
                                   name: str, commission_rate: Decimal, sort: int) -> asyncpg.Record:
-    require_admin(principal)
     name = clean_name(name, 50, "name")
     check_rate(commission_rate, "commissionRate")
     depth = 1
@@ -174,9 +173,9 @@ async def create_backend_category(conn: asyncpg.Connection, principal: Principal
         # FOR UPDATE: a product binding that reads the parent FOR SHARE waits, then sees is_leaf = false.
         parent = await get_backend_category(conn, parent_id, "parentId", lock=True)
         if parent["depth"] >= MAX_DEPTH:
-            raise DomainError.of("DEPTH_LIMIT", f"the tree is at most {MAX_DEPTH} levels deep", "parentId")
+            raise DomainError.of(CatalogError.DEPTH_LIMIT, f"the tree is at most {MAX_DEPTH} levels deep", "parentId")
         if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM products WHERE category_id = $1)", parent_id):
-            raise DomainError.of("CATEGORY_HAS_PRODUCTS",
+            raise DomainError.of(CatalogError.CATEGORY_HAS_PRODUCTS,
                                  "products are bound to this category; it must stay a leaf", "parentId")
         depth = parent["depth"] + 1
     row = await conn.fetchrow(
@@ -184,23 +183,22 @@ async def create_backend_category(conn: asyncpg.Connection, principal: Principal
         " ON CONFLICT ((coalesce(parent_id, 0)), name) DO NOTHING RETURNING " + _CATEGORY_COLUMNS,
         parent_id, name, depth, commission_rate, sort)
     if row is None:
-        raise DomainError.of("DUPLICATE_NAME", f"a sibling category is already called '{name}'", "name")
+        raise DomainError.of(CatalogError.DUPLICATE_NAME, f"a sibling category is already called '{name}'", "name")
     if parent_id is not None:
         await conn.execute("UPDATE backend_categories SET is_leaf = false WHERE id = $1", parent_id)
     return row
 
 
-async def update_backend_category(conn: asyncpg.Connection, principal: Principal, category_id: int,
+async def update_backend_category(conn: asyncpg.Connection, category_id: int,
                                   name: str | None, commission_rate: Decimal | None,
                                   sort: int | None) -> asyncpg.Record:
-    require_admin(principal)
     current = await get_backend_category(conn, category_id, "id", lock=True)
     if name is not None:
         name = clean_name(name, 50, "name")
         if name != current["name"] and await conn.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM backend_categories WHERE parent_id IS NOT DISTINCT FROM $1"
                 " AND name = $2)", current["parent_id"], name):
-            raise DomainError.of("DUPLICATE_NAME", f"a sibling category is already called '{name}'", "name")
+            raise DomainError.of(CatalogError.DUPLICATE_NAME, f"a sibling category is already called '{name}'", "name")
     if commission_rate is not None:
         check_rate(commission_rate, "commissionRate")
     row = await conn.fetchrow(
@@ -221,7 +219,7 @@ async def update_backend_category(conn: asyncpg.Connection, principal: Principal
 
 async def _require_merchant(conn: asyncpg.Connection, merchant_id: int) -> None:
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1)", merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
 
 
 async def effective_commission_rate(conn: asyncpg.Connection, merchant_id: int, category_id: int) -> Decimal:
@@ -231,7 +229,7 @@ async def effective_commission_rate(conn: asyncpg.Connection, merchant_id: int, 
                     " LEFT JOIN merchant_commission_rates o ON o.category_id = path.id AND o.merchant_id = $2"
                     " ORDER BY path.depth DESC", [category_id], merchant_id)
     if not rows:
-        raise NotFound.of("NOT_FOUND", "category not found", "categoryId")
+        raise NotFound.of(CommonError.NOT_FOUND, "category not found", "categoryId")
     return nearest_override(rows[0]["commission_rate"], [r["override"] for r in rows])
 
 
@@ -239,15 +237,14 @@ async def commission_rate_for(conn: asyncpg.Connection, principal: Principal, me
                               category_id: int) -> Decimal:
     """The effective rate as its merchant's staff (or an admin) may see it."""
     if not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     await _require_merchant(conn, merchant_id)
     return await effective_commission_rate(conn, merchant_id, category_id)
 
 
-async def set_merchant_commission_rate(conn: asyncpg.Connection, principal: Principal, merchant_id: int,
+async def set_merchant_commission_rate(conn: asyncpg.Connection, merchant_id: int,
                                        category_id: int, rate: Decimal | None) -> Decimal:
     """Set (or with None remove) a merchant's override on a category; returns the effective rate."""
-    require_admin(principal)
     await _require_merchant(conn, merchant_id)
     await get_backend_category(conn, category_id, "categoryId")
     if rate is None:
@@ -271,14 +268,13 @@ async def _insert_values(conn: asyncpg.Connection, attribute_id: int, values: li
         attribute_id, values, first_sort)
 
 
-async def create_attribute(conn: asyncpg.Connection, principal: Principal, category_id: int, name: str,
+async def create_attribute(conn: asyncpg.Connection, category_id: int, name: str,
                            kind: str, filterable: bool, required: bool, sort: int,
                            values: Sequence[str]) -> asyncpg.Record:
-    require_admin(principal)
     name = clean_name(name, 50, "name")
     if kind not in ATTRIBUTE_KINDS:
-        raise DomainError.of("INVALID_KIND", "kind is KEY, SALES or NORMAL", "kind")
-    values = clean_list(values, 100, "DUPLICATE_VALUE", "values")
+        raise DomainError.of(CommonError.INVALID_VALUE, "kind is KEY, SALES or NORMAL", "kind")
+    values = clean_list(values, 100, CatalogError.DUPLICATE_VALUE, "values")
     await get_backend_category(conn, category_id, "categoryId")
     # Lock the tree's root: attribute names are unique along every path of that tree.
     await conn.execute(_ANCESTRY + " SELECT 1 FROM backend_categories WHERE id ="
@@ -291,7 +287,7 @@ async def create_attribute(conn: asyncpg.Connection, principal: Principal, categ
                        WHERE (a.category_id IN (SELECT id FROM path) OR a.category_id IN (SELECT id FROM below))
                          AND lower(a.name) = lower($2))""", [category_id], name)
     if clash:
-        raise DomainError.of("DUPLICATE_NAME",
+        raise DomainError.of(CatalogError.DUPLICATE_NAME,
                              f"'{name}' is already an attribute of this category, an ancestor or a descendant", "name")
     row = await conn.fetchrow(
         "INSERT INTO attributes (category_id, name, kind, filterable, required, sort)"
@@ -300,18 +296,17 @@ async def create_attribute(conn: asyncpg.Connection, principal: Principal, categ
     return row
 
 
-async def add_attribute_values(conn: asyncpg.Connection, principal: Principal, attribute_id: int,
+async def add_attribute_values(conn: asyncpg.Connection, attribute_id: int,
                                values: Sequence[str]) -> asyncpg.Record:
-    require_admin(principal)
-    values = clean_list(values, 100, "DUPLICATE_VALUE", "values")
+    values = clean_list(values, 100, CatalogError.DUPLICATE_VALUE, "values")
     if not values:
-        raise DomainError.of("INVALID_VALUE", "give at least one value", "values")
+        raise DomainError.of(CommonError.INVALID_VALUE, "give at least one value", "values")
     attribute = await conn.fetchrow("SELECT * FROM attributes WHERE id = $1 FOR UPDATE", attribute_id)
     if attribute is None:
-        raise NotFound.of("NOT_FOUND", "attribute not found", "attributeId")
+        raise NotFound.of(CommonError.NOT_FOUND, "attribute not found", "attributeId")
     existing = await conn.fetch("SELECT value, sort FROM attribute_values WHERE attribute_id = $1", attribute_id)
     known = {r["value"].lower() for r in existing}
-    problems = [Problem("DUPLICATE_VALUE", f"'{v}' is already a value", ("values", str(i)))
+    problems = [Problem(CatalogError.DUPLICATE_VALUE, f"'{v}' is already a value", ("values", str(i)))
                 for i, v in enumerate(values) if v.lower() in known]
     if problems:
         raise DomainError(*problems)
@@ -336,7 +331,7 @@ async def all_frontend_categories(conn: asyncpg.Connection) -> list[asyncpg.Reco
 async def _lock_frontend_category(conn: asyncpg.Connection, category_id: int, *field: str) -> asyncpg.Record:
     row = await conn.fetchrow("SELECT * FROM frontend_categories WHERE id = $1 FOR UPDATE", category_id)
     if row is None:
-        raise NotFound.of("NOT_FOUND", "frontend category not found", *field)
+        raise NotFound.of(CommonError.NOT_FOUND, "frontend category not found", *field)
     return row
 
 
@@ -344,7 +339,7 @@ async def _check_frontend_sibling_name(conn: asyncpg.Connection, parent_id: int 
                                        except_id: int = 0) -> None:
     if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM frontend_categories WHERE parent_id IS NOT DISTINCT FROM $1"
                            " AND name = $2 AND id <> $3)", parent_id, name, except_id):
-        raise DomainError.of("DUPLICATE_NAME", f"a sibling category is already called '{name}'", "name")
+        raise DomainError.of(CatalogError.DUPLICATE_NAME, f"a sibling category is already called '{name}'", "name")
 
 
 async def _mapped_backend_ids(conn: asyncpg.Connection, frontend_id: int) -> list[int]:
@@ -352,9 +347,8 @@ async def _mapped_backend_ids(conn: asyncpg.Connection, frontend_id: int) -> lis
         "SELECT backend_category_id FROM frontend_category_mappings WHERE frontend_category_id = $1", frontend_id)]
 
 
-async def create_frontend_category(conn: asyncpg.Connection, principal: Principal, parent_id: int | None,
+async def create_frontend_category(conn: asyncpg.Connection, parent_id: int | None,
                                    name: str, icon_url: str | None, sort: int) -> asyncpg.Record:
-    require_admin(principal)
     name = clean_name(name, 50, "name")
     icon_url = check_url(icon_url, "iconUrl")
     if parent_id is not None:
@@ -364,16 +358,15 @@ async def create_frontend_category(conn: asyncpg.Connection, principal: Principa
             " UNION ALL SELECT f.id, f.parent_id FROM frontend_categories f JOIN up ON f.id = up.parent_id)"
             " SELECT count(*) FROM up", parent_id)
         if depth >= MAX_DEPTH:
-            raise DomainError.of("DEPTH_LIMIT", f"the tree is at most {MAX_DEPTH} levels deep", "parentId")
+            raise DomainError.of(CatalogError.DEPTH_LIMIT, f"the tree is at most {MAX_DEPTH} levels deep", "parentId")
     await _check_frontend_sibling_name(conn, parent_id, name)
     return await conn.fetchrow("INSERT INTO frontend_categories (parent_id, name, icon_url, sort)"
                                " VALUES ($1, $2, $3, $4) RETURNING *", parent_id, name, icon_url, sort)
 
 
-async def update_frontend_category(conn: asyncpg.Connection, principal: Principal, category_id: int,
+async def update_frontend_category(conn: asyncpg.Connection, category_id: int,
                                    name: str | None, icon_url: str | None, sort: int | None) -> asyncpg.Record:
     """`icon_url` None keeps the icon, "" removes it."""
-    require_admin(principal)
     current = await _lock_frontend_category(conn, category_id, "id")
     if name is not None:
         name = clean_name(name, 50, "name")
@@ -387,20 +380,18 @@ async def update_frontend_category(conn: asyncpg.Connection, principal: Principa
     return row
 
 
-async def delete_frontend_category(conn: asyncpg.Connection, principal: Principal, category_id: int) -> None:
-    require_admin(principal)
+async def delete_frontend_category(conn: asyncpg.Connection, category_id: int) -> None:
     await _lock_frontend_category(conn, category_id, "id")
     if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM frontend_categories WHERE parent_id = $1)", category_id):
-        raise DomainError.of("HAS_CHILDREN", "delete or move its child categories first", "id")
+        raise DomainError.of(CatalogError.HAS_CHILDREN, "delete or move its child categories first", "id")
     mapped = await _mapped_backend_ids(conn, category_id)
     await conn.execute("DELETE FROM frontend_categories WHERE id = $1", category_id)
     await refresh_products_of_category(conn, mapped)
 
 
-async def set_frontend_category_mappings(conn: asyncpg.Connection, principal: Principal, frontend_id: int,
+async def set_frontend_category_mappings(conn: asyncpg.Connection, frontend_id: int,
                                          backend_ids: Sequence[int]) -> asyncpg.Record:
     """Replace the backend leaves a display category shows."""
-    require_admin(principal)
     check_ids_unique(backend_ids, "backendCategoryIds")
     row = await _lock_frontend_category(conn, frontend_id, "frontendCategoryId")
     found = {r["id"]: r for r in await conn.fetch(
@@ -408,9 +399,9 @@ async def set_frontend_category_mappings(conn: asyncpg.Connection, principal: Pr
     problems = []
     for i, pk in enumerate(backend_ids):
         if pk not in found:
-            problems.append(Problem("NOT_FOUND", "category not found", ("backendCategoryIds", str(i))))
+            problems.append(Problem(CommonError.NOT_FOUND, "category not found", ("backendCategoryIds", str(i))))
         elif not found[pk]["is_leaf"]:
-            problems.append(Problem("NOT_A_LEAF", "map leaf categories (products bind to leaves)",
+            problems.append(Problem(CatalogError.NOT_LEAF_CATEGORY, "map leaf categories (products bind to leaves)",
                                     ("backendCategoryIds", str(i))))
     if problems:
         raise DomainError(*problems)

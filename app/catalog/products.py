@@ -14,19 +14,24 @@ change in any status but RECYCLED, without review.
 import contextlib
 import dataclasses
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import asyncpg
 
 from app.auth.principal import Principal
 from app.catalog import categories
+from app.catalog.errors import CatalogError
 from app.catalog.index import refresh_product_index
 from app.catalog.lifecycle import (
     PLATFORM_MERCHANT_ID,
+    PRODUCTS,
+    LifecycleAction,
     ProductStatus,
     lock_owned_product,
-    record_transition,
+    record_creation,
 )
 from app.catalog.reads import PRODUCT_COLUMNS, ProductPage, decode_cursor, encode_cursor
 from app.catalog.skus import (
@@ -39,13 +44,13 @@ from app.catalog.skus import (
     price_problems,
     sku_matrix,
 )
-from app.errors import DomainError, NotFound, Problem
+from app.errors import CommonError, DomainError, NotFound, Problem
 from app.events import emit
 from app.merchants import shops
 
 FULFILLMENT_TYPES = ("WAREHOUSE", "DROPSHIP", "MERCHANT", "VIRTUAL")
 EDITABLE = frozenset({ProductStatus.DRAFT, ProductStatus.APPROVED, ProductStatus.DELISTED})
-BACK_TO_REVIEW = frozenset({ProductStatus.APPROVED, ProductStatus.DELISTED})
+BACK_TO_REVIEW = PRODUCTS.sources(LifecycleAction.EDIT)
 MAX_TITLE, MAX_SUBTITLE, MAX_DESCRIPTION, MAX_TEXT_VALUE = 200, 500, 100_000, 500
 MAX_IMAGES, MAX_ATTRIBUTES, MAX_SALES_ATTRIBUTES, MAX_SALES_VALUES = 20, 100, 5, 100
 URL = re.compile(r"^https?://[^\s\x00]{1,990}$")
@@ -105,25 +110,27 @@ class PriceChange:
 
 
 def _field_problems(c: ProductContent) -> list[Problem]:
-    problems = [Problem("INVALID_TEXT", "text may not contain NUL characters", path)
+    problems = [Problem(CatalogError.INVALID_TEXT, "text may not contain NUL characters", path)
                 for path, text in _texts(c) if "\x00" in text]
     if not 1 <= len(c.title.strip()) <= MAX_TITLE:
-        problems.append(Problem("INVALID_TITLE", f"title must be 1 to {MAX_TITLE} characters", ("title",)))
+        problems.append(Problem(CatalogError.INVALID_NAME, f"title must be 1 to {MAX_TITLE} characters", ("title",)))
     if len(c.subtitle) > MAX_SUBTITLE:
-        problems.append(Problem("TOO_LONG", f"subtitle is longer than {MAX_SUBTITLE} characters", ("subtitle",)))
+        problems.append(Problem(CommonError.INVALID_VALUE,
+                                f"subtitle is longer than {MAX_SUBTITLE} characters", ("subtitle",)))
     if len(c.description) > MAX_DESCRIPTION:
-        problems.append(Problem("TOO_LONG", f"description is longer than {MAX_DESCRIPTION} characters",
+        problems.append(Problem(CommonError.INVALID_VALUE, f"description is longer than {MAX_DESCRIPTION} characters",
                                 ("description",)))
     if c.fulfillment_type not in FULFILLMENT_TYPES:
-        problems.append(Problem("INVALID_FULFILLMENT_TYPE", "unknown fulfillment type", ("fulfillmentType",)))
+        problems.append(Problem(CommonError.INVALID_VALUE, "unknown fulfillment type", ("fulfillmentType",)))
     for name, items, cap in (("images", c.images, MAX_IMAGES), ("attributes", c.attributes, MAX_ATTRIBUTES),
                              ("salesAttributes", c.sales_attributes, MAX_SALES_ATTRIBUTES),
                              ("skus", c.skus, MAX_SKUS)):
         if len(items) > cap:
-            problems.append(Problem("TOO_MANY", f"at most {cap} {name} per product", (name,)))
+            problems.append(Problem(CommonError.TOO_MANY, f"at most {cap} {name} per product", (name,)))
     for i, url in enumerate(c.images):
         if not URL.match(url):
-            problems.append(Problem("INVALID_URL", "image url must be an http(s) URL", ("images", str(i), "url")))
+            problems.append(Problem(CatalogError.INVALID_URL,
+                                    "image url must be an http(s) URL", ("images", str(i), "url")))
     return problems
 
 
@@ -142,7 +149,7 @@ async def _category_template(conn: asyncpg.Connection, category_id: int,
     """(the leaf's path of category ids, its template attributes by id); products bind to leaves."""
     category = await categories.get_backend_category(conn, category_id, "categoryId")
     if not category["is_leaf"]:
-        raise DomainError.of("NOT_LEAF_CATEGORY", "choose a leaf category", "categoryId")
+        raise DomainError.of(CatalogError.NOT_LEAF_CATEGORY, "choose a leaf category", "categoryId")
     [path] = await categories.backend_category_paths_by_ids(conn, [category_id])
     [template] = await categories.template_attributes_by_category_ids(conn, [category_id])
     return [r["id"] for r in path], {r["id"]: r for r in template}
@@ -156,11 +163,12 @@ async def _brand_problems(conn: asyncpg.Connection, brand_id: int | None, path: 
         "SELECT b.status, array(SELECT category_id FROM brand_categories WHERE brand_id = b.id) AS categories"
         " FROM brands b WHERE b.id = $1", brand_id)
     if row is None:
-        return [Problem("NOT_FOUND", "brand not found", ("brandId",))]
+        return [Problem(CommonError.NOT_FOUND, "brand not found", ("brandId",))]
     if row["status"] != "ACTIVE":
-        return [Problem("BRAND_NOT_ACTIVE", "this brand is disabled", ("brandId",))]
+        return [Problem(CatalogError.BRAND_NOT_ACTIVE, "this brand is disabled", ("brandId",))]
     if row["categories"] and not set(row["categories"]) & set(path):
-        return [Problem("BRAND_NOT_IN_CATEGORY", "this brand is not available in this category", ("brandId",))]
+        return [Problem(CatalogError.BRAND_NOT_IN_CATEGORY,
+                        "this brand is not available in this category", ("brandId",))]
     return []
 
 
@@ -171,20 +179,23 @@ def _attribute_problems(c: ProductContent, template: dict[int, asyncpg.Record],
         at = ("attributes", str(i))
         attr = template.get(choice.attribute_id)
         if attr is None or attr["kind"] == "SALES":
-            problems.append(Problem("NOT_IN_TEMPLATE", "not a key or normal attribute of this category",
+            problems.append(Problem(CatalogError.NOT_IN_TEMPLATE, "not a key or normal attribute of this category",
                                     (*at, "attributeId")))
             continue
         if choice.attribute_id in seen:
-            problems.append(Problem("DUPLICATE_ATTRIBUTE", f"'{attr['name']}' is given twice", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE,
+                                    f"'{attr['name']}' is given twice", (*at, "attributeId")))
         seen.add(choice.attribute_id)
         if (choice.value_id is None) == (choice.text is None):
-            problems.append(Problem("INVALID_VALUE", "give either a value or a text", at))
+            problems.append(Problem(CommonError.INVALID_VALUE, "give either a value or a text", at))
         elif choice.value_id is not None:
             value = values.get(choice.value_id)
             if value is None or value["attribute_id"] != choice.attribute_id:
-                problems.append(Problem("INVALID_VALUE", f"not a value of '{attr['name']}'", (*at, "valueId")))
-        elif not 1 <= len(choice.text.strip()) <= MAX_TEXT_VALUE:
-            problems.append(Problem("INVALID_VALUE", f"text must be 1 to {MAX_TEXT_VALUE} characters", (*at, "text")))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"not a value of '{attr['name']}'", (*at, "valueId")))
+        elif choice.text is not None and not 1 <= len(choice.text.strip()) <= MAX_TEXT_VALUE:   # set: see above
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"text must be 1 to {MAX_TEXT_VALUE} characters", (*at, "text")))
     return problems
 
 
@@ -196,14 +207,17 @@ def _sales_axes(sales: tuple[SalesAttributeChoice, ...], template: dict[int, asy
         at = (*path, str(i))
         attr = template.get(choice.attribute_id)
         if attr is None or attr["kind"] != "SALES":
-            problems.append(Problem("NOT_IN_TEMPLATE", "not a sales attribute of this category", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.NOT_IN_TEMPLATE,
+                                    "not a sales attribute of this category", (*at, "attributeId")))
             continue
         if choice.attribute_id in seen_attrs:
-            problems.append(Problem("DUPLICATE_ATTRIBUTE", f"'{attr['name']}' is given twice", (*at, "attributeId")))
+            problems.append(Problem(CatalogError.DUPLICATE_ATTRIBUTE,
+                                    f"'{attr['name']}' is given twice", (*at, "attributeId")))
             continue
         seen_attrs.add(choice.attribute_id)
         if not 1 <= len(choice.values) <= MAX_SALES_VALUES:
-            problems.append(Problem("INVALID_VALUE", f"choose 1 to {MAX_SALES_VALUES} values of '{attr['name']}'",
+            problems.append(Problem(CommonError.INVALID_VALUE,
+                                    f"choose 1 to {MAX_SALES_VALUES} values of '{attr['name']}'",
                                     (*at, "values")))
             continue
         axis_values, seen_values = [], set()
@@ -211,17 +225,20 @@ def _sales_axes(sales: tuple[SalesAttributeChoice, ...], template: dict[int, asy
             vat = (*at, "values", str(j))
             value = values.get(v.value_id)
             if value is None or value["attribute_id"] != choice.attribute_id:
-                problems.append(Problem("INVALID_VALUE", f"not a value of '{attr['name']}'", (*vat, "valueId")))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"not a value of '{attr['name']}'", (*vat, "valueId")))
             elif v.value_id in seen_values:
-                problems.append(Problem("DUPLICATE_VALUE", f"'{value['value']}' is chosen twice", (*vat, "valueId")))
+                problems.append(Problem(CatalogError.DUPLICATE_VALUE,
+                                        f"'{value['value']}' is chosen twice", (*vat, "valueId")))
             else:
                 seen_values.add(v.value_id)
                 axis_values.append((v.value_id, value["value"]))
             if v.image_url is not None and not URL.match(v.image_url):
-                problems.append(Problem("INVALID_URL", "image url must be an http(s) URL", (*vat, "imageUrl")))
+                problems.append(Problem(CatalogError.INVALID_URL,
+                                        "image url must be an http(s) URL", (*vat, "imageUrl")))
         axes.append(SalesAxis(choice.attribute_id, attr["sort"], tuple(axis_values)))
     if not problems and matrix_size(axes) > MAX_SKUS:
-        problems.append(Problem("TOO_MANY", f"these values make more than {MAX_SKUS} SKUs", path))
+        problems.append(Problem(CommonError.TOO_MANY, f"these values make more than {MAX_SKUS} SKUs", path))
     return axes, problems
 
 
@@ -233,7 +250,7 @@ async def _values_by_id(conn: asyncpg.Connection, value_ids: list[int]) -> dict[
 
 async def _code_problems(conn: asyncpg.Connection, merchant_id: int, product_id: int | None,
                          skus: tuple[SkuDraft, ...], combos: list[SkuCombination],
-                         released: set[int]) -> list[Problem]:
+                         released: AbstractSet[int]) -> list[Problem]:
     """A SKU code is unique per merchant. Codes of this product's rows that the write reuses for
     the same combination, renames or deletes (`released`) are free; any other holder conflicts."""
     rows = await conn.fetch("SELECT id, product_id, code, spec_value_ids FROM skus"
@@ -250,18 +267,19 @@ async def _code_problems(conn: asyncpg.Connection, merchant_id: int, product_id:
         key = tuple(holder["spec_value_ids"])
         if ours and (key == combo.spec_value_ids or key in new_keys or holder["id"] in released):
             continue
-        problems.append(Problem("DUPLICATE_SKU_CODE", f"SKU code '{sku.code}' is already used",
+        problems.append(Problem(CatalogError.DUPLICATE_SKU_CODE, f"SKU code '{sku.code}' is already used",
                                 ("skus", str(i), "code")))
     return problems
 
 
 async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductContent,
-                         product_id: int | None = None, released: set[int] = frozenset()) -> _CheckedContent:
+                         product_id: int | None = None, released: AbstractSet[int] = frozenset()) -> _CheckedContent:
     problems = _field_problems(c)
-    if any(p.code == "TOO_MANY" for p in problems):
+    if any(p.code == CommonError.TOO_MANY for p in problems):
         raise DomainError(*problems)  # do not even look up oversized input
     try:
         path, template = await _category_template(conn, c.category_id)
+        await shops.require_sells_in(conn, merchant_id, path, "categoryId")
     except DomainError as exc:
         raise DomainError(*problems, *exc.problems) from None
     problems += await _brand_problems(conn, c.brand_id, path)
@@ -271,11 +289,13 @@ async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductC
     axes, sales_problems = _sales_axes(c.sales_attributes, template, values)
     if sales_problems:
         raise DomainError(*problems, *sales_problems)
-    combos, sku_problems = match_skus(sku_matrix(axes), list(c.skus))
+    matches, sku_problems = match_skus(sku_matrix(axes), list(c.skus))
+    combos = cast(list[SkuCombination], matches)   # every SKU matched once no problem is left (refused below)
     problems += sku_problems
     for i, sku in enumerate(c.skus):
         if sku.image_url is not None and not URL.match(sku.image_url):
-            problems.append(Problem("INVALID_URL", "image url must be an http(s) URL", ("skus", str(i), "imageUrl")))
+            problems.append(Problem(CatalogError.INVALID_URL,
+                                    "image url must be an http(s) URL", ("skus", str(i), "imageUrl")))
     if problems:
         raise DomainError(*problems)
     problems = await _code_problems(conn, merchant_id, product_id, c.skus, combos, released)
@@ -326,7 +346,8 @@ def _codes_taken_meanwhile():
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "skus_merchant_id_code_key":
             raise
-        raise DomainError.of("DUPLICATE_SKU_CODE", "a SKU code was taken meanwhile; choose another", "skus") from None
+        raise DomainError.of(CatalogError.DUPLICATE_SKU_CODE,
+                             "a SKU code was taken meanwhile; choose another", "skus") from None
 
 
 async def _insert_skus(conn: asyncpg.Connection, product_id: int, merchant_id: int,
@@ -368,10 +389,11 @@ async def _merchant_for_new_product(conn: asyncpg.Connection, principal: Princip
     """Admins choose the merchant; merchant staff always create for their own."""
     if merchant_id is None:
         if not principal.is_merchant_staff:
-            raise DomainError.of("MERCHANT_REQUIRED", "choose the merchant the product belongs to", "merchantId")
-        merchant_id = principal.merchant_id
+            raise DomainError.of(CatalogError.MERCHANT_REQUIRED,
+                                 "choose the merchant the product belongs to", "merchantId")
+        merchant_id = principal.staff_merchant_id
     if not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     return await shops.require_open(conn, merchant_id, "merchantId")
 
 
@@ -389,8 +411,7 @@ async def create_product(conn: asyncpg.Connection, principal: Principal, merchan
     with _codes_taken_meanwhile():
         await _insert_skus(conn, product_id, merchant_id, list(zip(c.skus, checked.combinations)))
     await refresh_product_index(conn, [product_id])
-    await record_transition(conn, product_id, merchant_id, None, ProductStatus.DRAFT, "PRODUCT_CREATED",
-                            principal.subject, None)
+    await record_creation(conn, product_id, merchant_id, principal.subject)
     return product_id
 
 
@@ -436,7 +457,7 @@ async def update_product(conn: asyncpg.Connection, principal: Principal, product
     row = await lock_owned_product(conn, principal, product_id)
     status = ProductStatus(row["status"])
     if status not in EDITABLE:
-        raise DomainError.of("INVALID_STATUS", f"a {status.value} product cannot be edited"
+        raise DomainError.of(CommonError.INVALID_TRANSITION, f"a {status.value} product cannot be edited"
                              + ("; delist it first" if status is ProductStatus.LISTED else ""), "productId")
     current, sku_rows, ever_listed = await _stored_content(conn, product_id)
     deletable = _deletable_skus(sku_rows, ever_listed)
@@ -446,19 +467,15 @@ async def update_product(conn: asyncpg.Connection, principal: Principal, product
     back_to_draft = status in BACK_TO_REVIEW and row["merchant_id"] != PLATFORM_MERCHANT_ID
     await conn.execute(
         "UPDATE products SET category_id = $2, brand_id = $3, title = $4, subtitle = $5, description = $6,"
-        " fulfillment_type = $7, updated_at = now(),"
-        " status = CASE WHEN $8 THEN 'DRAFT' ELSE status END,"
-        " scheduled_listing_at = CASE WHEN $8 THEN NULL ELSE scheduled_listing_at END"
-        " WHERE id = $1",
-        product_id, c.category_id, c.brand_id, c.title, c.subtitle, c.description, c.fulfillment_type,
-        back_to_draft)
+        " fulfillment_type = $7, updated_at = now() WHERE id = $1",
+        product_id, c.category_id, c.brand_id, c.title, c.subtitle, c.description, c.fulfillment_type)
     await _write_children(conn, product_id, c)
     with _codes_taken_meanwhile():
         await _replace_skus(conn, product_id, row["merchant_id"], sku_rows, checked, deletable)
     await refresh_product_index(conn, [product_id])
     if back_to_draft:
-        await record_transition(conn, product_id, row["merchant_id"], status, ProductStatus.DRAFT,
-                                "PRODUCT_UPDATED", principal.subject, "edited; needs review again")
+        await PRODUCTS.move(conn, [product_id], LifecycleAction.EDIT, actor=principal.subject,
+                            reason="edited; needs review again", sets="scheduled_listing_at = NULL")
     else:
         await emit(conn, "product", "PRODUCT_UPDATED", {"product_id": product_id, "status": status.value},
                    merchant_id=row["merchant_id"])
@@ -473,9 +490,9 @@ async def update_sku_price(conn: asyncpg.Connection, principal: Principal, sku_i
         "SELECT s.id, s.product_id, s.price, p.merchant_id, p.status FROM skus s"
         " JOIN products p ON p.id = s.product_id WHERE s.id = $1 FOR UPDATE OF p, s", sku_id)
     if row is None or not principal.can_manage_merchant(row["merchant_id"]):
-        raise NotFound.of("NOT_FOUND", "SKU not found", "skuId")
+        raise NotFound.of(CommonError.NOT_FOUND, "SKU not found", "skuId")
     if row["status"] == ProductStatus.RECYCLED:
-        raise DomainError.of("INVALID_STATUS", "the product is recycled", "skuId")
+        raise DomainError.of(CommonError.INVALID_TRANSITION, "the product is recycled", "skuId")
     problems = price_problems(price, list_price, member_price, member_level, ())
     if problems:
         raise DomainError(*problems)
@@ -496,7 +513,8 @@ async def generate_sku_matrix(conn: asyncpg.Connection, category_id: int,
     """The SKU grid a console renders for proposed sales values of a category."""
     _, template = await _category_template(conn, category_id)
     if len(sales_attributes) > MAX_SALES_ATTRIBUTES:
-        raise DomainError.of("TOO_MANY", f"at most {MAX_SALES_ATTRIBUTES} sales attributes", "salesAttributes")
+        raise DomainError.of(CommonError.TOO_MANY,
+                             f"at most {MAX_SALES_ATTRIBUTES} sales attributes", "salesAttributes")
     values = await _values_by_id(conn, [v.value_id for s in sales_attributes for v in s.values])
     axes, problems = _sales_axes(sales_attributes, template, values)
     if problems:
@@ -509,7 +527,7 @@ def _visible_merchant(principal: Principal, merchant_id: int | None) -> int | No
     if principal.is_admin:
         return merchant_id
     if merchant_id is not None and merchant_id != principal.merchant_id:
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     return principal.merchant_id
 
 
@@ -526,11 +544,9 @@ async def merchant_products(conn: asyncpg.Connection, principal: Principal, merc
     return ProductPage(page, [encode_cursor("MERCHANT", [r["id"]]) for r in page], len(rows) > first)
 
 
-async def review_queue(conn: asyncpg.Connection, principal: Principal, first: int,
-                       after: str | None) -> ProductPage:
-    """PENDING_REVIEW products, longest waiting (since their latest submission) first."""
-    if not principal.is_admin:
-        raise DomainError.of("FORBIDDEN", "only the platform reviews products")
+async def review_queue(conn: asyncpg.Connection, first: int, after: str | None) -> ProductPage:
+    """PENDING_REVIEW products, longest waiting (since their latest submission) first (the
+    field is admin-only: every merchant's products)."""
     after_key = decode_cursor(after, "REVIEW", (datetime, int)) if after else (None, None)
     rows = await conn.fetch(
         f"""
@@ -550,6 +566,6 @@ async def status_history(conn: asyncpg.Connection, principal: Principal, product
     """Every status change of a product the caller manages, oldest first."""
     merchant_id = await conn.fetchval("SELECT merchant_id FROM products WHERE id = $1", product_id)
     if merchant_id is None or not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "product not found", "productId")
+        raise NotFound.of(CommonError.NOT_FOUND, "product not found", "productId")
     return await conn.fetch("SELECT from_status, to_status, actor, reason, created_at FROM product_status_history"
                             " WHERE product_id = $1 ORDER BY id", product_id)

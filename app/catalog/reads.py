@@ -12,11 +12,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import asyncpg
 
+from app.catalog import words
 from app.db import Database
-from app.errors import DomainError, Problem
+from app.errors import CommonError, DomainError, Problem
 
 # Columns a `Product` is built from; search pages select the same list.
 PRODUCT_COLUMNS = (
@@ -150,27 +152,34 @@ class ProductSearch:
     in_stock: bool | None = None
     sort: str = "RELEVANCE"
 
-    @property
+    @cached_property
     def terms(self) -> list[str]:
-        return (self.search or "").lower().split()
+        """The query's words (app/catalog/words.py; its dictionary loaded by `words.load()`)."""
+        return words.query_words(self.search or "")
+
+    @property
+    def searches_nothing(self) -> bool:
+        """Text with no word in it (only punctuation) matches no product."""
+        return bool((self.search or "").strip()) and not self.terms
 
     def check(self) -> None:
         """Refuse arguments no buyer could mean, before any SQL runs."""
         problems = []
         if self.search and len(self.search) > MAX_SEARCH_LENGTH:
-            problems.append(Problem("BAD_ARGUMENT", f"search is longer than {MAX_SEARCH_LENGTH} characters",
+            problems.append(Problem(CommonError.INVALID_VALUE, f"search is longer than {MAX_SEARCH_LENGTH} characters",
                                     ("search",)))
         for name, value in (("priceMin", self.price_min), ("priceMax", self.price_max)):
             if value is not None and not 0 <= value <= MAX_PRICE:
-                problems.append(Problem("BAD_ARGUMENT", f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
+                problems.append(Problem(CommonError.INVALID_VALUE,
+                                        f"{name} must be between 0 and {MAX_PRICE} cents", (name,)))
         if (self.price_min is not None and self.price_max is not None and not problems
                 and self.price_min > self.price_max):
-            problems.append(Problem("BAD_ARGUMENT", "priceMin is above priceMax", ("priceMin",)))
+            problems.append(Problem(CommonError.INVALID_VALUE, "priceMin is above priceMax", ("priceMin",)))
         for name, ids in (("brandIds", self.brand_ids), ("attributeValueIds", self.attribute_value_ids)):
             if len(ids) > MAX_FILTER_IDS:
-                problems.append(Problem("BAD_ARGUMENT", f"at most {MAX_FILTER_IDS} {name}", (name,)))
+                problems.append(Problem(CommonError.TOO_MANY, f"at most {MAX_FILTER_IDS} {name}", (name,)))
         if self.sort not in SORTS:
-            problems.append(Problem("BAD_ARGUMENT", "unknown sort", ("sort",)))
+            problems.append(Problem(CommonError.INVALID_VALUE, "unknown sort", ("sort",)))
         if problems:
             raise DomainError(*problems)
 
@@ -190,6 +199,19 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _word_pattern(word: str) -> str:
+    """LIKE pattern of a whole word of the space-padded `search_text`."""
+    return "% " + _like_pattern(word)[1:-1] + " %"
+
+
+# A typo is corrected only in words this long (shorter ones have too few trigrams to compare).
+MIN_TYPO_LENGTH = 3
+# The closest vocabulary words a typo stands for: trigram distance at most 0.75 (similarity of
+# at least 0.25: "iphnoe" is 0.27 from "iphone", "huawai" 0.4 from "huawei"), nearest first,
+# through the GiST index of search_words.
+_CORRECTIONS = ("ARRAY(SELECT '% ' || replace(replace(replace(w.word, '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+                " || ' %' FROM search_words w WHERE w.word <-> {word} <= 0.75"
+                " ORDER BY w.word <-> {word} LIMIT 3)")
 # A scalar subquery with LIMIT, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over
 # all stock rows, while this stays an indexed probe per candidate product, so a sorted listing
 # stops after its first page.
@@ -216,14 +238,21 @@ _VALUE_GROUPS = ("SELECT av.attribute_id, array_agg(v) AS ids FROM unnest({ids})
 def _filters(q: ProductSearch, arg: _Args, attributes: bool = True) -> dict[str, str]:
     """SQL conditions by filter name; `base` always applies, facets take the others apart."""
     base = ["p.status = 'LISTED'", "p.min_price IS NOT NULL"]
+    if q.searches_nothing:
+        base.append("false")
     for term in q.terms:
-        # A substring match (the trigram index serves terms of 3+ characters). Only a term that
-        # matches no listed product at all falls back to trigram word similarity (typos): the
-        # NOT EXISTS is uncorrelated, so PostgreSQL evaluates it once per statement and the
-        # costly similarity is never computed for terms that have substring matches.
-        pattern, word = arg(_like_pattern(term), "text"), arg(term, "text")
+        # A whole-word match (the trigram index serves it). Only a word that matches no listed
+        # product at all falls back to the closest vocabulary words (typos): the NOT EXISTS and
+        # the corrections are uncorrelated, so PostgreSQL evaluates them once per statement and
+        # never for words that have matches; no work is added per row.
+        pattern = arg(_word_pattern(term), "text")
+        if len(term) < MIN_TYPO_LENGTH:
+            base.append(f"p.search_text LIKE {pattern}")
+            continue
+        corrections = _CORRECTIONS.format(word=arg(term, "text"))
         base.append(f"(p.search_text LIKE {pattern} OR (NOT EXISTS (SELECT 1 FROM products x"
-                    f" WHERE x.status = 'LISTED' AND x.search_text LIKE {pattern}) AND {word} <% p.search_text))")
+                    f" WHERE x.status = 'LISTED' AND x.search_text LIKE {pattern})"
+                    f" AND p.search_text LIKE ANY ({corrections})))")
     if q.frontend_category_id is not None:
         base.append(_CATEGORY_SUBTREE.format(fc=arg(q.frontend_category_id, "bigint")))
     conds = {"base": " AND ".join(base)}
@@ -269,7 +298,7 @@ def encode_cursor(sort: str, values: Sequence) -> str:
 
 
 def _bad_cursor() -> DomainError:
-    return DomainError.of("BAD_ARGUMENT", "after is not a cursor of this listing", "after")
+    return DomainError.of(CommonError.INVALID_CURSOR, "after is not a cursor of this listing", "after")
 
 
 def decode_cursor(cursor: str, sort: str, types: Sequence[type]) -> list:
@@ -282,7 +311,7 @@ def decode_cursor(cursor: str, sort: str, types: Sequence[type]) -> list:
         raise _bad_cursor() from None
     if not isinstance(raw, list) or len(raw) != len(types) + 1 or raw[0] != sort:
         raise _bad_cursor()
-    values = []
+    values: list[bool | int | float | datetime] = []
     for typ, value in zip(types, raw[1:]):
         if typ is bool and isinstance(value, bool):
             values.append(value)
@@ -315,6 +344,7 @@ class ProductPage:
 
 async def search_products(db: Database, q: ProductSearch, first: int, after: str | None) -> ProductPage:
     """One statement: the page's product rows plus one more to know whether a next page exists."""
+    await words.load()
     arg = _Args()
     conds = list(_filters(q, arg).values())
     key = _sort_key(q, arg)
@@ -335,6 +365,7 @@ async def search_products(db: Database, q: ProductSearch, first: int, after: str
 
 
 async def count_products(db: Database, q: ProductSearch) -> int:
+    await words.load()
     arg = _Args()
     conds = _filters(q, arg).values()
     return await db.fetchval(f"SELECT count(*) FROM products p WHERE {' AND '.join(conds)}", *arg.values)
@@ -348,6 +379,7 @@ async def product_facets(db: Database, q: ProductSearch) -> asyncpg.Record:
     the brand filter, an attribute's values over products missing at most that attribute's
     group, and so on. Returns brands, attributes and price_range as JSON, and in_stock_count.
     """
+    await words.load()
     arg = _Args()
     conds = _filters(q, arg, attributes=False)
     ids = arg(list(q.attribute_value_ids), "bigint[]")

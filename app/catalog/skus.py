@@ -10,6 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from app.catalog.errors import CatalogError
 from app.errors import Problem
 
 MAX_PRICE = 10_000_000_000          # cents; the `skus.price` CHECK
@@ -68,19 +69,19 @@ def price_problems(price: int, list_price: int | None, member_price: int | None,
     """Prices are positive cents up to MAX_PRICE; list ≥ price ≥ member; member price needs a level."""
     problems = []
     if not 0 < price <= MAX_PRICE:
-        problems.append(Problem("INVALID_PRICE", f"price must be between 1 and {MAX_PRICE} cents",
+        problems.append(Problem(CatalogError.INVALID_PRICE, f"price must be between 1 and {MAX_PRICE} cents",
                                 (*path, "price")))
     if list_price is not None and not price <= list_price <= MAX_PRICE:
-        problems.append(Problem("INVALID_PRICE", "list price must be at least the price",
+        problems.append(Problem(CatalogError.INVALID_PRICE, "list price must be at least the price",
                                 (*path, "listPrice")))
     if member_price is not None and not 0 < member_price <= price:
-        problems.append(Problem("INVALID_PRICE", "member price must be positive and at most the price",
+        problems.append(Problem(CatalogError.INVALID_PRICE, "member price must be positive and at most the price",
                                 (*path, "memberPrice")))
     if (member_price is None) != (member_level is None):
-        problems.append(Problem("INVALID_MEMBER_PRICE", "give a member price and a member level together",
+        problems.append(Problem(CatalogError.INVALID_MEMBER_PRICE, "give a member price and a member level together",
                                 (*path, "memberLevel" if member_level is None else "memberPrice")))
     elif member_level is not None and not 0 <= member_level <= MAX_MEMBER_LEVEL:
-        problems.append(Problem("INVALID_MEMBER_PRICE", f"member level must be 0 to {MAX_MEMBER_LEVEL}",
+        problems.append(Problem(CatalogError.INVALID_MEMBER_PRICE, f"member level must be 0 to {MAX_MEMBER_LEVEL}",
                                 (*path, "memberLevel")))
     return problems
 
@@ -88,15 +89,15 @@ def price_problems(price: int, list_price: int | None, member_price: int | None,
 def _sku_field_problems(sku: SkuDraft, path: tuple[str, ...]) -> list[Problem]:
     problems = []
     if not SKU_CODE.match(sku.code):
-        problems.append(Problem("INVALID_SKU_CODE",
+        problems.append(Problem(CatalogError.INVALID_SKU_CODE,
                                 "SKU code: 1 to 64 letters, digits, '_', '.', '-', starting with a letter or digit",
                                 (*path, "code")))
     problems += price_problems(sku.price, sku.list_price, sku.member_price, sku.member_level, path)
     if not 0 <= sku.weight_grams <= MAX_WEIGHT_GRAMS:
-        problems.append(Problem("INVALID_WEIGHT", f"weight must be 0 to {MAX_WEIGHT_GRAMS} grams",
+        problems.append(Problem(CatalogError.INVALID_WEIGHT, f"weight must be 0 to {MAX_WEIGHT_GRAMS} grams",
                                 (*path, "weightGrams")))
     if sku.purchase_limit is not None and not 0 < sku.purchase_limit <= MAX_PURCHASE_LIMIT:
-        problems.append(Problem("INVALID_PURCHASE_LIMIT", "purchase limit must be positive",
+        problems.append(Problem(CatalogError.INVALID_PURCHASE_LIMIT, "purchase limit must be positive",
                                 (*path, "purchaseLimit")))
     return problems
 
@@ -119,21 +120,21 @@ def match_skus(matrix: list[SkuCombination], skus: list[SkuDraft],
         problems += _sku_field_problems(sku, at)
         combo = by_key.get(tuple(sorted(sku.spec_value_ids)))
         if combo is None or len(set(sku.spec_value_ids)) != len(sku.spec_value_ids):
-            problems.append(Problem("UNKNOWN_COMBINATION",
+            problems.append(Problem(CatalogError.UNKNOWN_COMBINATION,
                                     "give exactly one chosen value of each sales attribute",
                                     (*at, "specValueIds")))
             combo = None
         elif combo.spec_value_ids in seen_combos:
-            problems.append(Problem("DUPLICATE_COMBINATION", f"another SKU already has '{combo.label}'",
+            problems.append(Problem(CatalogError.DUPLICATE_COMBINATION, f"another SKU already has '{combo.label}'",
                                     (*at, "specValueIds")))
         else:
             seen_combos.add(combo.spec_value_ids)
         if sku.code in seen_codes:
-            problems.append(Problem("DUPLICATE_SKU_CODE", f"SKU code '{sku.code}' is given twice",
+            problems.append(Problem(CatalogError.DUPLICATE_SKU_CODE, f"SKU code '{sku.code}' is given twice",
                                     (*at, "code")))
         seen_codes.add(sku.code)
         matched.append(combo)
     for combo in matrix:
         if combo.spec_value_ids not in seen_combos:
-            problems.append(Problem("MISSING_SKU", f"no SKU for '{combo.label or 'the product'}'", path))
+            problems.append(Problem(CatalogError.MISSING_SKU, f"no SKU for '{combo.label or 'the product'}'", path))
     return matched, problems

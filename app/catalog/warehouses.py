@@ -9,14 +9,16 @@ delivers to the region and can supply the quantity: highest priority, then lowes
 
 import re
 from collections.abc import Sequence
+from typing import overload
 
 import asyncpg
 
 from app.auth.principal import Principal
 from app.catalog.categories import clean_name
+from app.catalog.errors import CatalogError
 from app.catalog.lifecycle import PLATFORM_MERCHANT_ID
 from app.db import Database
-from app.errors import DomainError, NotFound, Problem
+from app.errors import CommonError, DomainError, NotFound, Problem
 from app.events import emit
 
 MAX_STOCK = 10_000_000
@@ -26,18 +28,18 @@ _REGION_CODE = re.compile(r"^[0-9]{6}$")
 
 # ---- pure rules -------------------------------------------------------------------------
 
-def province_code(region_code: str) -> str:
+def province_code(region_code: str | None) -> str:
     """The province of any GB/T 2260 code (440305 深圳市南山区 → 440000 广东省)."""
     if not isinstance(region_code, str) or not _REGION_CODE.match(region_code):
-        raise DomainError.of("UNKNOWN_REGION", "a region code is 6 digits (GB/T 2260)", "regionCode")
+        raise DomainError.of(CatalogError.UNKNOWN_REGION, "a region code is 6 digits (GB/T 2260)", "regionCode")
     return region_code[:2] + "0000"
 
 
 def check_quantity(value: int, *field: str, allow_negative: bool = False) -> int:
     if not allow_negative and value < 0:
-        raise DomainError.of("INVALID_QUANTITY", "a quantity cannot be negative", *field)
+        raise DomainError.of(CatalogError.INVALID_QUANTITY, "a quantity cannot be negative", *field)
     if abs(value) > MAX_STOCK:
-        raise DomainError.of("QUANTITY_TOO_LARGE", f"at most {MAX_STOCK:,} units", *field)
+        raise DomainError.of(CatalogError.INVALID_QUANTITY, f"at most {MAX_STOCK:,} units", *field)
     return value
 
 
@@ -70,24 +72,31 @@ async def _check_regions(conn: asyncpg.Connection, region_code: str | None,
     known = {r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE code = ANY($1::text[])", given)}
     problems = []
     if region_code is not None and region_code not in known:
-        problems.append(Problem("UNKNOWN_REGION", f"unknown region code '{region_code}'", ("regionCode",)))
+        problems.append(Problem(CatalogError.UNKNOWN_REGION, f"unknown region code '{region_code}'", ("regionCode",)))
     seen: set[str] = set()
     for i, code in enumerate(delivery_codes or []):
         if code not in known:
-            problems.append(Problem("UNKNOWN_REGION", f"unknown region code '{code}'",
+            problems.append(Problem(CatalogError.UNKNOWN_REGION, f"unknown region code '{code}'",
                                     ("deliveryRegionCodes", str(i))))
         elif code in seen:
-            problems.append(Problem("DUPLICATE_REGION", f"'{code}' is given twice", ("deliveryRegionCodes", str(i))))
+            problems.append(Problem(CatalogError.DUPLICATE_REGION,
+                                    f"'{code}' is given twice", ("deliveryRegionCodes", str(i))))
         seen.add(code)
     if problems:
         raise DomainError(*problems)
 
 
+@overload
+def _check_warehouse_fields(name: str, address: str | None, priority: int | None) -> str: ...
+@overload
+def _check_warehouse_fields(name: None, address: str | None, priority: int | None) -> None: ...
+
+
 def _check_warehouse_fields(name: str | None, address: str | None, priority: int | None) -> str | None:
     if address is not None and len(address) > 500:
-        raise DomainError.of("INVALID_VALUE", "give an address of at most 500 characters", "address")
+        raise DomainError.of(CommonError.INVALID_VALUE, "give an address of at most 500 characters", "address")
     if priority is not None and not 0 <= priority <= MAX_PRIORITY:
-        raise DomainError.of("INVALID_PRIORITY", f"priority is 0 to {MAX_PRIORITY}", "priority")
+        raise DomainError.of(CatalogError.INVALID_PRIORITY, f"priority is 0 to {MAX_PRIORITY}", "priority")
     return None if name is None else clean_name(name, 100, "name")
 
 
@@ -100,9 +109,9 @@ async def _set_delivery_regions(conn: asyncpg.Connection, warehouse_id: int, cod
 def _owning_merchant(principal: Principal, merchant_id: int | None) -> int:
     """Staff work for their own merchant; admins choose, the platform by default."""
     if merchant_id is None:
-        return principal.merchant_id if principal.is_merchant_staff else PLATFORM_MERCHANT_ID
+        return principal.staff_merchant_id if principal.is_merchant_staff else PLATFORM_MERCHANT_ID
     if not principal.can_manage_merchant(merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     return merchant_id
 
 
@@ -112,7 +121,7 @@ async def create_warehouse(conn: asyncpg.Connection, principal: Principal, merch
     merchant_id = _owning_merchant(principal, merchant_id)
     name = _check_warehouse_fields(name, address, priority)
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1)", merchant_id):
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
     await _check_regions(conn, region_code, delivery_region_codes)
     row = await conn.fetchrow(
         "INSERT INTO warehouses (merchant_id, name, address, region_code, priority) VALUES ($1, $2, $3, $4, $5)"
@@ -127,7 +136,7 @@ async def update_warehouse(conn: asyncpg.Connection, principal: Principal, wareh
     """None keeps a field; `delivery_region_codes` replaces the whole set when given."""
     current = await conn.fetchrow("SELECT * FROM warehouses WHERE id = $1 FOR UPDATE", warehouse_id)
     if current is None or not principal.can_manage_merchant(current["merchant_id"]):
-        raise NotFound.of("NOT_FOUND", "warehouse not found", "id")
+        raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", "id")
     name = _check_warehouse_fields(name, address, priority)
     await _check_regions(conn, region_code, delivery_region_codes)
     row = await conn.fetchrow(
@@ -140,15 +149,19 @@ async def update_warehouse(conn: asyncpg.Connection, principal: Principal, wareh
     return row
 
 
-async def list_warehouses(conn: asyncpg.Connection, principal: Principal,
-                          merchant_id: int | None) -> list[asyncpg.Record]:
-    """Staff see their merchant's warehouses; admins one merchant's, or all without a merchant."""
+async def list_warehouses(conn: asyncpg.Connection, principal: Principal, merchant_id: int | None,
+                          first: int, after_id: int | None) -> list[asyncpg.Record]:
+    """Up to `first + 1` warehouses after warehouse `after_id`, by merchant then routing priority.
+    Staff see their merchant's; admins one merchant's, or all without a merchant."""
     if principal.is_merchant_staff:
         merchant_id = _owning_merchant(principal, merchant_id)
     elif not principal.is_admin:
-        raise NotFound.of("NOT_FOUND", "merchant not found", "merchantId")
-    return await conn.fetch("SELECT * FROM warehouses WHERE ($1::bigint IS NULL OR merchant_id = $1)"
-                            " ORDER BY merchant_id, priority DESC, id", merchant_id)
+        raise NotFound.of(CommonError.NOT_FOUND, "merchant not found", "merchantId")
+    return await conn.fetch(
+        "SELECT * FROM warehouses w WHERE ($1::bigint IS NULL OR w.merchant_id = $1)"
+        " AND ($3::bigint IS NULL OR (w.merchant_id, -w.priority, w.id)"
+        "      > (SELECT merchant_id, -priority, id FROM warehouses WHERE id = $3))"
+        " ORDER BY w.merchant_id, w.priority DESC, w.id LIMIT $2", merchant_id, first + 1, after_id)
 
 
 # ---- stock ------------------------------------------------------------------------------
@@ -157,12 +170,12 @@ async def _sku_and_warehouse(conn: asyncpg.Connection, principal: Principal, sku
                              warehouse_id: int) -> asyncpg.Record:
     sku = await conn.fetchrow("SELECT id, product_id, merchant_id FROM skus WHERE id = $1", sku_id)
     if sku is None or not principal.can_manage_merchant(sku["merchant_id"]):
-        raise NotFound.of("NOT_FOUND", "SKU not found", "skuId")
+        raise NotFound.of(CommonError.NOT_FOUND, "SKU not found", "skuId")
     warehouse = await conn.fetchrow("SELECT merchant_id FROM warehouses WHERE id = $1", warehouse_id)
     if warehouse is None:
-        raise NotFound.of("NOT_FOUND", "warehouse not found", "warehouseId")
+        raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", "warehouseId")
     if warehouse["merchant_id"] != sku["merchant_id"]:
-        raise DomainError.of("WAREHOUSE_NOT_OURS", "the warehouse does not belong to the SKU's merchant",
+        raise DomainError.of(CatalogError.WAREHOUSE_NOT_OURS, "the warehouse does not belong to the SKU's merchant",
                              "warehouseId")
     return sku
 
@@ -193,7 +206,7 @@ async def set_stock(conn: asyncpg.Connection, principal: Principal, sku_id: int,
         " RETURNING sku_id, warehouse_id, on_hand, reserved", sku_id, warehouse_id, on_hand)
     if row is None:
         reserved = await _reserved(conn, sku_id, warehouse_id)
-        raise DomainError.of("STOCK_BELOW_RESERVED", f"{reserved} units are reserved by orders", "onHand")
+        raise DomainError.of(CatalogError.STOCK_BELOW_RESERVED, f"{reserved} units are reserved by orders", "onHand")
     return await _stock_changed(conn, sku, row)
 
 
@@ -202,7 +215,7 @@ async def adjust_stock(conn: asyncpg.Connection, principal: Principal, sku_id: i
     """Add (receiving) or remove (damage, loss) units relative to whatever is there now."""
     check_quantity(delta, "delta", allow_negative=True)
     if delta == 0:
-        raise DomainError.of("INVALID_QUANTITY", "a change of 0 changes nothing", "delta")
+        raise DomainError.of(CatalogError.INVALID_QUANTITY, "a change of 0 changes nothing", "delta")
     sku = await _sku_and_warehouse(conn, principal, sku_id, warehouse_id)
     if delta > 0:
         row = await conn.fetchrow(
@@ -217,9 +230,9 @@ async def adjust_stock(conn: asyncpg.Connection, principal: Principal, sku_id: i
             " RETURNING sku_id, warehouse_id, on_hand, reserved", sku_id, warehouse_id, delta)
     if row is None:
         if delta > 0:
-            raise DomainError.of("QUANTITY_TOO_LARGE", f"stock would exceed {MAX_STOCK:,} units", "delta")
+            raise DomainError.of(CatalogError.INVALID_QUANTITY, f"stock would exceed {MAX_STOCK:,} units", "delta")
         reserved = await _reserved(conn, sku_id, warehouse_id)
-        raise DomainError.of("STOCK_BELOW_RESERVED",
+        raise DomainError.of(CatalogError.STOCK_BELOW_RESERVED,
                              f"stock would drop below 0 or below the {reserved} units reserved by orders", "delta")
     return await _stock_changed(conn, sku, row)
 
@@ -231,5 +244,5 @@ async def route_warehouse(conn: asyncpg.Connection, sku_id: int, quantity: int, 
     deliverable). The rule is the SQL function `route_warehouse` (migrations/0010), which
     checkout and reservation use as well."""
     if quantity <= 0:
-        raise DomainError.of("INVALID_QUANTITY", "order at least one unit", "quantity")
+        raise DomainError.of(CatalogError.INVALID_QUANTITY, "order at least one unit", "quantity")
     return await conn.fetchval("SELECT route_warehouse($1, $2, $3)", sku_id, quantity, province_code(region_code))

@@ -213,6 +213,7 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     if owner is None:
         raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
     po = await lock_payment_order(conn, owner["payment_order_id"])     # payment order first, like every path
+    assert po is not None, "an order's payment order exists (foreign key)"
     order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
     if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM order_lines l JOIN products p ON p.id = l.product_id"
                            " WHERE l.order_id = $1 AND p.fulfillment_type = 'VIRTUAL')", order_id):

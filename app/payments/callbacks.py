@@ -129,7 +129,7 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
         "SELECT p.id, p.amount, po.id AS payment_order_id, po.status AS payment_order_status"
         " FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
         " WHERE p.id = $1 AND p.provider = $2 FOR UPDATE OF po", payment_id, n["provider"])
-    if not payment:
+    if not payment_id or not payment:
         return "FLAGGED", f"UNKNOWN_PAYMENT: no payment {body.get('reference')!r}", None
     if not same_amount(body.get("amount"), payment["amount"]):
         return "FLAGGED", f"AMOUNT_MISMATCH: paid {body.get('amount')!r}, payment is {payment['amount']}", None

@@ -74,9 +74,9 @@ def provider_secret(settings: Settings, provider: str) -> str | None:
     return None
 
 
-def gateway_for(settings: Settings, provider: str, http: httpx.AsyncClient) -> PaymentGateway:
-    secret = provider_secret(settings, provider)
-    if secret is None:
+def gateway_for(settings: Settings, provider: str | None, http: httpx.AsyncClient) -> PaymentGateway:
+    secret = None if provider is None else provider_secret(settings, provider)
+    if provider is None or secret is None:
         raise ProviderUnavailable(f"payment provider {provider!r} is not configured")
     return PaymentGateway(provider, f"{settings.base_url}/sandbox", secret,
                           f"{settings.base_url}/webhooks/payments/{provider}", http)

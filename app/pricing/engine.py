@@ -4,17 +4,42 @@ Pure: no I/O, no clock (the request carries `now`), deterministic for equal inpu
 placement of the next issue calls the same function, so a preview and an order agree.
 """
 
+from collections.abc import Mapping
+
 from app.pricing.apportion import percent_off, platform_part
 from app.pricing.item import ItemPrice, covers, price_items
 from app.pricing.model import (
-    AppliedCoupon, AppliedPromotion, Coupon, CouponKind, CouponOutcome, CouponStatus,
-    Gift, Level, Line, LineResult, MerchantGroupResult, PricingRequest, PricingResult,
-    Promotion, PromotionKind, PromotionReason, PromotionStatus, Reason, Share, ThresholdHint,
+    AppliedCoupon,
+    AppliedPromotion,
+    Coupon,
+    CouponKind,
+    CouponOutcome,
+    CouponStatus,
+    Gift,
+    Level,
+    Line,
+    LineResult,
+    MerchantGroupResult,
+    PricingRequest,
+    PricingResult,
+    Promotion,
+    PromotionKind,
+    PromotionReason,
+    PromotionStatus,
+    Reason,
+    Share,
+    ThresholdHint,
 )
 from app.pricing.search import (
-    ORDER_KINDS, Outcome, Plan, best_outcome, coupon_covers, coupon_discount,
+    ORDER_KINDS,
+    Outcome,
+    Plan,
+    best_outcome,
+    coupon_covers,
+    coupon_discount,
     shop_and_platform_candidates,
 )
+
 
 def price(request: PricingRequest) -> PricingResult:
     """Price the selected lines of one checkout."""
@@ -152,8 +177,9 @@ def _accept_picks(picked_ids: tuple[int, ...], wallet: list[Coupon],
                 shops.add(c.merchant_id)
             else:
                 platform_taken = True
-            if unusable[cid] is not None:
-                reasons[cid] = unusable[cid]
+            reason = unusable[cid]
+            if reason is not None:
+                reasons[cid] = reason
             else:
                 accepted.append(c)
     return accepted, reasons
@@ -186,7 +212,7 @@ def _coupon_outcomes(wallet: list[Coupon], unusable: dict[int, Reason | None], o
 
 
 def _gifts(after_item: tuple[int, ...], active: list[Promotion],
-           covered: dict[int, tuple[int, ...]], stock: dict[int, int]) -> tuple[dict[int, Gift], dict[int, Reason]]:
+           covered: dict[int, tuple[int, ...]], stock: Mapping[int, int]) -> tuple[dict[int, Gift], dict[int, Reason]]:
     """Gifts take no line slot and change no amount: threshold on the covered lines' amount
     after item level; stock is shared by gifts of one SKU, higher priority first."""
     left = dict(stock)
@@ -413,9 +439,12 @@ def _merchant_group(merchant_id: int, line_results: tuple[LineResult, ...], outc
     item_discount = sum(line_results[i].item_discount for i in mine)
     after_shop_coupon = sum(outcome.after_shop_coupon[i] for i in mine)
     template = request.freight_templates.get(merchant_id)
-    free = template is None or (template.free_threshold is not None
-                                and after_shop_coupon >= template.free_threshold)
-    shipping = 0 if free else template.fee_by_region.get(request.region, template.default_fee)
+    if template is None or (template.free_threshold is not None and after_shop_coupon >= template.free_threshold):
+        shipping = 0
+    elif request.region is None:
+        shipping = template.default_fee
+    else:
+        shipping = template.fee_by_region.get(request.region, template.default_fee)
     discount = item_discount + sum(by_level.values())
     return MerchantGroupResult(
         merchant_id=merchant_id, subtotal=subtotal, item_discount=item_discount,

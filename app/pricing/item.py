@@ -96,8 +96,9 @@ def price_items(lines: tuple[Line, ...], buyer: Buyer, promotions: list[Promotio
             prices.append(ItemPrice(price, member, None, 0, 0, 0, False))
             continue
         discount, units, pid = best
-        if units_left[pid] is not None:
-            units_left[pid] -= units
+        cap_left = units_left[pid]
+        if cap_left is not None:
+            units_left[pid] = cap_left - units
         prices.append(_item_price(price, member, by_id[pid], discount, units))
     _apply_bundles(lines, prices, bundles, reasons)
     applied = {price.promotion_id for price in prices}

@@ -7,13 +7,20 @@ that a greedy construction is used and the result is marked approximate (docs/pr
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.pricing.apportion import percent_off, split_largest_remainder
 from app.pricing.item import default_funding
 from app.pricing.model import (
-    Coupon, CouponKind, Funding, Level, Line, Promotion, PromotionKind,
+    Coupon,
+    CouponKind,
+    Funding,
+    Level,
+    Line,
+    Promotion,
+    PromotionKind,
 )
 
 SEARCH_BOUND = 2048      # combinations evaluated exhaustively; beyond ⇒ greedy, approximate
@@ -236,10 +243,11 @@ def space_size(plan: Plan) -> int:
 
 def all_choices(plan: Plan):
     """Every combination, in a fixed order (the first of equal keys wins)."""
-    n = len(plan.lines)
-    for combo in itertools.product(*plan.shop_options, *plan.platform_options,
-                                   *plan.shop_coupon_options, plan.platform_coupon_options):
-        yield Choice(tuple(combo[:n]), tuple(combo[n:2 * n]), tuple(combo[2 * n:-1]), combo[-1])
+    # a product of the per-part products walks the same order as one flat product
+    for shop, platform, shop_coupons, platform_coupon in itertools.product(
+            itertools.product(*plan.shop_options), itertools.product(*plan.platform_options),
+            itertools.product(*plan.shop_coupon_options), plan.platform_coupon_options):
+        yield Choice(shop, platform, shop_coupons, platform_coupon)
 
 
 def best_outcome(plan: Plan) -> tuple[Outcome, bool]:
@@ -249,11 +257,12 @@ def best_outcome(plan: Plan) -> tuple[Outcome, bool]:
     return _greedy(plan), True
 
 
-def _best(outcomes) -> Outcome:
-    best = None
+def _best(outcomes: Iterable[Outcome | None]) -> Outcome:
+    best: Outcome | None = None
     for outcome in outcomes:
         if outcome is not None and (best is None or outcome.key > best.key):
             best = outcome
+    assert best is not None, "the choice of no promotion and no coupon is always among them, and feasible"
     return best
 
 
@@ -273,6 +282,7 @@ def _greedy(plan: Plan) -> Outcome:
         if current is None:
             platform = tuple(None for _ in plan.lines)
             current = evaluate(plan, Choice(shop, platform, no_coupons, None))
+            assert current is not None, "evaluate refuses only a joined platform promotion, and none is joined"
         shop_coupons = _best_shop_coupons(plan, current)
         for option in plan.platform_coupon_options:
             candidate = evaluate(plan, Choice(shop, platform, shop_coupons, option))
@@ -292,6 +302,7 @@ def _best_shop_coupons(plan: Plan, outcome: Outcome) -> tuple[Coupon | None, ...
     for options in plan.shop_coupon_options:
         best, best_key = None, None
         for c in options[1:]:
+            assert c is not None, "an option list holds None first, then only coupons"
             worth = coupon_discount(c, sum(amounts[i] for i in plan.coupon_lines[c.id]
                                            if i not in blocked))
             key = (worth, -_instant(c.expires_at), -c.id)
@@ -307,6 +318,7 @@ def _greedy_assignment(plan: Plan, options: tuple[tuple[int | None, ...], ...],
     joinable: dict[int, list[int]] = {}
     for i, o in enumerate(options):
         for pid in o[1:]:
+            assert pid is not None, "an option list holds None first, then only promotion ids"
             if allow_blocking or plan.promotions[pid].stackable_with_coupons:
                 joinable.setdefault(pid, []).append(i)
     candidates = sorted(joinable)

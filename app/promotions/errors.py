@@ -36,8 +36,3 @@ class PromotionError(StrEnum):
     NOT_NEW_USER = "NOT_NEW_USER"                      # a NEW_USER coupon for a buyer with a completed order
     UNKNOWN_REGION = "UNKNOWN_REGION"                  # not a province code (GB/T 2260)
 
-
-class PassedOnError(StrEnum):
-    """Codes that promotion mutations pass on from a service without an enum of its own yet
-    (app/merchants/shops.py `require_open`); move them to that domain's enum when it gets one."""
-    MERCHANT_NOT_OPEN = "MERCHANT_NOT_OPEN"

@@ -10,8 +10,18 @@ from datetime import datetime
 import asyncpg
 
 from app.pricing.item import covers
-from app.pricing.model import (Buyer, Coupon, CouponKind, CouponStatus, FreightTemplate, Funder, Funding, Line,
-                               Promotion, PromotionKind)
+from app.pricing.model import (
+    Buyer,
+    Coupon,
+    CouponKind,
+    CouponStatus,
+    FreightTemplate,
+    Funder,
+    Funding,
+    Line,
+    Promotion,
+    PromotionKind,
+)
 from app.promotions.rules import to_promotion
 
 

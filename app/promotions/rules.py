@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import Problem
-from app.pricing.model import (BundleItem, Funder, Funding, PerEvery, Promotion, PromotionKind, PromotionStatus,
-                               Scope, Tier)
+from app.pricing.model import (
+    BundleItem,
+    Funder,
+    Funding,
+    PerEvery,
+    Promotion,
+    PromotionKind,
+    PromotionStatus,
+    Scope,
+    Tier,
+)
 from app.promotions.errors import PromotionError
 
 MAX_MONEY = 10**10               # ¥100,000,000: anything above is a typo

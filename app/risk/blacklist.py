@@ -32,7 +32,7 @@ async def _value(conn: asyncpg.Connection, e: Entry) -> str:
     if e.kind not in KINDS:
         raise DomainError.of(RiskError.INVALID_KIND, f"kind is one of {', '.join(KINDS)}", "kind")
     if e.kind == "ADDRESS":
-        if not e.region_code or not (e.detail or "").strip():
+        if not e.region_code or not e.detail or not e.detail.strip():
             raise DomainError.of(RiskError.INVALID_ADDRESS, "give the address's regionCode and detail", "detail")
         return address_key(province_code(e.region_code), e.detail)
     value = (e.value or "").strip()

@@ -44,7 +44,7 @@ async def start_batch(redis: Redis, http: httpx.AsyncClient, secret: str, delive
     """Deliver in the background; returns the batch id (see `batch_status`)."""
     batch_id = uuid.uuid4().hex
     key = batch_key(batch_id)
-    await redis.hset(key, mapping={"total": len(deliveries), "acknowledged": 0, "failed": 0, "attempts": 0})
+    await redis.hset(key, mapping={"total": len(deliveries), "acknowledged": 0, "failed": 0, "attempts": 0})  # type: ignore[misc]  # redis-py: Awaitable | reply
     await redis.expire(key, BATCH_TTL_SECONDS)
     task = asyncio.create_task(_deliver_batch(redis, http, secret, key, deliveries, pacing), name=f"sandbox-batch-{batch_id}")
     _running.add(task)
@@ -53,7 +53,7 @@ async def start_batch(redis: Redis, http: httpx.AsyncClient, secret: str, delive
 
 
 async def batch_status(redis: Redis, batch_id: str) -> dict | None:
-    raw = await redis.hgetall(batch_key(batch_id))
+    raw = await redis.hgetall(batch_key(batch_id))  # type: ignore[misc]  # redis-py: Awaitable | reply
     return {k: int(v) for k, v in raw.items()} or None
 
 
@@ -68,8 +68,8 @@ async def _deliver_batch(redis: Redis, http: httpx.AsyncClient, secret: str, key
             await asyncio.sleep(random.uniform(0, pacing.jitter_ms) / 1000)
         async with gate:
             attempts, ok = await _deliver(http, secret, delivery)
-        await redis.hincrby(key, "attempts", attempts)
-        await redis.hincrby(key, "acknowledged" if ok else "failed", 1)
+        await redis.hincrby(key, "attempts", attempts)  # type: ignore[misc]  # redis-py: Awaitable | reply
+        await redis.hincrby(key, "acknowledged" if ok else "failed", 1)  # type: ignore[misc]  # redis-py: Awaitable | reply
 
     for failure in await asyncio.gather(*(one(d) for d in deliveries), return_exceptions=True):
         if failure is not None:

@@ -21,6 +21,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -85,7 +86,7 @@ async def _start(request: Request, deliveries: list[dict], pacing: Pacing) -> st
 
 async def _new_transaction(request: Request, reference: str, amount: int, channel: str, status: str,
                            auth_level: str = "NONE") -> dict:
-    txn = {"txn_id": "sbx_" + uuid.uuid4().hex, "reference": reference, "amount": amount, "channel": channel,
+    txn: dict[str, Any] = {"txn_id": "sbx_" + uuid.uuid4().hex, "reference": reference, "amount": amount, "channel": channel,
            "status": status, "created_at": _now(), "paid_at": "", "refunded": 0,
            "auth_level": auth_level}
     if status == "PAID":
@@ -170,11 +171,12 @@ async def pay(request: Request) -> Response:
         field = AUTH_FIELDS[txn.get("auth_level", "NONE")]
         if field is not None:
             form = parse_qs((await request.body()).decode(errors="replace"))   # the pay page's form
-            given = request.query_params.get(field) or (form.get(field) or [None])[0]
+            given = request.query_params.get(field) or next(iter(form.get(field) or ()), None)
             if given != SANDBOX_CODE:
                 return JSONResponse({"error": f"{field} required", "auth_level": txn["auth_level"]}, 401)
         await redis.hset(_txn_key(txn_id), mapping={"status": "PAID", "paid_at": _now()})
         txn = await _transaction(request, txn_id)
+        assert txn is not None, "the transaction was just written"
     params = request.query_params
     copies = 1 + (min(int(params["duplicates"]), 100) if params.get("duplicates", "").isdigit() else 0)
     batch_id = await _start(request, [_payment_notification(txn)] * copies, _pacing(params, default_concurrency=1))
@@ -228,6 +230,7 @@ async def create_refund(request: Request) -> Response:
     problem = _valid_order({"reference": reference, "amount": amount})
     if problem:
         return _error(problem, 400)
+    assert isinstance(amount, int), "_valid_order checked it"
     dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
     refund = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
     if await redis.set(dedupe_key, json.dumps(refund), nx=True, ex=STATE_TTL_SECONDS):

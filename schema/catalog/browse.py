@@ -6,13 +6,13 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 
 from app.catalog import reads
-from app.errors import DomainError
-from app.ids import InvalidId, decode_id
+from app.errors import CommonError, NotFound
 from schema.catalog.setup_types import Attribute, AttributeValue, Brand
-from schema.catalog.types import Product
+from schema.catalog.types import Product, product_connection
 from schema.context import Info
-from schema.errors import PublicError, public_error
-from schema.pagination import PageInfo, page_info
+from schema.errors import UNSTORABLE_TEXT_MESSAGE, PublicError
+from schema.ids import input_pk, input_pks, optional_pk
+from schema.pagination import Connection, page_size
 from schema.scalars import Money
 
 
@@ -23,12 +23,6 @@ class ProductSort(Enum):
     PRICE_DESC = "PRICE_DESC"
     SALES = "SALES"
     NEWEST = "NEWEST"
-
-
-@strawberry.type
-class ProductEdge:
-    node: Product
-    cursor: str
 
 
 @strawberry.type
@@ -100,10 +94,8 @@ def _names_below(nodes, path: tuple[str, ...], fragments: dict) -> set[str]:
 
 
 @strawberry.type
-class ProductConnection:
+class ProductConnection(Connection[Product]):
     search: strawberry.Private[reads.ProductSearch]
-    page_info: PageInfo
-    edges: list[ProductEdge]
 
     @strawberry.field(description="Matching products over all pages (one more statement).")
     async def total_count(self, info: Info) -> int:
@@ -112,13 +104,6 @@ class ProductConnection:
     @strawberry.field
     async def facets(self, info: Info) -> ProductFacets:
         return ProductFacets.from_row(await reads.product_facets(info.context.db, self.search))
-
-
-def _pk(type_name: str, gid: str, argument: str) -> int:
-    try:
-        return decode_id(type_name, gid)
-    except InvalidId as exc:
-        raise PublicError(f"{argument}: {exc}", "INVALID_ID") from None
 
 
 @strawberry.type
@@ -134,35 +119,30 @@ class BrowseQuery:
                        price_min: Money | None = None, price_max: Money | None = None,
                        in_stock: bool | None = None, sort: ProductSort = ProductSort.RELEVANCE,
                        first: int = 20, after: str | None = None) -> ProductConnection:
-        limit = info.context.settings.max_page_size
-        if not 0 <= first <= limit:
-            raise PublicError(f"first must be between 0 and {limit}", "BAD_ARGUMENT")
+        if search and "\x00" in search:  # refused like every other string PostgreSQL cannot hold
+            raise PublicError(UNSTORABLE_TEXT_MESSAGE, "BAD_REQUEST")
+        size = page_size(first, info.context.settings.max_page_size)
         query = reads.ProductSearch(
             search=search,
-            frontend_category_id=None if frontend_category_id is None else _pk(
-                "FrontendCategory", frontend_category_id, "frontendCategoryId"),
-            brand_ids=tuple(_pk("Brand", b, "brandIds") for b in brand_ids or ()),
-            attribute_value_ids=tuple(_pk("AttributeValue", v, "attributeValueIds") for v in attribute_value_ids or ()),
+            frontend_category_id=optional_pk("FrontendCategory", frontend_category_id, "frontendCategoryId"),
+            brand_ids=tuple(input_pks("Brand", brand_ids or [], "brandIds")),
+            attribute_value_ids=tuple(input_pks("AttributeValue", attribute_value_ids or [], "attributeValueIds")),
             price_min=price_min, price_max=price_max, in_stock=in_stock, sort=sort.value)
-        try:
-            query.check()
-            page = await reads.search_products(info.context.db, query, first, after)
-        except DomainError as exc:
-            raise public_error(exc) from None
-        edges = [ProductEdge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)]
+        query.check()
+        page = await reads.search_products(info.context.db, query, size, after)
+        connection = product_connection(ProductConnection, page, after, search=query)
         # The page's selected relations, loaded now: the whole page then completes synchronously.
-        await Product.prefetch(info, [e.node for e in edges], _selected_names(info, ("edges", "node")))
-        return ProductConnection(search=query, edges=edges,
-                                 page_info=page_info(page.cursors, page.has_next_page, after))
+        await Product.prefetch(info, [e.node for e in connection.edges], _selected_names(info, ("edges", "node")))
+        return connection
 
     @strawberry.field(description="A product by id: listed ones for everyone, any status for its "
                                   "merchant's staff and admins.")
     async def product(self, info: Info, id: strawberry.ID) -> Product:
-        product = await info.context.loaders.product.load(_pk("Product", id, "id"))
+        product = await info.context.loaders.product.load(input_pk("Product", id, "id"))
         principal = info.context.principal
         if product is None or (product.status != "LISTED"
                                and not (principal and principal.can_manage_merchant(product.merchant_pk))):
-            raise PublicError("product not found", "NOT_FOUND")
+            raise NotFound.of(CommonError.NOT_FOUND, "product not found", "id")
         await Product.prefetch(info, [product], _selected_names(info, ()))
         return product
 

@@ -1,8 +1,9 @@
 """GraphQL for writing products: create/update with the SKU grid, prices, the review lifecycle,
 scheduled listing, and the staff views (own products in any status, review queue, history).
 
-Resolvers parse ids, open one transaction, call one service in app/catalog/, and after the
-commit build the `Product` through this request's loaders.
+Every mutation runs through `mutate` (ids decoded inside the transaction, one service call in
+app/catalog/), and after the commit builds the `Product` through this request's loaders. Roles
+are the fields' (reviewing is `IsAdmin`); services check ownership.
 """
 
 import contextlib
@@ -13,16 +14,13 @@ from strawberry.types.unset import UNSET
 
 from app.catalog import lifecycle, products
 from app.catalog.lifecycle import LifecycleAction
-from app.catalog.reads import ProductPage
 from app.catalog.skus import SkuDraft
-from app.errors import DomainError
-from app.ids import InvalidId, decode_id, encode_id
-from schema.catalog.browse import ProductEdge
-from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, then
+from schema.catalog.errors import CatalogUserError
+from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, product_connection, then
 from schema.context import Info
-from schema.ids import input_pk
-from schema.errors import PublicError, UserError, public_error, user_errors
-from schema.pagination import PageInfo, page_info
+from schema.ids import gid, input_pk, optional_pk
+from schema.mutations import mutate
+from schema.pagination import Connection, page_size
 from schema.permissions import IsAdmin, IsStaff
 from schema.scalars import Money
 
@@ -138,13 +136,13 @@ class GenerateSkuMatrixInput:
 @strawberry.type
 class ProductPayload:
     product: Product | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class SkuPricePayload:
     sku: Sku | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type(description="One cell of a SKU grid: a combination of sales values.")
@@ -163,14 +161,8 @@ class ProductStatusChange:
 
 
 @strawberry.type(description="Staff product lists; cursors are opaque.")
-class MerchantProductConnection:
-    edges: list[ProductEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: ProductPage, after: str | None) -> "MerchantProductConnection":
-        return cls(edges=[ProductEdge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)],
-                   page_info=page_info(page.cursors, page.has_next_page, after))
+class MerchantProductConnection(Connection[Product]):
+    pass
 
 
 # ---------------------------------------------------------------- parsing
@@ -179,7 +171,8 @@ class MerchantProductConnection:
 def _sales(items: list[SalesAttributeInput], *path: str) -> tuple[products.SalesAttributeChoice, ...]:
     return tuple(products.SalesAttributeChoice(
         input_pk("Attribute", s.attribute_id, *path, str(i), "attributeId"),
-        tuple(products.SalesValueChoice(input_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j), "valueId"),
+        tuple(products.SalesValueChoice(input_pk("AttributeValue", v.value_id, *path, str(i), "values", str(j),
+                                                 "valueId"),
                                         v.image_url) for j, v in enumerate(s.values)))
         for i, s in enumerate(items))
 
@@ -227,34 +220,20 @@ def _fresh_product(info: Info, product_id: int):
     return loaders.product.load(product_id)
 
 
-def _page_size(info: Info, first: int) -> int:
-    limit = info.context.settings.max_page_size
-    if not 0 <= first <= limit:
-        raise PublicError(f"first must be between 0 and {limit}", "BAD_ARGUMENT")
-    return first
-
-
 # ---------------------------------------------------------------- resolvers
 
 
-async def _product_change(info: Info, call) -> ProductPayload:
-    """Run `call(conn)` (returns the product id) in one transaction; map failures to userErrors."""
-    try:
-        async with info.context.db.transaction() as conn:
-            product_id = await call(conn)
-    except (DomainError, InvalidId) as exc:
-        return ProductPayload(user_errors=user_errors(exc))
-    return ProductPayload(product=_fresh_product(info, product_id))
+def _showing(info: Info):
+    """The payload of a change whose `act` returned the product's id."""
+    return lambda product_id: ProductPayload(product=_fresh_product(info, product_id))
 
 
 async def _transition(info: Info, product_gid: str, action: LifecycleAction, reason: str | None = None):
-    principal = info.context.principal
-
-    async def call(conn):
+    async def act(conn, principal):
         result = await lifecycle.transition(conn, principal, input_pk("Product", product_gid, "productId"),
                                             action, reason)
         return result.product_id
-    return await _product_change(info, call)
+    return await mutate(info, ProductPayload, act, _showing(info))
 
 
 @strawberry.type
@@ -264,99 +243,81 @@ class ProductQuery:
     async def merchant_products(self, info: Info, merchant_id: strawberry.ID | None = None,
                                 status: ProductStatus | None = None, first: int = 20,
                                 after: str | None = None) -> MerchantProductConnection:
-        first = _page_size(info, first)
-        try:
-            mid = None if merchant_id is None else decode_id("Merchant", merchant_id)
-            async with info.context.db.connection() as conn:
-                page = await products.merchant_products(conn, info.context.principal, mid, status, first, after)
-        except (DomainError, InvalidId) as exc:
-            raise public_error(exc) from None
-        return MerchantProductConnection.from_page(page, after)
+        size = page_size(first, info.context.settings.max_page_size)
+        async with info.context.db.connection() as conn:
+            page = await products.merchant_products(conn, info.context.caller,
+                                                    optional_pk("Merchant", merchant_id, "merchantId"), status,
+                                                    size, after)
+        return product_connection(MerchantProductConnection, page, after)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Products waiting for review, longest waiting first.")
     async def product_review_queue(self, info: Info, first: int = 20,
                                    after: str | None = None) -> MerchantProductConnection:
-        first = _page_size(info, first)
-        try:
-            async with info.context.db.connection() as conn:
-                page = await products.review_queue(conn, info.context.principal, first, after)
-        except DomainError as exc:
-            raise public_error(exc) from None
-        return MerchantProductConnection.from_page(page, after)
+        size = page_size(first, info.context.settings.max_page_size)
+        async with info.context.db.connection() as conn:
+            page = await products.review_queue(conn, size, after)
+        return product_connection(MerchantProductConnection, page, after)
 
     @strawberry.field(permission_classes=[IsStaff], description="Every status change of a product, oldest first.")
     async def product_status_history(self, info: Info, product_id: strawberry.ID) -> list[ProductStatusChange]:
-        try:
-            async with info.context.db.connection() as conn:
-                rows = await products.status_history(conn, info.context.principal, decode_id("Product", product_id))
-        except (DomainError, InvalidId) as exc:
-            raise public_error(exc) from None
+        async with info.context.db.connection() as conn:
+            rows = await products.status_history(conn, info.context.caller,
+                                                 input_pk("Product", product_id, "productId"))
         return [ProductStatusChange(from_status=r["from_status"], to_status=r["to_status"], actor=r["actor"],
                                     reason=r["reason"], at=r["created_at"]) for r in rows]
 
     @strawberry.field(permission_classes=[IsStaff],
                       description="The SKU grid for proposed sales values, labels in attribute order.")
     async def generate_sku_matrix(self, info: Info, input: GenerateSkuMatrixInput) -> list[SkuMatrixCell]:
-        try:
-            category_id = input_pk("BackendCategory", input.category_id, "categoryId")
-            sales = _sales(input.sales_attributes, "salesAttributes")
-            async with info.context.db.connection() as conn:
-                cells = await products.generate_sku_matrix(conn, category_id, sales)
-        except DomainError as exc:
-            raise public_error(exc) from None
-        return [SkuMatrixCell(spec_value_ids=[strawberry.ID(encode_id("AttributeValue", v)) for v in c.spec_value_ids],
-                              label=c.label) for c in cells]
+        category_id = input_pk("BackendCategory", input.category_id, "categoryId")
+        sales = _sales(input.sales_attributes, "salesAttributes")
+        async with info.context.db.connection() as conn:
+            cells = await products.generate_sku_matrix(conn, category_id, sales)
+        return [SkuMatrixCell(spec_value_ids=[gid("AttributeValue", v) for v in c.spec_value_ids], label=c.label)
+                for c in cells]
 
 
 @strawberry.type
 class ProductMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="A new product in DRAFT with its SKUs.")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
-        principal = info.context.principal
-
-        async def call(conn):
-            merchant_id = None if input.merchant_id is None else input_pk("Merchant", input.merchant_id, "merchantId")
+        async def act(conn, principal):
             content = products.ProductContent(**_content_fields(input))
-            return await products.create_product(conn, principal, merchant_id, content)
-        return await _product_change(info, call)
+            return await products.create_product(conn, principal, optional_pk("Merchant", input.merchant_id,
+                                                                              "merchantId"), content)
+        return await mutate(info, ProductPayload, act, _showing(info))
 
     @strawberry.mutation(permission_classes=[IsStaff],
                          description="Edit content (DRAFT, APPROVED or DELISTED); an approved or delisted "
                                      "marketplace product returns to DRAFT for review.")
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
-        principal = info.context.principal
-
-        async def call(conn):
-            product_id = input_pk("Product", input.product_id, "productId")
-            return await products.update_product(conn, principal, product_id, _content_fields(input))
-        return await _product_change(info, call)
+        async def act(conn, principal):
+            return await products.update_product(conn, principal, input_pk("Product", input.product_id, "productId"),
+                                                 _content_fields(input))
+        return await mutate(info, ProductPayload, act, _showing(info))
 
     @strawberry.mutation(permission_classes=[IsStaff],
                          description="Change a SKU's prices in any status but RECYCLED; no review needed.")
     async def update_sku_price(self, info: Info, input: UpdateSkuPriceInput) -> SkuPricePayload:
-        try:
-            sku_id = input_pk("Sku", input.sku_id, "skuId")
-            async with info.context.db.transaction() as conn:
-                change = await products.update_sku_price(conn, info.context.principal, sku_id, input.price,
-                                                         input.list_price, input.member_price, input.member_level)
-        except (DomainError, InvalidId) as exc:
-            return SkuPricePayload(user_errors=user_errors(exc))
-        with contextlib.suppress(KeyError):  # not loaded yet
-            info.context.loaders.product_skus.clear(change.product_id)
-        skus = info.context.loaders.product_skus.load(change.product_id)
-        return SkuPricePayload(sku=then(skus, lambda loaded: next(s for s in loaded.all if s.pk == change.sku_id)))
+        def present(change: products.PriceChange) -> SkuPricePayload:
+            with contextlib.suppress(KeyError):  # not loaded yet
+                info.context.loaders.product_skus.clear(change.product_id)
+            skus = info.context.loaders.product_skus.load(change.product_id)
+            return SkuPricePayload(sku=then(skus, lambda loaded: next(s for s in loaded.all if s.pk == change.sku_id)))
+        return await mutate(info, SkuPricePayload, lambda conn, principal: products.update_sku_price(
+            conn, principal, input_pk("Sku", input.sku_id, "skuId"), input.price, input.list_price,
+            input.member_price, input.member_level), present)
 
     @strawberry.mutation(permission_classes=[IsStaff],
                          description="Send a DRAFT to review (platform products are approved at once).")
     async def submit_product_for_review(self, info: Info, input: ProductActionInput) -> ProductPayload:
         return await _transition(info, input.product_id, LifecycleAction.SUBMIT)
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Platform review: approve (admins only).")
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Platform review: approve.")
     async def approve_product(self, info: Info, input: ProductActionInput) -> ProductPayload:
         return await _transition(info, input.product_id, LifecycleAction.APPROVE)
 
-    @strawberry.mutation(permission_classes=[IsStaff],
-                         description="Platform review: back to DRAFT with a reason (admins only).")
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Platform review: back to DRAFT with a reason.")
     async def reject_product(self, info: Info, input: RejectProductInput) -> ProductPayload:
         return await _transition(info, input.product_id, LifecycleAction.REJECT, input.reason)
 
@@ -375,10 +336,8 @@ class ProductMutation:
     @strawberry.mutation(permission_classes=[IsStaff],
                          description="List an APPROVED product automatically at `at` (null cancels).")
     async def schedule_product_listing(self, info: Info, input: ScheduleProductListingInput) -> ProductPayload:
-        principal = info.context.principal
-
-        async def call(conn):
+        async def act(conn, principal):
             product_id = input_pk("Product", input.product_id, "productId")
             await lifecycle.schedule_listing(conn, principal, product_id, input.at)
             return product_id
-        return await _product_change(info, call)
+        return await mutate(info, ProductPayload, act, _showing(info))

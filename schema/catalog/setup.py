@@ -1,6 +1,6 @@
 """GraphQL for the catalog setup: category trees, attribute templates, commission, brands,
-regions, warehouses and stock. Resolvers decode ids, run one service call in one transaction
-and map the result; the rules live in app/catalog/.
+regions, warehouses and stock. Resolvers run one service call through `mutate`/`query`
+(schema/mutations.py), ids decoded inside the call; the rules live in app/catalog/.
 """
 
 from decimal import Decimal
@@ -8,8 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from app.catalog import brands, categories, warehouses
-from app.errors import DomainError
-from app.ids import InvalidId, decode_id
+from schema.catalog.errors import CatalogUserError
 from schema.catalog.setup_types import (
     Attribute,
     AttributeKind,
@@ -20,18 +19,12 @@ from schema.catalog.setup_types import (
     Region,
     StockLevel,
     Warehouse,
-    gid,
 )
 from schema.context import Info
-from schema.ids import input_pk, input_pks, optional_pk
-from schema.errors import PublicError, UserError, public_error, user_errors
+from schema.ids import gid, input_pk, input_pks, optional_pk
+from schema.mutations import mutate, query
+from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsStaff
-
-
-async def _run(info: Info, use_case, *args):
-    """One use case, in one transaction, as the caller."""
-    async with info.context.db.transaction() as conn:
-        return await use_case(conn, info.context.principal, *args)
 
 
 def _planted_tree(loader, rows, build) -> list:
@@ -63,7 +56,7 @@ class UpdateBackendCategoryInput:
 @strawberry.type
 class BackendCategoryPayload:
     category: BackendCategory | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input(description="rate null removes the merchant's override.")
@@ -77,7 +70,7 @@ class SetMerchantCommissionRateInput:
 class CommissionRatePayload:
     effective_rate: Decimal | None = strawberry.field(
         default=None, description="What the merchant now pays in this category.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -100,7 +93,7 @@ class AddAttributeValuesInput:
 @strawberry.type
 class AttributePayload:
     attribute: Attribute | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -133,13 +126,13 @@ class SetFrontendCategoryMappingsInput:
 @strawberry.type
 class FrontendCategoryPayload:
     category: FrontendCategory | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.type
 class DeleteFrontendCategoryPayload:
     deleted_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -170,7 +163,7 @@ class SetBrandCategoriesInput:
 @strawberry.type
 class BrandPayload:
     brand: Brand | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -198,7 +191,7 @@ class UpdateWarehouseInput:
 @strawberry.type
 class WarehousePayload:
     warehouse: Warehouse | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 @strawberry.input
@@ -218,7 +211,7 @@ class AdjustStockInput:
 @strawberry.type
 class StockPayload:
     stock: StockLevel | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[CatalogUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
 # ---- queries ----------------------------------------------------------------------------
@@ -239,11 +232,8 @@ class CatalogSetupQuery:
 
     @strawberry.field(permission_classes=[IsStaff])
     async def backend_category(self, info: Info, id: strawberry.ID) -> BackendCategory:
-        try:
-            async with info.context.db.connection() as conn:
-                row = await categories.get_backend_category(conn, decode_id("BackendCategory", id), "id")
-        except (DomainError, InvalidId) as exc:
-            raise public_error(exc) from None
+        row = await query(info, lambda conn: categories.get_backend_category(
+            conn, input_pk("BackendCategory", id, "id"), "id"))
         return BackendCategory.from_row(row)
 
     @strawberry.field(description="The display category tree (roots), for everyone.")
@@ -256,40 +246,32 @@ class CatalogSetupQuery:
 
     @strawberry.field(description="Brands by Chinese name, optionally those offered in a category; "
                                   "ACTIVE only unless an admin asks.")
-    async def brands(self, info: Info, category_id: strawberry.ID | None = None, first: int = 50) -> list[Brand]:
-        max_page = info.context.settings.max_page_size
-        if not 1 <= first <= max_page:
-            raise PublicError(f"first must be between 1 and {max_page}", "INVALID_ARGUMENT")
-        try:
-            category_pk = None if category_id is None else decode_id("BackendCategory", category_id)
-        except InvalidId as exc:
-            raise public_error(exc) from None
-        async with info.context.db.connection() as conn:
-            rows = await brands.list_brands(conn, info.context.principal, category_pk, first)
-        return [Brand.from_row(r) for r in rows]
+    async def brands(self, info: Info, category_id: strawberry.ID | None = None, first: int = 50,
+                     after: str | None = None) -> Connection[Brand]:
+        def act(conn):
+            return brands.list_brands(conn, info.context.principal, optional_pk("BackendCategory", category_id,
+                                                                                "categoryId"),
+                                      page_size(first, info.context.settings.max_page_size), after_id(after))
+        return connection_of(await query(info, act), first, after, Brand.from_row)
 
     @strawberry.field(permission_classes=[IsStaff],
-                      description="Staff: their merchant's warehouses; admins: one merchant's, or all.")
-    async def warehouses(self, info: Info, merchant_id: strawberry.ID | None = None) -> list[Warehouse]:
-        try:
-            merchant_pk = None if merchant_id is None else decode_id("Merchant", merchant_id)
-            async with info.context.db.connection() as conn:
-                rows = await warehouses.list_warehouses(conn, info.context.principal, merchant_pk)
-        except (DomainError, InvalidId) as exc:
-            raise public_error(exc) from None
-        return [Warehouse.from_row(r) for r in rows]
+                      description="Staff: their merchant's warehouses; admins: one merchant's, or all. "
+                                  "By merchant, then highest routing priority.")
+    async def warehouses(self, info: Info, merchant_id: strawberry.ID | None = None, first: int = 50,
+                         after: str | None = None) -> Connection[Warehouse]:
+        def act(conn):
+            return warehouses.list_warehouses(conn, info.context.principal,
+                                              optional_pk("Merchant", merchant_id, "merchantId"),
+                                              page_size(first, info.context.settings.max_page_size), after_id(after))
+        return connection_of(await query(info, act), first, after, Warehouse.from_row)
 
     @strawberry.field(permission_classes=[IsStaff],
                       description="The commission rate a merchant pays in a backend category.")
     async def effective_commission_rate(self, info: Info, merchant_id: strawberry.ID,
                                         category_id: strawberry.ID) -> Decimal:
-        try:
-            async with info.context.db.connection() as conn:
-                return await categories.commission_rate_for(conn, info.context.principal,
-                                                            decode_id("Merchant", merchant_id),
-                                                            decode_id("BackendCategory", category_id))
-        except (DomainError, InvalidId) as exc:
-            raise public_error(exc) from None
+        return await query(info, lambda conn: categories.commission_rate_for(
+            conn, info.context.caller, input_pk("Merchant", merchant_id, "merchantId"),
+            input_pk("BackendCategory", category_id, "categoryId")))
 
 
 # ---- mutations --------------------------------------------------------------------------
@@ -298,155 +280,107 @@ class CatalogSetupQuery:
 class CatalogSetupMutation:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_backend_category(self, info: Info, input: CreateBackendCategoryInput) -> BackendCategoryPayload:
-        try:
-            row = await _run(info, categories.create_backend_category,
-                             optional_pk("BackendCategory", input.parent_id, "parentId"),
-                             input.name, input.commission_rate, input.sort)
-        except DomainError as exc:
-            return BackendCategoryPayload(user_errors=user_errors(exc))
-        return BackendCategoryPayload(category=BackendCategory.from_row(row))
+        return await mutate(info, BackendCategoryPayload, lambda conn, _: categories.create_backend_category(
+            conn, optional_pk("BackendCategory", input.parent_id, "parentId"), input.name, input.commission_rate,
+            input.sort), lambda row: BackendCategoryPayload(category=BackendCategory.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_backend_category(self, info: Info, input: UpdateBackendCategoryInput) -> BackendCategoryPayload:
-        try:
-            row = await _run(info, categories.update_backend_category, input_pk("BackendCategory", input.id, "id"),
-                             input.name, input.commission_rate, input.sort)
-        except DomainError as exc:
-            return BackendCategoryPayload(user_errors=user_errors(exc))
-        return BackendCategoryPayload(category=BackendCategory.from_row(row))
+        return await mutate(info, BackendCategoryPayload, lambda conn, _: categories.update_backend_category(
+            conn, input_pk("BackendCategory", input.id, "id"), input.name, input.commission_rate, input.sort),
+            lambda row: BackendCategoryPayload(category=BackendCategory.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def set_merchant_commission_rate(self, info: Info,
                                            input: SetMerchantCommissionRateInput) -> CommissionRatePayload:
-        try:
-            rate = await _run(info, categories.set_merchant_commission_rate,
-                              input_pk("Merchant", input.merchant_id, "merchantId"),
-                              input_pk("BackendCategory", input.category_id, "categoryId"), input.rate)
-        except DomainError as exc:
-            return CommissionRatePayload(user_errors=user_errors(exc))
-        return CommissionRatePayload(effective_rate=rate)
+        return await mutate(info, CommissionRatePayload, lambda conn, _: categories.set_merchant_commission_rate(
+            conn, input_pk("Merchant", input.merchant_id, "merchantId"),
+            input_pk("BackendCategory", input.category_id, "categoryId"), input.rate),
+            lambda rate: CommissionRatePayload(effective_rate=rate))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_attribute(self, info: Info, input: CreateAttributeInput) -> AttributePayload:
-        try:
-            row = await _run(info, categories.create_attribute, input_pk("BackendCategory", input.category_id, "categoryId"),
-                             input.name, input.kind.value, input.filterable, input.required, input.sort,
-                             input.values)
-        except DomainError as exc:
-            return AttributePayload(user_errors=user_errors(exc))
-        return AttributePayload(attribute=Attribute.from_row(row))
+        return await mutate(info, AttributePayload, lambda conn, _: categories.create_attribute(
+            conn, input_pk("BackendCategory", input.category_id, "categoryId"), input.name, input.kind.value,
+            input.filterable, input.required, input.sort, input.values),
+            lambda row: AttributePayload(attribute=Attribute.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def add_attribute_values(self, info: Info, input: AddAttributeValuesInput) -> AttributePayload:
-        try:
-            row = await _run(info, categories.add_attribute_values,
-                             input_pk("Attribute", input.attribute_id, "attributeId"), input.values)
-        except DomainError as exc:
-            return AttributePayload(user_errors=user_errors(exc))
-        return AttributePayload(attribute=Attribute.from_row(row))
+        return await mutate(info, AttributePayload, lambda conn, _: categories.add_attribute_values(
+            conn, input_pk("Attribute", input.attribute_id, "attributeId"), input.values),
+            lambda row: AttributePayload(attribute=Attribute.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_frontend_category(self, info: Info,
                                        input: CreateFrontendCategoryInput) -> FrontendCategoryPayload:
-        try:
-            row = await _run(info, categories.create_frontend_category,
-                             optional_pk("FrontendCategory", input.parent_id, "parentId"),
-                             input.name, input.icon_url, input.sort)
-        except DomainError as exc:
-            return FrontendCategoryPayload(user_errors=user_errors(exc))
-        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+        return await mutate(info, FrontendCategoryPayload, lambda conn, _: categories.create_frontend_category(
+            conn, optional_pk("FrontendCategory", input.parent_id, "parentId"), input.name, input.icon_url,
+            input.sort), lambda row: FrontendCategoryPayload(category=FrontendCategory.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_frontend_category(self, info: Info,
                                        input: UpdateFrontendCategoryInput) -> FrontendCategoryPayload:
-        try:
-            row = await _run(info, categories.update_frontend_category, input_pk("FrontendCategory", input.id, "id"),
-                             input.name, input.icon_url, input.sort)
-        except DomainError as exc:
-            return FrontendCategoryPayload(user_errors=user_errors(exc))
-        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+        return await mutate(info, FrontendCategoryPayload, lambda conn, _: categories.update_frontend_category(
+            conn, input_pk("FrontendCategory", input.id, "id"), input.name, input.icon_url, input.sort),
+            lambda row: FrontendCategoryPayload(category=FrontendCategory.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def delete_frontend_category(self, info: Info,
                                        input: DeleteFrontendCategoryInput) -> DeleteFrontendCategoryPayload:
-        try:
-            await _run(info, categories.delete_frontend_category, input_pk("FrontendCategory", input.id, "id"))
-        except DomainError as exc:
-            return DeleteFrontendCategoryPayload(user_errors=user_errors(exc))
-        return DeleteFrontendCategoryPayload(deleted_id=input.id)
+        return await mutate(info, DeleteFrontendCategoryPayload, lambda conn, _: categories.delete_frontend_category(
+            conn, input_pk("FrontendCategory", input.id, "id")),
+            lambda _: DeleteFrontendCategoryPayload(deleted_id=input.id))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def set_frontend_category_mappings(self, info: Info,
                                              input: SetFrontendCategoryMappingsInput) -> FrontendCategoryPayload:
-        try:
-            row = await _run(info, categories.set_frontend_category_mappings,
-                             input_pk("FrontendCategory", input.frontend_category_id, "frontendCategoryId"),
-                             input_pks("BackendCategory", input.backend_category_ids, "backendCategoryIds"))
-        except DomainError as exc:
-            return FrontendCategoryPayload(user_errors=user_errors(exc))
-        return FrontendCategoryPayload(category=FrontendCategory.from_row(row))
+        return await mutate(info, FrontendCategoryPayload, lambda conn, _: categories.set_frontend_category_mappings(
+            conn, input_pk("FrontendCategory", input.frontend_category_id, "frontendCategoryId"),
+            input_pks("BackendCategory", input.backend_category_ids, "backendCategoryIds")),
+            lambda row: FrontendCategoryPayload(category=FrontendCategory.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_brand(self, info: Info, input: CreateBrandInput) -> BrandPayload:
-        try:
-            row = await _run(info, brands.create_brand, input.name_zh, input.name_en, input.logo_url, input.origin,
-                             input.status.value)
-        except DomainError as exc:
-            return BrandPayload(user_errors=user_errors(exc))
-        return BrandPayload(brand=Brand.from_row(row))
+        return await mutate(info, BrandPayload, lambda conn, _: brands.create_brand(
+            conn, input.name_zh, input.name_en, input.logo_url, input.origin, input.status.value),
+            lambda row: BrandPayload(brand=Brand.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandPayload:
-        try:
-            row = await _run(info, brands.update_brand, input_pk("Brand", input.id, "id"), input.name_zh, input.name_en,
-                             input.logo_url, input.origin, input.status and input.status.value)
-        except DomainError as exc:
-            return BrandPayload(user_errors=user_errors(exc))
-        return BrandPayload(brand=Brand.from_row(row))
+        return await mutate(info, BrandPayload, lambda conn, _: brands.update_brand(
+            conn, input_pk("Brand", input.id, "id"), input.name_zh, input.name_en, input.logo_url, input.origin,
+            input.status and input.status.value), lambda row: BrandPayload(brand=Brand.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def set_brand_categories(self, info: Info, input: SetBrandCategoriesInput) -> BrandPayload:
-        try:
-            row = await _run(info, brands.set_brand_categories, input_pk("Brand", input.brand_id, "brandId"),
-                             input_pks("BackendCategory", input.category_ids, "categoryIds"))
-        except DomainError as exc:
-            return BrandPayload(user_errors=user_errors(exc))
-        return BrandPayload(brand=Brand.from_row(row))
+        return await mutate(info, BrandPayload, lambda conn, _: brands.set_brand_categories(
+            conn, input_pk("Brand", input.brand_id, "brandId"),
+            input_pks("BackendCategory", input.category_ids, "categoryIds")),
+            lambda row: BrandPayload(brand=Brand.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def create_warehouse(self, info: Info, input: CreateWarehouseInput) -> WarehousePayload:
-        try:
-            row = await _run(info, warehouses.create_warehouse,
-                             optional_pk("Merchant", input.merchant_id, "merchantId"), input.name, input.address,
-                             input.region_code, input.priority, input.delivery_region_codes)
-        except DomainError as exc:
-            return WarehousePayload(user_errors=user_errors(exc))
-        return WarehousePayload(warehouse=Warehouse.from_row(row))
+        return await mutate(info, WarehousePayload, lambda conn, who: warehouses.create_warehouse(
+            conn, who, optional_pk("Merchant", input.merchant_id, "merchantId"), input.name, input.address,
+            input.region_code, input.priority, input.delivery_region_codes),
+            lambda row: WarehousePayload(warehouse=Warehouse.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def update_warehouse(self, info: Info, input: UpdateWarehouseInput) -> WarehousePayload:
-        try:
-            row = await _run(info, warehouses.update_warehouse, input_pk("Warehouse", input.id, "id"), input.name,
-                             input.address, input.region_code, input.priority, input.active,
-                             input.delivery_region_codes)
-        except DomainError as exc:
-            return WarehousePayload(user_errors=user_errors(exc))
-        return WarehousePayload(warehouse=Warehouse.from_row(row))
+        return await mutate(info, WarehousePayload, lambda conn, who: warehouses.update_warehouse(
+            conn, who, input_pk("Warehouse", input.id, "id"), input.name, input.address, input.region_code,
+            input.priority, input.active, input.delivery_region_codes),
+            lambda row: WarehousePayload(warehouse=Warehouse.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def set_stock(self, info: Info, input: SetStockInput) -> StockPayload:
-        try:
-            row = await _run(info, warehouses.set_stock, input_pk("Sku", input.sku_id, "skuId"),
-                             input_pk("Warehouse", input.warehouse_id, "warehouseId"), input.on_hand)
-        except DomainError as exc:
-            return StockPayload(user_errors=user_errors(exc))
-        return StockPayload(stock=StockLevel.from_row(row))
+        return await mutate(info, StockPayload, lambda conn, who: warehouses.set_stock(
+            conn, who, input_pk("Sku", input.sku_id, "skuId"), input_pk("Warehouse", input.warehouse_id, "warehouseId"),
+            input.on_hand), lambda row: StockPayload(stock=StockLevel.from_row(row)))
 
     @strawberry.mutation(permission_classes=[IsStaff])
     async def adjust_stock(self, info: Info, input: AdjustStockInput) -> StockPayload:
-        try:
-            row = await _run(info, warehouses.adjust_stock, input_pk("Sku", input.sku_id, "skuId"),
-                             input_pk("Warehouse", input.warehouse_id, "warehouseId"), input.delta)
-        except DomainError as exc:
-            return StockPayload(user_errors=user_errors(exc))
-        return StockPayload(stock=StockLevel.from_row(row))
+        return await mutate(info, StockPayload, lambda conn, who: warehouses.adjust_stock(
+            conn, who, input_pk("Sku", input.sku_id, "skuId"), input_pk("Warehouse", input.warehouse_id, "warehouseId"),
+            input.delta), lambda row: StockPayload(stock=StockLevel.from_row(row)))

@@ -11,12 +11,8 @@ from enum import Enum
 
 import strawberry
 
-from app.ids import encode_id
 from schema.context import Info
-
-
-def gid(type_name: str, pk: int | None) -> strawberry.ID | None:
-    return None if pk is None else strawberry.ID(encode_id(type_name, pk))
+from schema.ids import gid
 
 
 @strawberry.enum

@@ -9,18 +9,22 @@ relation and no coroutine per field (../shared/STACK.md §4).
 import asyncio
 from datetime import datetime
 from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 
 from app.catalog.lifecycle import ProductStatus as _ProductStatus
+from app.catalog.reads import ProductPage
 from app.ids import encode_id
 from schema.catalog.setup_types import AttributeKind, BackendCategory, Brand, FrontendCategory, StockLevel
 from schema.context import Info
+from schema.pagination import Connection, Edge, page_info
 from schema.scalars import Money
 
 LOW_STOCK_THRESHOLD = 5
 
-ProductStatus = strawberry.enum(_ProductStatus, name="ProductStatus")
+strawberry.enum(_ProductStatus, name="ProductStatus")
+ProductStatus: TypeAlias = _ProductStatus  # the catalog's enum is the GraphQL enum
 
 
 @strawberry.enum
@@ -44,10 +48,10 @@ class StockState(Enum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
-def stock_state(available: int) -> str:
+def stock_state(available: int) -> StockState:
     if available <= 0:
-        return "OUT_OF_STOCK"
-    return "LOW_STOCK" if available <= LOW_STOCK_THRESHOLD else "IN_STOCK"
+        return StockState.OUT_OF_STOCK
+    return StockState.LOW_STOCK if available <= LOW_STOCK_THRESHOLD else StockState.IN_STOCK
 
 
 def ready(future: asyncio.Future):
@@ -65,8 +69,8 @@ def then(future: asyncio.Future, fn):
     def done(f: asyncio.Future) -> None:
         if f.cancelled():
             out.cancel()
-        elif f.exception() is not None:
-            out.set_exception(f.exception())
+        elif (error := f.exception()) is not None:
+            out.set_exception(error)
         else:
             out.set_result(fn(f.result()))
     future.add_done_callback(done)
@@ -266,7 +270,7 @@ class Product:
         return then(info.context.loaders.product_skus.load(self.pk), _stock_state_of)
 
 
-def _stock_state_of(skus: ProductSkus) -> str:
+def _stock_state_of(skus: ProductSkus) -> StockState:
     return skus.stock_state
 
 
@@ -281,3 +285,10 @@ _RELATIONS = {
     "skus": ("product_skus", lambda p: p.pk),
     "stockState": ("product_skus", lambda p: p.pk),
 }
+
+
+def product_connection(cls: type[Connection[Product]], page: ProductPage, after: str | None, **extra):
+    """A `Connection[Product]` subclass of a page the catalog cut with its own opaque sort-key
+    cursors (app/catalog/reads.py)."""
+    return cls(edges=[Edge(node=Product.from_row(r), cursor=c) for r, c in zip(page.rows, page.cursors)],
+               page_info=page_info(page.cursors, page.has_next_page, after), **extra)

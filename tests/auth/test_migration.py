@@ -2,7 +2,7 @@
 
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -39,7 +39,7 @@ async def test_live_refresh_tokens_become_sessions(database_before_sessions, set
     buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash) VALUES ('13700000011', 'x') RETURNING id")
     live, live_hash = new_refresh_token()
     used, used_hash = new_refresh_token()
-    later = datetime.now(timezone.utc) + timedelta(days=1)
+    later = datetime.now(UTC) + timedelta(days=1)
     await conn.execute("INSERT INTO refresh_tokens (token_hash, principal, expires_at, revoked_at)"
                        " VALUES ($1, $3, $4, NULL), ($2, $3, $4, now())", live_hash, used_hash, f"buyer:{buyer}", later)
     await conn.close()

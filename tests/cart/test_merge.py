@@ -5,7 +5,6 @@ are appended in their order, the device's cart is emptied, and merging again cha
 import pytest
 
 from app.auth.tokens import decode_access_token
-
 from tests.cart.helpers import (
     ADD,
     CART,

@@ -31,9 +31,10 @@ def pk(type_name: str, global_id: str) -> int:
     return decode_id(type_name, global_id)
 
 
-async def make_catalog(db) -> SimpleNamespace:
+async def make_catalog(db, shops: tuple[int, ...] = (2, 3)) -> SimpleNamespace:
     """手机 (root, NORMAL 产地) → 智能手机 (leaf: KEY 型号, SALES 颜色 sort 1 / 内存 sort 2),
-    plus a leaf 衬衫 elsewhere with SALES 尺码, an active and a disabled brand."""
+    plus a leaf 衬衫 elsewhere with SALES 尺码, an active and a disabled brand. The marketplace
+    `shops` may sell in both trees (as granted at onboarding)."""
     tag = uuid.uuid4().hex[:8]
     async with db.transaction() as c:
         async def category(name, parent=None, leaf=True):
@@ -59,6 +60,8 @@ async def make_catalog(db) -> SimpleNamespace:
         size, sizes = await attribute(shirts, "尺码", "SALES", 1, ["M", "L"])
         brand = await c.fetchval("INSERT INTO brands (name_zh, name_en) VALUES ($1, 'Acme') RETURNING id",
                                  f"艾克米-{tag}")
+        await c.executemany("INSERT INTO merchant_categories (merchant_id, category_id) VALUES ($1, $2)",
+                            [(m, category_id) for m in shops for category_id in (root, shirts)])
         disabled_brand = await c.fetchval("INSERT INTO brands (name_zh, status) VALUES ($1, 'DISABLED') RETURNING id",
                                           f"停用-{tag}")
     return SimpleNamespace(

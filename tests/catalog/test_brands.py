@@ -10,7 +10,12 @@ UPDATE = f"""mutation($i: UpdateBrandInput!) {{ updateBrand(input: $i) {{
   brand {{ {BRAND_FIELDS} }} userErrors {{ field code message }} }} }}"""
 SET_CATEGORIES = """mutation($i: SetBrandCategoriesInput!) { setBrandCategories(input: $i) {
   brand { id categoryIds } userErrors { field code message } } }"""
-LIST = "query($c: ID, $n: Int) { brands(categoryId: $c, first: $n) { id nameZh status } }"
+LIST = """query($c: ID, $n: Int, $after: String) { brands(categoryId: $c, first: $n, after: $after) {
+  edges { node { id nameZh status } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def nodes(data: dict) -> list[dict]:
+    return [e["node"] for e in data["brands"]["edges"]]
 
 
 async def create_brand(gql, token, **fields) -> dict:
@@ -82,20 +87,31 @@ async def test_brands_by_category_and_status(gql, tokens, db):
                             token=admin))["setBrandCategories"]
         assert out["brand"]["categoryIds"] == [category["id"]]
 
-    as_buyer = [b["id"] for b in (await gql.ok(LIST, {"c": leaf["id"]}, token=tokens["buyer"]))["brands"]]
+    as_buyer = [b["id"] for b in nodes(await gql.ok(LIST, {"c": leaf["id"]}, token=tokens["buyer"]))]
     assert as_buyer == [on_root["id"], on_leaf["id"]]  # linked to the leaf or an ancestor; ACTIVE only
-    anonymous = [b["id"] for b in (await gql.ok(LIST, {"c": leaf["id"]}))["brands"]]
+    anonymous = [b["id"] for b in nodes(await gql.ok(LIST, {"c": leaf["id"]}))]
     assert anonymous == as_buyer
-    as_admin = [b["id"] for b in (await gql.ok(LIST, {"c": leaf["id"]}, token=admin))["brands"]]
+    as_admin = [b["id"] for b in nodes(await gql.ok(LIST, {"c": leaf["id"]}, token=admin))]
     assert as_admin == [on_root["id"], on_leaf["id"], disabled["id"]]
-    assert (await gql.ok(LIST, {"c": root["id"]}, token=admin))["brands"] == [
+    assert nodes(await gql.ok(LIST, {"c": root["id"]}, token=admin)) == [
         {"id": on_root["id"], "nameZh": on_root["nameZh"], "status": "ACTIVE"}]
-    assert (await gql.ok(LIST, {"c": unrelated["id"]}))["brands"] == []
-    everything = (await gql.ok(LIST, {}))["brands"]
+    assert nodes(await gql.ok(LIST, {"c": unrelated["id"]})) == []
+    everything = nodes(await gql.ok(LIST, {}))
     assert disabled["id"] not in [b["id"] for b in everything]
-    assert len((await gql.ok(LIST, {"n": 1}))["brands"]) == 1
+    assert len(nodes(await gql.ok(LIST, {"n": 1}))) == 1
 
-    for variables, code in (({"n": 0}, "INVALID_ARGUMENT"), ({"n": 1000}, "INVALID_ARGUMENT"),
+    pages, after = [], None
+    while True:  # a page at a time, by name, the same brands as one page
+        page = (await gql.ok(LIST, {"c": leaf["id"], "n": 1, "after": after}, token=admin))["brands"]
+        pages += [e["node"]["id"] for e in page["edges"]]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == as_admin
+
+    for variables, code in (({"n": 0}, "INVALID_PAGE_SIZE"), ({"n": 1000}, "INVALID_PAGE_SIZE"),
+                            ({"after": "not-a-cursor"}, "INVALID_CURSOR"),
                             ({"c": "garbage"}, "INVALID_ID")):
         body = await gql(LIST, variables)
         assert body["errors"][0]["extensions"]["code"] == code

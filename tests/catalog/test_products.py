@@ -141,7 +141,7 @@ BAD_INPUT = {
         lambda d, c: d["skus"][0].update(memberPrice=d["skus"][0]["price"] + 1, memberLevel=1), "INVALID_PRICE",
         ["input", "skus", "0", "memberPrice"]),
     "bad SKU code": (_set(["skus", 0, "code"], "has space"), "INVALID_SKU_CODE", ["input", "skus", "0", "code"]),
-    "empty title": (_set(["title"], "   "), "INVALID_TITLE", ["input", "title"]),
+    "empty title": (_set(["title"], "   "), "INVALID_NAME", ["input", "title"]),
     "too many images": (_set(["images"], [{"url": f"https://x.example/{n}.jpg"} for n in range(21)]), "TOO_MANY",
                         ["input", "images"]),
     "too many SKUs": (_set(["skus"], [{"code": f"S{n}", "price": 1} for n in range(601)]), "TOO_MANY",
@@ -376,7 +376,7 @@ async def test_merchant_products_are_the_callers_own_in_any_status(gql, tokens, 
     denied = await gql(query, {"first": 5, "m": gid("Merchant", 3)}, token=tokens["acme"])
     assert denied["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     bad = await gql(query, {"first": 5, "after": "not-a-cursor"}, token=tokens["acme"])
-    assert bad["errors"][0]["extensions"]["code"] == "BAD_ARGUMENT"
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
     buyer = await gql(query, {"first": 5}, token=tokens["buyer"])
     assert buyer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

@@ -49,8 +49,8 @@ async def test_product_detail_is_one_statement_per_relation(gql, catalog, tokens
 
 
 async def test_too_deep_query_is_refused(gql, catalog):
-    deep = "{ products(first: 1) { edges { node { backendCategory { %s name %s } } } } }" % (
-        "children { " * 8, "} " * 8)
+    nested, closing = "children { " * 8, "} " * 8
+    deep = f"{{ products(first: 1) {{ edges {{ node {{ backendCategory {{ {nested} name {closing} }} }} }} }} }}"
     body = await gql(deep)
     assert body.get("data") is None
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]

@@ -5,8 +5,19 @@ picks (unknown, foreign, expired, used), and bad input refused with one coded er
 import pytest
 
 from tests.cart.helpers import device, device_token, fill_cart, new_buyer, staff_token
-from tests.checkout.helpers import (CART_PREVIEW, GUANGDONG, PREVIEW, SHENZHEN_NANSHAN, TIBET, BEIJING, error_of,
-                                    fill_wallet, gid, lines_input, make_market)
+from tests.checkout.helpers import (
+    BEIJING,
+    CART_PREVIEW,
+    GUANGDONG,
+    PREVIEW,
+    SHENZHEN_NANSHAN,
+    TIBET,
+    error_of,
+    fill_wallet,
+    gid,
+    lines_input,
+    make_market,
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,16 @@ coupons (issue 3 "never per line"): every input is read in one batch statement."
 import pytest
 
 from tests.cart.helpers import fill_cart, new_buyer
-from tests.checkout.helpers import (GUANGDONG, PREVIEW, fill_wallet, insert_promotion, insert_template, give_coupon,
-                                    lines_input, make_market)
+from tests.checkout.helpers import (
+    GUANGDONG,
+    PREVIEW,
+    fill_wallet,
+    give_coupon,
+    insert_promotion,
+    insert_template,
+    lines_input,
+    make_market,
+)
 
 # selected cart lines, engine lines (SKUs, categories, delivery), buyer, promotions, wallet, freight, gift stock
 CART_STATEMENTS = 7

@@ -8,28 +8,20 @@ subscribers skip events of objects their test did not make instead of expecting 
 import asyncio
 import contextlib
 import json
-import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 
 from app.config import Settings
 from app.events import CHANNEL_PREFIX, Event, run_outbox_relay
-from schema.server import create_app
 from tests.conftest import GraphQLClient
+from tests.servers import free_port, serving
 
 PRODUCT_EVENTS = "subscription { productEvents { eventId type productId merchantId payload } }"
 WAIT = 10  # seconds; generous for a loaded machine, never reached when things work
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +34,14 @@ def settings(database_url, services) -> Settings:
 @pytest.fixture(scope="module")
 async def server(settings, db, redis):
     """uvicorn serving the app in this event loop, plus the outbox relay the worker would run."""
-    port = settings.port
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(uv.serve())
-    while not uv.started:
-        assert not serving.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    relay = asyncio.create_task(run_outbox_relay(db, redis, settings.database_url, 0.2))
-    try:
-        yield port
-    finally:
-        relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay
-        uv.should_exit = True
-        await serving
+    async with serving(settings):
+        relay = asyncio.create_task(run_outbox_relay(db, redis, settings.database_url, 0.2))
+        try:
+            yield settings.port
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +97,7 @@ class Subscriber:
         """Publish probes until one arrives, so the subscription is known to be live."""
         marker = uuid.uuid4().hex
         probe = Event(0, self.topic, "TEST_PROBE", merchant_id, {"probe": marker},
-                      datetime.now(timezone.utc).isoformat()).to_json()
+                      datetime.now(UTC).isoformat()).to_json()
 
         async def wait_probe():
             await self.event(lambda e: e["type"] == "TEST_PROBE" and e["payload"]["probe"] == marker)

@@ -14,8 +14,9 @@ from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.config import Settings
 from app.demo import ACME, DEMO_PASSWORD
-from tests.e2e.conftest import WAIT, Subscriber, free_port
+from tests.e2e.conftest import WAIT, Subscriber
 from tests.resilience.servers import RedisServer
+from tests.servers import free_port
 
 ORDER_EVENTS = "subscription { merchantOrderEvents { eventId type orderId merchantId payload } }"
 STAFF_LOGIN = "mutation($i: StaffLoginInput!) { staffLogin(input: $i) { accessToken userErrors { code } } }"

@@ -7,8 +7,16 @@ import asyncio
 import random
 from datetime import timedelta
 
-from tests.payments.helpers import (add_payment, make_goods, new_buyer, payment_worker, place, run_jobs,
-                                    sandbox_pay, settle_refunds)
+from tests.payments.helpers import (
+    add_payment,
+    make_goods,
+    new_buyer,
+    payment_worker,
+    place,
+    run_jobs,
+    sandbox_pay,
+    settle_refunds,
+)
 from workers.orders import cancel_overdue_payment_orders
 from workers.payments import apply_payment_notification
 

@@ -5,8 +5,17 @@ primitive) or DISMISS — with the review on record."""
 
 import uuid
 
-from tests.payments.helpers import (add_payment, clear_job_queue, gid, make_goods, new_buyer, payment_notification,
-                                    place, post_signed, run_jobs)
+from tests.payments.helpers import (
+    add_payment,
+    clear_job_queue,
+    gid,
+    make_goods,
+    new_buyer,
+    payment_notification,
+    place,
+    post_signed,
+    run_jobs,
+)
 
 RESOLVE = """mutation($i: ResolvePaymentNotificationInput!) { resolvePaymentNotification(input: $i) {
   notification { id status outcome } refund { amount reason status } userErrors { field code message } } }"""

@@ -10,8 +10,7 @@ import pytest
 
 from app.errors import DomainError
 from app.payments.refunds import request_refund
-from tests.payments.helpers import (add_payment, gid, make_goods, new_buyer, place, run_jobs, sandbox_pay,
-                                    settle_refunds)
+from tests.payments.helpers import add_payment, gid, make_goods, new_buyer, place, run_jobs, sandbox_pay, settle_refunds
 from workers.orders import cancel_overdue_payment_orders
 from workers.payments import submit_pending_refunds
 

@@ -5,8 +5,16 @@ second row, an unknown transaction and a wrong amount are flagged with nothing a
 import time
 
 from app.payments.signing import signed_headers
-from tests.payments.helpers import (add_payment, clear_job_queue, make_goods, new_buyer, payment_notification, place,
-                                    post_signed, run_jobs)
+from tests.payments.helpers import (
+    add_payment,
+    clear_job_queue,
+    make_goods,
+    new_buyer,
+    payment_notification,
+    place,
+    post_signed,
+    run_jobs,
+)
 from workers.payments import sweep_payment_notifications
 
 

@@ -3,7 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 from app.pricing.model import (
-    Buyer, Coupon, CouponKind, Line, PricingRequest, Promotion, PromotionKind, Scope,
+    Buyer,
+    Coupon,
+    CouponKind,
+    Line,
+    PricingRequest,
+    Promotion,
+    PromotionKind,
+    Scope,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -5,12 +5,21 @@ import dataclasses
 import itertools
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.pricing import price
 from app.pricing.item import covers, price_items
 from app.pricing.model import (
-    Buyer, CouponKind, CouponStatus, PerEvery, PromotionKind as K, Scope, Tier,
+    Buyer,
+    CouponKind,
+    CouponStatus,
+    PerEvery,
+    Scope,
+    Tier,
+)
+from app.pricing.model import (
+    PromotionKind as K,
 )
 from app.pricing.search import ORDER_KINDS, Choice, Plan, coupon_covers, evaluate
 from tests.pricing.builders import NOW, coupon, line, promo, request

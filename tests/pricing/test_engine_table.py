@@ -5,8 +5,22 @@ from datetime import timedelta
 from app.pricing import price, refund_amount, unit_amounts
 from app.pricing.apportion import split_largest_remainder
 from app.pricing.model import (
-    BundleItem, Buyer, CouponKind, CouponStatus, FreightTemplate, Funder, Funding, Level,
-    PerEvery, PromotionKind as K, PromotionStatus, Reason, Scope, Tier,
+    BundleItem,
+    Buyer,
+    CouponKind,
+    CouponStatus,
+    FreightTemplate,
+    Funder,
+    Funding,
+    Level,
+    PerEvery,
+    PromotionStatus,
+    Reason,
+    Scope,
+    Tier,
+)
+from app.pricing.model import (
+    PromotionKind as K,
 )
 from tests.pricing.builders import NOW, coupon, line, promo, request, skus
 

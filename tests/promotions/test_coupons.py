@@ -7,8 +7,18 @@ import pytest
 
 from app.ids import encode_id
 from tests.cart.helpers import make_shop, new_buyer, staff_token
-from tests.promotions.helpers import (CLAIM, CLAIMABLE, CREATE_TEMPLATE, TEMPLATE_STATUS, UPDATE_TEMPLATE, WALLET,
-                                      at, codes, coupon_input, nodes)
+from tests.promotions.helpers import (
+    CLAIM,
+    CLAIMABLE,
+    CREATE_TEMPLATE,
+    TEMPLATE_STATUS,
+    UPDATE_TEMPLATE,
+    WALLET,
+    at,
+    codes,
+    coupon_input,
+    nodes,
+)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,20 @@ import pytest
 
 from app.ids import encode_id
 from tests.cart.helpers import make_shop, new_buyer, staff_token
-from tests.promotions.helpers import (CLAIMABLE, CREATE, CREATE_TEMPLATE, ENROL, REVIEW_PROMOTION, STATUS,
-                                      TEMPLATE_STATUS, TEMPLATE_PAYLOAD, codes, coupon_input, nodes, promotion_input)
+from tests.promotions.helpers import (
+    CLAIMABLE,
+    CREATE,
+    CREATE_TEMPLATE,
+    ENROL,
+    REVIEW_PROMOTION,
+    STATUS,
+    TEMPLATE_PAYLOAD,
+    TEMPLATE_STATUS,
+    codes,
+    coupon_input,
+    nodes,
+    promotion_input,
+)
 
 HISTORY = """query($id: ID!, $first: Int, $after: String) {
   promotionStatusHistory(id: $id, first: $first, after: $after) {

@@ -5,8 +5,15 @@ operator, and the merchant's freight template — then paused or ended, and gone
 from app.ids import encode_id
 from tests.cart.helpers import make_shop, new_buyer, staff_token
 from tests.checkout.helpers import PREVIEW
-from tests.promotions.helpers import (CLAIM, CREATE, CREATE_TEMPLATE, STATUS, TEMPLATE_STATUS, coupon_input,
-                                      promotion_input)
+from tests.promotions.helpers import (
+    CLAIM,
+    CREATE,
+    CREATE_TEMPLATE,
+    STATUS,
+    TEMPLATE_STATUS,
+    coupon_input,
+    promotion_input,
+)
 
 FREIGHT = """mutation($i: FreightTemplateInput!) { setFreightTemplate(input: $i) { userErrors { code } } }"""
 

@@ -5,8 +5,19 @@ import pytest
 
 from app.ids import encode_id
 from tests.cart.helpers import make_shop, staff_token
-from tests.promotions.helpers import (CREATE, ENROL, LIST, REVIEW, REVIEW_PROMOTION, STATUS, UPDATE, at, codes,
-                                      nodes, promotion_input)
+from tests.promotions.helpers import (
+    CREATE,
+    ENROL,
+    LIST,
+    REVIEW,
+    REVIEW_PROMOTION,
+    STATUS,
+    UPDATE,
+    at,
+    codes,
+    nodes,
+    promotion_input,
+)
 
 
 @pytest.fixture(scope="module")

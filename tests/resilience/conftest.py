@@ -3,7 +3,6 @@ sandbox provider) and a real `ecom worker` process, both on a redis-server of th
 PostgreSQL through a proxy that can be cut. The test itself reads the database directly."""
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
@@ -12,12 +11,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from app.config import Settings
 from app.db import Database
-from schema.server import create_app
-from tests.resilience.servers import RedisServer, TcpProxy, free_port
+from tests.resilience.servers import RedisServer, TcpProxy
+from tests.servers import free_port, serving
 
 ECOM = str(Path(sys.executable).parent / "ecom")
 
@@ -53,18 +51,8 @@ async def db(database_url):
 
 @pytest.fixture(scope="module")
 async def server(settings):
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                                       log_level="critical"))
-    serving = asyncio.create_task(uv.serve())
-    while not uv.started:
-        assert not serving.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(settings, log_level="critical"):
         yield settings.base_url
-    finally:
-        uv.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import free_port
 
 
 def redis_executable() -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.resilience.conftest import ECOM
-from tests.resilience.servers import free_port
+from tests.servers import free_port
 
 WAIT = 30
 

@@ -1,42 +1,24 @@
 """Outages answer HTTP 503 `SERVICE_UNAVAILABLE` with `Retry-After`, and the API recovers by
-itself when the service returns. Redis is a throwaway `redis-server` this module starts and
-stops; PostgreSQL is reached through a TCP proxy this module cuts (a network fault, not a mock)."""
+itself when the service returns. Redis is the package's throwaway `redis-server`, stopped and
+started; PostgreSQL is reached through its proxy, cut and restored (a network fault, not a mock)."""
 
 import asyncio
-import contextlib
 import time
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
 from schema.server import create_app
-from tests.resilience.servers import RedisServer, TcpProxy, redis_executable
+from tests.resilience.servers import redis_executable
 
 pytestmark = pytest.mark.skipif(redis_executable() is None, reason="needs a redis-server binary")
 
 
 @pytest.fixture(scope="module")
-def throwaway_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("outage-redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-async def pg_proxy(database_url):
-    """In front of whichever PostgreSQL the tests use (embedded on a unix socket, or TCP)."""
-    proxy = await TcpProxy(database_url).start()
-    yield proxy
-    with contextlib.suppress(Exception):
-        await proxy.cut()
-
-
-@pytest.fixture(scope="module")
-async def outage_http(settings, database_url, throwaway_redis, pg_proxy, tokens):
-    app = create_app(settings.model_copy(update={
-        "database_url": pg_proxy.url(urlsplit(database_url).path.lstrip("/")), "redis_url": throwaway_redis.url}))
+async def outage_http(settings, tokens):
+    """The app on this package's throwaway Redis and behind its PostgreSQL proxy (conftest.py)."""
+    app = create_app(settings)
     async with LifespanManager(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             yield http
@@ -62,17 +44,17 @@ async def _until_ok(send, seconds: float = 10.0) -> httpx.Response:
         await asyncio.sleep(0.2)
 
 
-async def test_redis_down_is_503_and_recovers(outage_http, throwaway_redis, tokens):
+async def test_redis_down_is_503_and_recovers(outage_http, redis_server, tokens):
     me = lambda: _post(outage_http, "{ me { id } }", tokens["buyer"])  # noqa: E731  (checks the denylist)
     assert (await me()).status_code == 200
-    throwaway_redis.stop()
+    redis_server.stop()
     try:
         _assert_unavailable(await me())
         login = await _post(outage_http, 'mutation { buyerLogin(input: {phone: "13800000001", '
                                          'password: "demo-pass-123"}) { accessToken } }')
         _assert_unavailable(login)  # the login rate limit lives in Redis
     finally:
-        throwaway_redis.start()
+        redis_server.start()
     recovered = await _until_ok(me)
     assert recovered.status_code == 200 and "errors" not in recovered.json()
 

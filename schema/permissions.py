@@ -51,12 +51,13 @@ class IsStaff(_NeedsPrincipal):
         return principal.kind == "staff"
 
 
-class IsMerchantOwner(_NeedsPrincipal):
-    """A merchant's owner (operators may not withdraw money or change staff) or an admin."""
-    refusal = "only the merchant's owner may do this"
+class IsMerchantStaff(_NeedsPrincipal):
+    """A merchant's staff only, not operators (enrolling SKUs in a platform promotion is a
+    merchant's act)."""
+    refusal = "only merchant staff may do this"
 
     def allowed(self, principal: Principal) -> bool:
-        return principal.is_admin or (principal.is_merchant_staff and principal.merchant_role == "OWNER")
+        return principal.is_merchant_staff
 
 
 class IsAdmin(_NeedsPrincipal):

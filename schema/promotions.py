@@ -22,7 +22,7 @@ from schema.errors import user_error_type
 from schema.ids import gid, input_pk, input_pks, optional_pk
 from schema.mutations import mutate, query
 from schema.pagination import Connection, Edge, PageInfo, after_id, connection_of, page_size
-from schema.permissions import IsAdmin, IsBuyer, IsStaff
+from schema.permissions import IsAdmin, IsBuyer, IsMerchantStaff, IsStaff
 from schema.pricing import Funder
 from schema.scalars import Money
 
@@ -55,14 +55,6 @@ class EnrolmentStatus(Enum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
 PromotionUserError = user_error_type("Promotion", PromotionError, ShopError)
-
-
-class IsMerchantStaff(IsStaff):
-    """A merchant's staff (enrolling SKUs in a platform promotion is a merchant's act)."""
-    refusal = "only merchant staff may do this"
-
-    def allowed(self, principal) -> bool:
-        return principal.is_merchant_staff
 
 
 # ---------------------------------------------------------------- shared shapes

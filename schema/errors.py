@@ -1,6 +1,7 @@
 """The error shapes of the API (../shared/STACK.md §6).
 
-- Mutations return `userErrors: [UserError!]!` for expected failures (`DomainError`).
+- Mutations return `userErrors: [<Domain>Error!]!` for expected failures (`DomainError`),
+  built by `payload_errors` through the one runner (schema/mutations.py).
 - Queries raise `PublicError` (a GraphQL error with an `extensions.code`) for bad ids,
   missing objects and denied access; a `DomainError` escaping a query is answered the same way.
 - A PostgreSQL or Redis outage is `SERVICE_UNAVAILABLE` (HTTP 503 with `Retry-After`).
@@ -20,7 +21,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types.base import get_object_definition
 
-from app.errors import CommonError, DomainError, Problem
+from app.errors import CommonError, DomainError
 from app.ids import InvalidId
 from app.outages import is_unreachable as is_outage  # one definition, shared with the worker
 
@@ -34,13 +35,6 @@ RETRY_AFTER_SECONDS = 5
 _UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 UNSTORABLE_TEXT_MESSAGE = "Text must not contain NUL (U+0000) characters."
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
-
-
-@strawberry.type(description="An expected failure: show `message`, switch on `code`, point at `field`.")
-class UserError:
-    field: list[str] | None
-    code: str
-    message: str
 
 
 def error_code_enum(domain: str, *owned: type[StrEnum]) -> type[StrEnum]:
@@ -82,12 +76,6 @@ def payload_errors(payload: type, exc: DomainError) -> Any:
     item = _error_item_type(payload)
     return payload(user_errors=[item(field=["input", *p.field] if p.field else None, code=p.code, message=p.message)
                                 for p in exc.problems])
-
-
-def user_errors(exc: DomainError | InvalidId, field: tuple[str, ...] = ()) -> list[UserError]:
-    problems = exc.problems if isinstance(exc, DomainError) else [Problem(CommonError.INVALID_ID, str(exc), field)]
-    return [UserError(field=[*(("input",) + p.field)] if p.field else None, code=p.code, message=p.message)
-            for p in problems]
 
 
 def public_error(exc: DomainError | InvalidId) -> PublicError:

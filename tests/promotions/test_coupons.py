@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from app.ids import encode_id
-from tests.cart.helpers import make_shop, new_buyer, staff_token
+from tests.cart.helpers import new_buyer
 from tests.promotions.helpers import (
     CLAIM,
     CLAIMABLE,
@@ -19,15 +19,6 @@ from tests.promotions.helpers import (
     coupon_input,
     nodes,
 )
-
-
-@pytest.fixture(scope="module")
-async def shop(db, settings, tokens):
-    s = await make_shop(db)
-    s.token_a = await staff_token(db, settings, s.merchant_a)
-    s.token_b = await staff_token(db, settings, s.merchant_b)
-    s.admin = tokens["admin"]
-    return s
 
 
 async def issue(gql, token, publish=True, **fields) -> dict:

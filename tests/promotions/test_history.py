@@ -5,10 +5,8 @@ operator's field (roles on the field, ownership in the service)."""
 import pathlib
 import re
 
-import pytest
-
 from app.ids import encode_id
-from tests.cart.helpers import make_shop, new_buyer, staff_token
+from tests.cart.helpers import new_buyer
 from tests.promotions.helpers import (
     CLAIMABLE,
     CREATE,
@@ -33,15 +31,6 @@ TEMPLATE_HISTORY = """query($id: ID!) { couponTemplateStatusHistory(id: $id) {
 REVIEW_TEMPLATE = f"mutation($i: ReviewInput!) {{ reviewCouponTemplate(input: $i) {{ {TEMPLATE_PAYLOAD} }} }}"
 PAGED_CLAIMABLE = """query($m: ID, $first: Int, $after: String) { claimableCoupons(merchantId: $m, first: $first,
   after: $after) { edges { cursor node { templateId } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"""
-
-
-@pytest.fixture(scope="module")
-async def shop(db, settings, tokens):
-    s = await make_shop(db)
-    s.token_a = await staff_token(db, settings, s.merchant_a)
-    s.token_b = await staff_token(db, settings, s.merchant_b)
-    s.admin = tokens["admin"]
-    return s
 
 
 def _steps(connection: dict) -> list[tuple]:

@@ -4,7 +4,6 @@ machine, enrolment (报名) and every refusal for bad input or foreign objects."
 import pytest
 
 from app.ids import encode_id
-from tests.cart.helpers import make_shop, staff_token
 from tests.promotions.helpers import (
     CREATE,
     ENROL,
@@ -18,15 +17,6 @@ from tests.promotions.helpers import (
     nodes,
     promotion_input,
 )
-
-
-@pytest.fixture(scope="module")
-async def shop(db, settings, tokens):
-    s = await make_shop(db)
-    s.token_a = await staff_token(db, settings, s.merchant_a)
-    s.token_b = await staff_token(db, settings, s.merchant_b)
-    s.admin = tokens["admin"]
-    return s
 
 
 async def create(gql, token, **fields) -> dict:

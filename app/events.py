@@ -11,7 +11,7 @@
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,7 +63,12 @@ async def emit_many(conn: asyncpg.Connection, topic: str, events: Sequence[tuple
             topic, [e[0] for e in events], [e[1] for e in events], [e[2] for e in events])
 
 
-async def relay_outbox(db: Database, redis: Redis, batch_size: int = 500) -> int:
+# called with each published batch before it is marked published (the worker starts the jobs
+# events react to: app/jobs.py `start_reactions`); it must not raise
+OnPublished = Callable[[list["Event"]], Awaitable[None]]
+
+
+async def relay_outbox(db: Database, redis: Redis, batch_size: int = 500, on_published: OnPublished | None = None) -> int:
     """Publish one batch of unpublished events; returns how many were published."""
     async with db.transaction() as conn:
         rows = await conn.fetch(
@@ -71,12 +76,14 @@ async def relay_outbox(db: Database, redis: Redis, batch_size: int = 500) -> int
             " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", batch_size)
         if not rows:
             return 0
+        events = [Event(r["id"], r["topic"], r["event_type"], r["merchant_id"], r["payload"], _iso(r["created_at"]))
+                  for r in rows]
         async with redis.pipeline(transaction=False) as pipe:
-            for r in rows:
-                ev = Event(r["id"], r["topic"], r["event_type"], r["merchant_id"], r["payload"],
-                           _iso(r["created_at"]))
-                pipe.publish(CHANNEL_PREFIX + r["topic"], ev.to_json())
+            for ev in events:
+                pipe.publish(CHANNEL_PREFIX + ev.topic, ev.to_json())
             await pipe.execute()
+        if on_published is not None:
+            await on_published(events)
         await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                            [r["id"] for r in rows])
         return len(rows)
@@ -86,7 +93,8 @@ def _iso(ts: datetime) -> str:
     return ts.isoformat()
 
 
-async def run_outbox_relay(db: Database, redis: Redis, dsn: str, poll_seconds: float) -> None:
+async def run_outbox_relay(db: Database, redis: Redis, dsn: str, poll_seconds: float,
+                           on_published: OnPublished | None = None) -> None:
     """Relay forever: wake on the outbox trigger's NOTIFY, and poll as a safety net. PostgreSQL
     or Redis going away pauses it (retried with backoff, logged once per outage); nothing else
     stops it but cancellation."""
@@ -99,7 +107,7 @@ async def run_outbox_relay(db: Database, redis: Redis, dsn: str, poll_seconds: f
                 if listener is None or listener.is_closed():
                     listener = await asyncpg.connect(dsn, timeout=5)
                     await listener.add_listener("outbox", lambda *_: wake.set())
-                while await relay_outbox(db, redis):
+                while await relay_outbox(db, redis, on_published=on_published):
                     pass
                 outage.recovered()
             except Exception as exc:  # a lost listener is noticed (closed) and replaced above

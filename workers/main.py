@@ -18,6 +18,7 @@ from arq.worker import get_kwargs
 from app.config import get_settings
 from app.db import Database
 from app.events import run_outbox_relay
+from app.jobs import Reaction, start_reactions
 from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.payments.gateway import http_client
@@ -25,6 +26,12 @@ from app.redis import arq_settings, connect_redis
 from workers import catalog, orders, payments
 
 log = structlog.get_logger("worker")
+
+# the jobs events start (app/jobs.py): event type → each job family's reactions to it
+REACTIONS: dict[str, list[Reaction]] = {}
+for family in (catalog, orders, payments):
+    for event_type, reaction in getattr(family, "REACTIONS", {}).items():
+        REACTIONS.setdefault(event_type, []).append(reaction)
 
 
 async def startup(ctx: dict) -> None:
@@ -43,7 +50,8 @@ async def startup(ctx: dict) -> None:
     ctx["redis_app"] = connect_redis(settings.redis_url)
     ctx["http"] = http_client()
     ctx["relay"] = asyncio.create_task(
-        run_outbox_relay(ctx["db"], ctx["redis_app"], settings.database_url, settings.outbox_poll_seconds),
+        run_outbox_relay(ctx["db"], ctx["redis_app"], settings.database_url, settings.outbox_poll_seconds,
+                         on_published=functools.partial(start_reactions, ctx["redis_app"], REACTIONS)),
         name="outbox-relay")
     log.info("worker started")
 

@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
+DEV_SANDBOX_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     # except in production, where turning it on needs a real secret
     sandbox_enabled: bool | None = None
     sandbox_provider_secret: str = DEV_SANDBOX_SECRET
+    # the one secret every sandbox partner (warehouse, dropship and top-up supplier systems) signs
+    # with; demo partner rows store it too
+    sandbox_partner_secret: str = DEV_SANDBOX_PARTNER_SECRET
     public_base_url: str | None = None            # where providers reach us; default http://host:port
     callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
 
@@ -80,6 +84,8 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a strong secret in production")
             if self.sandbox_enabled and self.sandbox_provider_secret == DEV_SANDBOX_SECRET:
                 raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
+            if self.sandbox_enabled and self.sandbox_partner_secret == DEV_SANDBOX_PARTNER_SECRET:
+                raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self

@@ -26,22 +26,23 @@ from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
+from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery):
+            PaymentQuery, RiskQuery, SupplyQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation):
+               PaymentMutation, RiskMutation, SupplyMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription):
+class Subscription(EventSubscription, OrderSubscription, SupplySubscription):
     pass
 
 

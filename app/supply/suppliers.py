@@ -282,3 +282,36 @@ async def declare_stock(conn: asyncpg.Connection, supplier_id: int, sku_id: int,
     check_quantity(available, "available")
     await contract_line(conn, supplier_id, sku_id, "skuId")
     return await warehouses.declare_supplier_stock(conn, await warehouse_id_of(conn, supplier_id), sku_id, available)
+
+
+async def dropship_secret(conn: asyncpg.Connection, supplier_id: int) -> str | None:
+    """The secret a DROPSHIP supplier's own calls are signed with; None: no such supplier."""
+    return await conn.fetchval("SELECT secret FROM suppliers WHERE id = $1 AND kind = 'DROPSHIP'", supplier_id)
+
+
+async def declare_stock_by_codes(conn: asyncpg.Connection, supplier_id: int,
+                                 items: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The supplier's own declaration, in its SKU codes: every item or none."""
+    lines = {r["supplier_sku_code"]: r["sku_id"] for r in await conn.fetch(
+        "SELECT supplier_sku_code, sku_id FROM supplier_skus WHERE supplier_id = $1", supplier_id)}
+    problems, seen = [], set()
+    for n, (code, _) in enumerate(items):
+        if code not in lines:
+            problems.append(Problem(SupplyError.NOT_CONTRACTED, f"no contract line has code '{code[:64]}'",
+                                    ("items", str(n), "supplier_sku_code")))
+        elif code in seen:
+            problems.append(Problem(SupplyError.DUPLICATE_LINE, "the code is given twice",
+                                    ("items", str(n), "supplier_sku_code")))
+        seen.add(code)
+    if problems:
+        raise DomainError(*problems)
+    declared: dict[int, int] = {}
+    for n in sorted(range(len(items)), key=lambda i: lines[items[i][0]]):   # stock rows in SKU order
+        code, available = items[n]
+        try:
+            row = await declare_stock(conn, supplier_id, lines[code], available)
+        except DomainError as exc:
+            raise DomainError(*(Problem(p.code, p.message, ("items", str(n), "available"))
+                                for p in exc.problems)) from None
+        declared[n] = row["on_hand"] - row["reserved"]
+    return [(code, declared[n]) for n, (code, _) in enumerate(items)]

@@ -87,7 +87,7 @@ class SupplierContractLine:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, r: asyncpg.Record) -> "SupplierContractLine":
+    def from_row(cls, r: asyncpg.Record | dict) -> "SupplierContractLine":
         return cls(supplier_id=gid("Supplier", r["supplier_id"]), sku_id=gid("Sku", r["sku_id"]),
                    purchase_price=r["purchase_price"], supplier_sku_code=r["supplier_sku_code"],
                    declared_available=r.get("declared_available"), created_at=r["created_at"])

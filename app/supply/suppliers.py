@@ -258,16 +258,20 @@ async def contract_line(conn: asyncpg.Connection, supplier_id: int, sku_id: int,
 
 
 async def list_contract_lines(conn: asyncpg.Connection, supplier_id: int, first: int,
-                              after_sku_id: int | None) -> list[asyncpg.Record]:
+                              after_sku_id: int | None) -> list[dict]:
     """Up to `first + 1` lines of a supplier's contract by SKU id, each with the SKU's declared
-    available stock for a DROPSHIP supplier (`declared_available`, NULL otherwise)."""
-    await get_supplier(conn, supplier_id, "supplierId")
-    return await conn.fetch(
-        "SELECT c.*, st.on_hand - st.reserved AS declared_available FROM supplier_skus c"
-        " LEFT JOIN warehouses w ON w.supplier_id = c.supplier_id"
-        " LEFT JOIN stock st ON st.warehouse_id = w.id AND st.sku_id = c.sku_id"
-        " WHERE c.supplier_id = $1 AND ($2::bigint IS NULL OR c.sku_id > $2) ORDER BY c.sku_id LIMIT $3",
-        supplier_id, after_sku_id, first + 1)
+    available stock for a DROPSHIP supplier (`declared_available`, None otherwise)."""
+    supplier = await get_supplier(conn, supplier_id, "supplierId")
+    rows = [dict(r) for r in await conn.fetch(
+        "SELECT * FROM supplier_skus WHERE supplier_id = $1 AND ($2::bigint IS NULL OR sku_id > $2)"
+        " ORDER BY sku_id LIMIT $3", supplier_id, after_sku_id, first + 1)]
+    declared: dict[int, int] = {}
+    if supplier["kind"] == "DROPSHIP" and rows:
+        declared = await warehouses.available_in(conn, await warehouse_id_of(conn, supplier_id),
+                                                 [r["sku_id"] for r in rows])
+    for r in rows:
+        r["declared_available"] = declared.get(r["sku_id"], 0) if supplier["kind"] == "DROPSHIP" else None
+    return rows
 
 
 # ---- declared stock (DROPSHIP) ----------------------------------------------------------

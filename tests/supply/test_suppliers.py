@@ -282,3 +282,22 @@ async def test_merchants_and_buyers_cannot_see_or_call_any_of_it(gql, tokens, do
         body = await gql(document, variables, tokens[who] if who else None)
         assert body.get("data") is None or all(v is None for v in body["data"].values()), (who, body)
         assert body["errors"][0]["extensions"]["code"] == code, (who, body)
+
+
+async def test_a_product_holding_stock_cannot_switch_to_or_from_dropship(gql, tokens, db):
+    draft = await db.fetchrow("SELECT p.id FROM products p WHERE p.merchant_id = 1 AND p.status = 'DRAFT'"
+                              " AND p.fulfillment_type = 'WAREHOUSE' ORDER BY id LIMIT 1")
+    update = """mutation($i: UpdateProductInput!) { updateProduct(input: $i) {
+        product { fulfillmentType } userErrors { field code } } }"""
+    variables = {"i": {"productId": gid("Product", draft["id"]), "fulfillmentType": "DROPSHIP"}}
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE stock SET on_hand = 5 WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)"
+                           " AND reserved = 0", draft["id"])
+    refused = (await gql.ok(update, variables, tokens["admin"]))["updateProduct"]
+    assert [(e["code"], e["field"][-1]) for e in refused["userErrors"]] == [
+        (CatalogError.WAREHOUSE_KIND_MISMATCH, "fulfillmentType")]
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE stock SET on_hand = 0 WHERE sku_id IN (SELECT id FROM skus WHERE product_id = $1)",
+                           draft["id"])
+    switched = (await gql.ok(update, variables, tokens["admin"]))["updateProduct"]
+    assert switched["userErrors"] == [] and switched["product"]["fulfillmentType"] == "DROPSHIP"

@@ -177,7 +177,8 @@ async def receive(conn: asyncpg.Connection, actor: str, po_id: int, items: Seque
         [lines[i.sku_id]["id"] for i in items], [i.sku_id for i in items], [i.quantity for i in items])
     await warehouses.receive_stock(conn, po["warehouse_id"], [(i.sku_id, i.quantity) for i in items], "lines")
     await emit(conn, "supply", "INBOUND_RECEIVED",
-               {"purchase_order_id": po_id, "receipt_id": receipt_id, "warehouse_id": po["warehouse_id"],
+               {"purchase_order_id": po_id, "supplier_id": po["supplier_id"], "receipt_id": receipt_id,
+                "warehouse_id": po["warehouse_id"],
                 "lines": [{"sku_id": i.sku_id, "quantity": i.quantity} for i in items], "actor": actor})
     outstanding = await conn.fetchval(
         "SELECT coalesce(sum(quantity_ordered - quantity_received), 0) FROM purchase_order_lines"

@@ -3,14 +3,16 @@ exactly what was counted, over-receiving refused (also by two receipts at once),
 from the contract, back-in-stock events, and the supply events in the outbox."""
 
 import asyncio
+import random
 
 import pytest
 
 from app.catalog.errors import CatalogError
 from app.errors import CommonError, DomainError
-from app.supply import purchasing
+from app.supply import purchasing, suppliers
 from app.supply.errors import SupplyError
 from app.supply.purchasing import Quantity
+from app.supply.status import PurchaseOrderAction
 from tests.supply.helpers import (
     CANCEL_PO,
     CLOSE_PO,
@@ -27,6 +29,7 @@ from tests.supply.helpers import (
     pk,
     platform_skus,
     stock_supplier_with,
+    unique,
     warehouse_id,
 )
 
@@ -232,3 +235,55 @@ async def test_lists_filter_by_supplier_and_status(gql, tokens, shop):
     assert codes(duplicate["createPurchaseOrder"]) == [CommonError.INVALID_VALUE]
     body = await gql(PO, {"id": gid("PurchaseOrder", 10**9)}, tokens["admin"])
     assert body["errors"][0]["extensions"]["code"] == CommonError.NOT_FOUND
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_random_receipt_sequences_match_a_plain_reference(db, shop):
+    """20 seeded sequences of receipt attempts against a reference that just counts: a receipt is
+    taken iff every quantity is 1..outstanding; stock rises by exactly what was taken; the status
+    is ORDERED / PARTIALLY_RECEIVED / RECEIVED by what is outstanding."""
+    rng = random.Random(20261201)
+    a, b, wh = shop["a"], shop["b"], shop["shanghai"]
+    async with db.transaction() as conn:
+        supplier_id = (await suppliers.create_supplier(conn, "staff:r", name=unique("Reference"), kind="STOCK"))["id"]
+        for sku in (a, b):
+            await conn.execute("INSERT INTO supplier_skus (supplier_id, sku_id, purchase_price, supplier_sku_code)"
+                               " VALUES ($1, $2, 100, 'R')", supplier_id, sku)
+    for _ in range(20):
+        ordered = {a: rng.randint(1, 10), b: rng.randint(1, 10)}
+        try:
+            async with db.transaction() as conn:
+                po = await purchasing.create_purchase_order(conn, "staff:r", supplier_id, wh,
+                                                            [Quantity(s, q) for s, q in ordered.items()])
+                await purchasing.change_purchase_order(conn, "staff:r", po["id"], PurchaseOrderAction.SUBMIT)
+                start = {s: await conn.fetchval("SELECT on_hand FROM stock WHERE sku_id = $1 AND warehouse_id = $2",
+                                                s, wh) for s in (a, b)}
+                received = {a: 0, b: 0}
+                for _ in range(6):
+                    attempt = {s: rng.randint(0, 8) for s in rng.sample([a, b], rng.randint(1, 2))}
+                    status = await conn.fetchval("SELECT status FROM purchase_orders WHERE id = $1", po["id"])
+                    taken = status != "RECEIVED" and all(1 <= q <= ordered[s] - received[s]
+                                                         for s, q in attempt.items())
+                    try:
+                        async with conn.transaction():      # a savepoint: a refusal writes nothing
+                            await purchasing.receive(conn, "staff:r", po["id"],
+                                                     [Quantity(s, q) for s, q in attempt.items()])
+                        assert taken, (ordered, received, attempt)
+                        for s, q in attempt.items():
+                            received[s] += q
+                    except DomainError:
+                        assert not taken, (ordered, received, attempt)
+                    outstanding = sum(ordered.values()) - sum(received.values())
+                    expected = "RECEIVED" if outstanding == 0 else (
+                        "PARTIALLY_RECEIVED" if any(received.values()) else "ORDERED")
+                    assert await conn.fetchval("SELECT status FROM purchase_orders WHERE id = $1", po["id"]) == expected
+                    for s in (a, b):
+                        assert await conn.fetchval("SELECT on_hand FROM stock WHERE sku_id = $1 AND warehouse_id = $2",
+                                                   s, wh) == start[s] + received[s]
+                raise _Rollback
+        except _Rollback:
+            pass
+

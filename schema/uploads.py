@@ -7,7 +7,7 @@ The body is read as a stream and given up as soon as it passes the file limit pl
 multipart framing: nothing unbounded is read, whatever the client's Content-Length says."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import orjson
 import structlog
@@ -61,7 +61,7 @@ class _TooLarge(Exception):
     pass
 
 
-async def _bounded(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _bounded(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     seen = 0
     async for chunk in stream:
         seen += len(chunk)

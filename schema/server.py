@@ -232,7 +232,7 @@ class _BodyTooLarge(Exception):
 
 
 def _is_upload(scope) -> bool:
-    return scope["path"] == "/uploads" and scope["method"] == "POST"
+    return scope["type"] == "http" and scope["path"] == "/uploads" and scope["method"] == "POST"
 
 
 class _AsgiEndpoint:

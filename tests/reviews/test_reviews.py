@@ -5,6 +5,9 @@ merchant's one reply to its own reviews only."""
 import httpx
 import pytest
 
+from app.auth.principal import Principal
+from app.auth.sessions import open_session
+from app.demo import REVIEW_BUYER_PHONE, seed_demo
 from app.errors import CommonError
 from app.ids import encode_id
 from app.reviews.errors import ReviewError
@@ -197,3 +200,17 @@ async def test_roles(gql, db, settings):
     body = await gql(REPLY, {"i": {"reviewId": gid("Review", 1), "text": "x"}}, buyer.token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await gql(MY_REVIEWS))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_demo_review_buyer_can_review_its_received_order(gql, db, settings, tokens):
+    await seed_demo(db, progress=lambda _: None)        # a second run adds nothing
+    buyer_id = await db.fetchval("SELECT id FROM buyers WHERE phone = $1", REVIEW_BUYER_PHONE)
+    lines = await db.fetch("SELECT l.id FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.buyer_id = $1"
+                           " ORDER BY l.id", buyer_id)
+    assert len(lines) == 2
+    async with db.transaction() as conn:
+        token = (await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))).access_token
+    assert (await gql.ok(COUNTS, token=token))["myOrderCounts"]["toReview"] == 1
+    for line in lines:
+        assert codes(await review(gql, token, line["id"], 5, "演示")) == []
+    assert (await gql.ok(COUNTS, token=token))["myOrderCounts"] == {"toReview": 0, "done": 1}

@@ -103,9 +103,8 @@ async def create_upload(request: Request) -> Response:
         try:
             chosen = service.upload_purpose(principal, purpose)
             data = await file.read(settings.upload_max_bytes + 1)
-            async with state.db.transaction() as conn:
-                row = await service.store_upload(conn, state.upload_storage, settings, principal, chosen, data,
-                                                 state.upload_decoding)
+            row = await service.store_upload(state.db, state.upload_storage, settings, principal, chosen, data,
+                                             state.upload_decoding)
         except DomainError as exc:
             return _refusal(exc)
     finally:

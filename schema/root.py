@@ -24,6 +24,7 @@ from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
+from schema.reviews import ReviewMutation, ReviewQuery, ReviewSubscription
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
 from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
@@ -31,18 +32,18 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, ReviewQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, SupplyMutation):
+               PaymentMutation, RiskMutation, SupplyMutation, ReviewMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, SupplySubscription):
+class Subscription(EventSubscription, OrderSubscription, SupplySubscription, ReviewSubscription):
     pass
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
+from app.accounts import points
 from app.auth.principal import Principal
 from app.catalog import reservations
 from app.errors import CommonError, DomainError, NotFound
@@ -178,8 +179,11 @@ async def complete_due(conn: asyncpg.Connection, now: datetime, received_before:
     due = await conn.fetch("SELECT id FROM orders WHERE status = 'RECEIVED' AND received_at <= $1"
                            " AND aftersale_status <> 'IN_PROGRESS' ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
                            received_before, limit)
-    return len(await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
-                           "system:review-window", only_if="aftersale_status <> 'IN_PROGRESS'"))
+    completed = await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
+                            "system:review-window", only_if="aftersale_status <> 'IN_PROGRESS'")
+    await points.credit_completed(conn, [points.PaidOrder(o["id"], o["buyer_id"], o["payable"] - o["refunded_amount"])
+                                         for o in completed], now)
+    return len(completed)
 
 
 async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str, reason: str) -> bool:
@@ -192,11 +196,14 @@ async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime,
 async def count_refund(conn: asyncpg.Connection, order_id: int, amount: int, now: datetime, actor: str,
                        reason: str) -> None:
     """The provider confirmed `amount` back for the order: PARTIALLY_REFUNDED, or REFUNDED and
-    then CLOSED."""
+    then CLOSED. Points the order earned at completion are taken back in proportion."""
     order = await conn.fetchrow(
         "UPDATE orders SET refunded_amount = refunded_amount + $2,"
         " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
-        " WHERE id = $1 RETURNING refunded_amount, payable", order_id, amount)
+        " WHERE id = $1 RETURNING refunded_amount, payable, buyer_id, status", order_id, amount)
+    if order["status"] == OrderStatus.COMPLETED:
+        await points.take_back_refunded(conn, order_id, order["buyer_id"], order["payable"],
+                                        order["refunded_amount"], now)
     if order["refunded_amount"] == order["payable"]:
         await close_refunded(conn, order_id, now, actor, reason)
 

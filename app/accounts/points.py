@@ -145,3 +145,16 @@ async def _record(conn: asyncpg.Connection, entries: list[tuple], balances: dict
         ("POINTS_CHANGED", {"buyer_id": buyer_id, "order_id": order_id, "kind": kind, "points": points,
                             "balance": balances[buyer_id].points, "level": level}, None)
         for buyer_id, order_id, kind, points, _, _, level in entries])
+
+
+async def account_of(conn: asyncpg.Connection, buyer_id: int) -> asyncpg.Record:
+    """The buyer's points, lifetime points and level."""
+    return await conn.fetchrow("SELECT points, lifetime_points, member_level FROM buyers WHERE id = $1", buyer_id)
+
+
+async def history_of(conn: asyncpg.Connection, buyer_id: int, after_id: int | None, limit: int) -> list[asyncpg.Record]:
+    """The buyer's points ledger, newest first."""
+    return await conn.fetch(
+        "SELECT id, order_id, kind, points, level_after, created_at FROM points_ledger"
+        " WHERE buyer_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        buyer_id, after_id, limit)

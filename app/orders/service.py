@@ -265,3 +265,28 @@ async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) ->
     status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
     ORDER_MACHINE.target(OrderStatus(status), event)     # raises INVALID_TRANSITION
     raise DomainError.of(CommonError.INVALID_TRANSITION, "the order changed meanwhile; reload it", "orderId")
+
+
+OPEN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.RECEIVED)
+
+
+async def lock_open_orders(conn: asyncpg.Connection, buyer_id: int) -> list[int]:
+    """Account deletion's check: locks every order of the buyer (in id order, as completion does)
+    and returns the open ones — not yet completed, cancelled or closed, or with an after-sale in
+    progress — so none can open or move on before the deletion commits."""
+    rows = await conn.fetch("SELECT id, status, aftersale_status FROM orders WHERE buyer_id = $1"
+                            " ORDER BY id FOR UPDATE", buyer_id)
+    return [r["id"] for r in rows if r["status"] in OPEN_STATUSES or r["aftersale_status"] == "IN_PROGRESS"]
+
+
+async def mask_buyer_personal_data(conn: asyncpg.Connection, buyer_id: int) -> int:
+    """Account deletion: the receiver, phone and street of every order's address snapshot, and a
+    top-up's recharge account, are masked; amounts, lines, history and the region stay, as
+    money records and settlement need them. Returns the orders changed."""
+    return int((await conn.execute(
+        "UPDATE orders SET"
+        " address = CASE WHEN address IS NULL THEN NULL ELSE address || jsonb_build_object("
+        "   'receiver', '*', 'phone', repeat('*', length(address->>'phone')), 'detail', '*') END,"
+        " recharge_account = CASE WHEN recharge_account IS NULL THEN NULL"
+        "   ELSE repeat('*', length(recharge_account)) END"
+        " WHERE buyer_id = $1 AND (address IS NOT NULL OR recharge_account IS NOT NULL)", buyer_id)).split()[-1])

@@ -68,7 +68,7 @@ async def _lock_book(conn: asyncpg.Connection, buyer_id: int) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('addresses:' || $1::bigint, 0))", buyer_id)
 
 
-async def _own(conn: asyncpg.Connection, buyer_id: int, address_id: int, field: str = "id") -> asyncpg.Record:
+async def _own(conn: asyncpg.Connection, buyer_id: int, address_id: int, field: str = "addressId") -> asyncpg.Record:
     row = await conn.fetchrow(f"SELECT {COLUMNS} FROM buyer_addresses WHERE id = $1 AND buyer_id = $2",
                               address_id, buyer_id)
     if row is None:
@@ -139,8 +139,8 @@ async def addresses_of(conn: asyncpg.Connection, buyer_id: int) -> list[asyncpg.
                             " ORDER BY is_default DESC, id DESC", buyer_id)
 
 
-async def address_of(conn: asyncpg.Connection, buyer_id: int, address_id: int) -> asyncpg.Record:
-    return await _own(conn, buyer_id, address_id)
+async def address_of(conn: asyncpg.Connection, buyer_id: int, address_id: int, field: str = "id") -> asyncpg.Record:
+    return await _own(conn, buyer_id, address_id, field)
 
 
 async def default_address(conn: asyncpg.Connection, buyer_id: int) -> asyncpg.Record | None:
@@ -153,4 +153,4 @@ async def address_for_order(conn: asyncpg.Connection, buyer_id: int, address_id:
     with None the default address (None when the book is empty)."""
     if address_id is None:
         return await default_address(conn, buyer_id)
-    return await _own(conn, buyer_id, address_id, "addressId")
+    return await _own(conn, buyer_id, address_id)

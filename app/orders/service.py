@@ -249,15 +249,16 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     return refunded
 
 
-async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:
-    """Deliver pending buyer notifications through `send(row)` and mark them SENT; rows another
-    sender holds are skipped, so several workers never send one twice."""
+async def send_buyer_notifications(conn: asyncpg.Connection, send: Callable[[asyncpg.Record], Awaitable[bool]],
+                                   now: datetime, limit: int = 200) -> int:
+    """Deliver pending buyer notifications through `send(row)` and mark SENT those it delivered
+    (False: not delivered, tried again next time); rows another sender holds are skipped, so
+    several workers never send one twice. Returns how many rows were handled."""
     rows = await conn.fetch("SELECT n.*, b.phone FROM buyer_notifications n JOIN buyers b ON b.id = n.buyer_id"
                             " WHERE n.status = 'PENDING' ORDER BY n.id LIMIT $1 FOR UPDATE OF n SKIP LOCKED", limit)
-    for row in rows:
-        await send(row)
+    sent = [row["id"] for row in rows if await send(row)]
     await conn.execute("UPDATE buyer_notifications SET status = 'SENT', sent_at = $2 WHERE id = ANY($1::bigint[])",
-                       [r["id"] for r in rows], now)
+                       sent, now)
     return len(rows)
 
 

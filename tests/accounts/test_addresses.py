@@ -155,3 +155,11 @@ async def test_the_preview_without_a_region_uses_the_default_address(gql, db, se
     anonymous = (await gql.ok(PREVIEW, {"i": {"lines": lines}}))["checkoutPreview"]["shippingTotal"]
     assert anonymous == 800
     assert TIBET == "540000" and gid("Sku", market.sku["a_cheap"])
+
+
+async def test_the_demo_buyer_has_an_address_book_with_one_default(gql, db, tokens):
+    from app.demo import seed_demo
+    await seed_demo(db, progress=lambda _: None)                            # idempotent: still two
+    me = (await gql.ok(ME, token=tokens["buyer"]))["me"]
+    assert len(me["addresses"]) == 2 and [a["isDefault"] for a in me["addresses"]] == [True, False]
+    assert me["defaultAddress"]["id"] == me["addresses"][0]["id"]

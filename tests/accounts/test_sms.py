@@ -123,3 +123,21 @@ async def test_the_sandbox_checks_both_signatures(gql, settings):
     opened = await gql.http.post("/sandbox/sms/v1/inbox", content=inbox, headers=signed_headers(DEV_SANDBOX_SECRET,
                                                                                                 inbox))
     assert [m["text"] for m in opened.json()["messages"]] == ["hi"]
+
+
+async def test_buyer_sms_notifications_go_through_the_gateway_and_wait_when_it_is_down(gql, db, settings):
+    from app.payments.gateway import http_client
+    from tests.accounts.helpers import new_buyer
+    from workers.orders import send_buyer_notifications
+    buyer_id, _ = await new_buyer(db, settings)
+    phone = await db.fetchval("SELECT phone FROM buyers WHERE id = $1", buyer_id)
+    notice = await db.fetchval("INSERT INTO buyer_notifications (buyer_id, channel, template, payload)"
+                               " VALUES ($1, 'SMS', 'ORDER_SHIPPED', '{}') RETURNING id", buyer_id)
+    down = settings.model_copy(update={"sms_gateway_url": f"http://127.0.0.1:{free_port()}/sandbox/sms"})
+    async with http_client() as http:
+        await send_buyer_notifications({"db": db, "settings": down, "http": http})
+        assert await db.fetchval("SELECT status FROM buyer_notifications WHERE id = $1", notice) == "PENDING"
+        assert await sandbox_sms(gql.http, phone) == []
+        await send_buyer_notifications({"db": db, "settings": settings, "http": http})
+    assert await db.fetchval("SELECT status FROM buyer_notifications WHERE id = $1", notice) == "SENT"
+    assert [m["template"] for m in await sandbox_sms(gql.http, phone)] == ["ORDER_SHIPPED"]

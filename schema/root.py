@@ -11,6 +11,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from schema.accounts import AccountMutation, AccountQuery, AccountSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -31,18 +32,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, ReviewQuery):
+            PaymentQuery, RiskQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, ReviewMutation):
+               PaymentMutation, RiskMutation, ReviewMutation, AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, ReviewSubscription):
+class Subscription(EventSubscription, OrderSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

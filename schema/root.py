@@ -11,6 +11,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from schema.accounts import AccountMutation, AccountQuery, AccountSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -32,18 +33,18 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery, ReviewQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, SupplyMutation, ReviewMutation):
+               PaymentMutation, RiskMutation, SupplyMutation, ReviewMutation, AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, SupplySubscription, ReviewSubscription):
+class Subscription(EventSubscription, OrderSubscription, SupplySubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

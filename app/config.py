@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
+DEV_SANDBOX_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,17 @@ class Settings(BaseSettings):
     public_base_url: str | None = None            # where providers reach us; default http://host:port
     callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
 
+    # Sandbox partner systems (warehouses, suppliers: app/sandbox/) verify our signatures with
+    # this one secret, which the demo partner rows store; refused in production like the above
+    sandbox_partner_secret: str = DEV_SANDBOX_PARTNER_SECRET
+    # Virtual goods (app/topup/): a top-up not recharged this long after payment is refunded;
+    # a supplier call not answered within topup_http_timeout_seconds is an unknown outcome
+    topup_deadline_seconds: int = 10 * 60
+    topup_http_timeout_seconds: float = 5.0
+    # the sandbox top-up supplier: its answer time, and how long a "times out" answer hangs
+    sandbox_topup_latency_ms: int = 200
+    sandbox_topup_hang_seconds: float = 30.0
+
     outbox_poll_seconds: float = 0.5
     subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
@@ -80,6 +92,8 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a strong secret in production")
             if self.sandbox_enabled and self.sandbox_provider_secret == DEV_SANDBOX_SECRET:
                 raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
+            if self.sandbox_enabled and self.sandbox_partner_secret == DEV_SANDBOX_PARTNER_SECRET:
+                raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self

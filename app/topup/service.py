@@ -16,6 +16,7 @@ crash, because the purchase row decides:
 Each end emits TOPUP_SUCCEEDED / TOPUP_FAILED on topic "fulfilment" for the order's merchant.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,10 +80,12 @@ async def advance(db: Database, settings: Settings, http: httpx.AsyncClient, ord
             "SELECT ss.supplier_sku_code, sum(l.quantity)::int AS quantity FROM order_lines l"
             " JOIN supplier_skus ss ON ss.sku_id = l.sku_id AND ss.supplier_id = $2"
             " WHERE l.order_id = $1 GROUP BY 1 ORDER BY 1", order_id, purchase["supplier_id"])]
+    asked = time.monotonic()
     answer = await _ask(http, settings, api.Supplier(who["id"], who["endpoint_url"], who["secret"]), purchase,
                         items, first=purchase["attempts"] == 0, late=now >= purchase["deadline_at"])
+    answered_at = now + timedelta(seconds=time.monotonic() - asked)     # when the supplier answered
     async with db.transaction() as conn:
-        return await _apply(conn, purchase["id"], answer, attempt["attempts"], now)
+        return await _apply(conn, purchase["id"], answer, attempt["attempts"], answered_at)
 
 
 async def _open(conn: asyncpg.Connection, settings: Settings, order_id: int,

@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.config import DEV_SANDBOX_PARTNER_SECRET  # noqa: E402
+from app.config import DEV_PARTNER_SECRET  # noqa: E402
 from app.migrate import migrate  # noqa: E402
 from bench.callbacks import free_port, sandbox_batch, start, wait_http, with_database  # noqa: E402
 
@@ -103,7 +103,7 @@ async def seed(url: str, n: int, secret: str) -> list[tuple[int, int]]:
 
 
 async def run(admin_url: str, redis_url: str, n: int, rate: int, workers: int) -> dict:
-    secret = os.environ.get("SANDBOX_PARTNER_SECRET", DEV_SANDBOX_PARTNER_SECRET)
+    secret = os.environ.get("SANDBOX_PARTNER_SECRET", DEV_PARTNER_SECRET)
     url = await fresh_database(admin_url)
     payments = await seed(url, n, secret)
     redis = Redis.from_url(redis_url)

@@ -1,8 +1,10 @@
-"""The sandbox payment provider (DOMAIN §7) and partner systems (§6): "the outside world" shipped
-with the project so a developer or a test can pay, push and buy without a real provider. They
-speak real HTTP, keep their state in Redis, sign what they send with their own secret, and are
-mounted under /sandbox/ only when `settings.sandbox_on` (never in production unless explicitly
-enabled with real secrets)."""
+"""The sandbox payment provider (DOMAIN §7): "the outside world" shipped with the project so a
+developer or a test can pay without a real provider. It speaks real HTTP, keeps its state in
+Redis, signs its callbacks with its own secret, and is mounted under /sandbox/ only when
+`settings.sandbox_on` (never in production unless explicitly enabled with a real secret).
+
+Partner systems (fulfilment warehouses and suppliers, top-up suppliers) live here too; their
+rows name them `sandbox://<service>/<partner-code>`, resolved by `partner_url`."""
 
 from app.config import Settings
 
@@ -10,8 +12,8 @@ SANDBOX_SCHEME = "sandbox://"
 
 
 def partner_url(settings: Settings, endpoint_url: str) -> str:
-    """A partner endpoint as stored (`http(s)://…` or `sandbox://<service>/<partner code>`) as a
-    URL to call: sandbox partners live under this app's own base URL, so demo rows work on any port."""
+    """A partner's HTTP base URL: `sandbox://<service>/<code>` is this app's own sandbox (so demo
+    rows work on any port), anything else is used as it is."""
     if endpoint_url.startswith(SANDBOX_SCHEME):
         return f"{settings.base_url}/sandbox/{endpoint_url.removeprefix(SANDBOX_SCHEME)}"
-    return endpoint_url
+    return endpoint_url.rstrip("/")

@@ -726,21 +726,22 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
 
 DEMO_ACTOR = "demo"
 # The REALTIME_API supplier the platform's top-ups are bought from (the sandbox one); the
-# supply onboarding may write the same row — the name is unique, so it is written once.
-TOPUP_SUPPLIER = "话费通 Recharge Hub"
-TOPUP_SUPPLIER_ENDPOINT = "sandbox://topup/recharge-hub"
+# supply onboarding writes the same row (same name, unique), so whichever runs first writes it.
+TOPUP_SUPPLIER = "话费通 TopUp Hub"
+TOPUP_SUPPLIER_ENDPOINT = "sandbox://topup/hub"
 
 
 async def _seed_topup_supplier(conn: asyncpg.Connection) -> None:
     """The top-up supplier and its contract for every platform virtual SKU (at 98 % of the
-    price, under the SKU's own code), so a paid top-up is bought at once (app/topup/)."""
+    price, code TH-<SKU code>), so a paid top-up is bought at once (app/topup/); lines that exist
+    already are left as they are."""
     await conn.execute(
         "INSERT INTO suppliers (name, kind, contact_name, settlement_terms, endpoint_url, secret)"
-        " VALUES ($1, 'REALTIME_API', 'Sandbox', 'PREPAID', $2, $3) ON CONFLICT ((lower(name))) DO NOTHING",
+        " VALUES ($1, 'REALTIME_API', '赵经理', 'PREPAID', $2, $3) ON CONFLICT ((lower(name))) DO NOTHING",
         TOPUP_SUPPLIER, TOPUP_SUPPLIER_ENDPOINT, get_settings().sandbox_partner_secret)
     await conn.execute(
         "INSERT INTO supplier_skus (supplier_id, sku_id, purchase_price, supplier_sku_code)"
-        " SELECT su.id, s.id, s.price * 98 / 100, s.code FROM suppliers su, skus s JOIN products p ON p.id = s.product_id"
+        " SELECT su.id, s.id, s.price * 98 / 100, 'TH-' || s.code FROM suppliers su, skus s JOIN products p ON p.id = s.product_id"
         " WHERE lower(su.name) = lower($1) AND p.merchant_id = $2 AND p.fulfillment_type = 'VIRTUAL'"
         " ON CONFLICT DO NOTHING", TOPUP_SUPPLIER, PLATFORM)
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.demo import seed_demo
 from tests.conftest import GraphQLClient
 from tests.payments.helpers import WAIT, clear_job_queue
 from tests.servers import free_port, serving
@@ -22,6 +23,12 @@ def settings(database_url, services, port) -> Settings:
                     log_level="WARNING", login_attempts_per_ip=10_000, response_cache_seconds=0,
                     host="127.0.0.1", port=port, topup_http_timeout_seconds=0.5, sandbox_topup_hang_seconds=2,
                     sandbox_topup_latency_ms=20)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _demo(db):
+    """The demo data first, so the demo's fixed ids (merchants 1 to 3) are the demo's."""
+    await seed_demo(db, progress=lambda _: None)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -93,3 +93,15 @@ async def test_the_after_sale_status_shows_the_refund_under_way(server, http, ap
 
 async def _paid(api, token, order_id) -> bool:
     return (await order_view(api, token, order_id))["status"] == "PAID"
+
+
+async def test_demo_top_ups_have_a_supplier(db):
+    """Every demo virtual SKU recharges a phone and is covered by the demo REALTIME_API supplier."""
+    from app.demo import TOPUP_SUPPLIER
+    rows = await db.fetch(
+        "SELECT s.code, s.recharge_account_kind, su.kind, su.endpoint_url FROM skus s"
+        " JOIN products p ON p.id = s.product_id AND p.fulfillment_type = 'VIRTUAL' AND p.merchant_id = 1"
+        " LEFT JOIN supplier_skus ss ON ss.sku_id = s.id LEFT JOIN suppliers su ON su.id = ss.supplier_id"
+        "   AND su.name = $1", TOPUP_SUPPLIER)
+    assert rows and all(r["recharge_account_kind"] == "PHONE" for r in rows)
+    assert {(r["kind"], r["endpoint_url"]) for r in rows} == {("REALTIME_API", "sandbox://topup/hub")}

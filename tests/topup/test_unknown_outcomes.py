@@ -129,3 +129,26 @@ async def test_the_sandbox_refuses_unsigned_calls(server, http, settings):
 
 async def _paid(db, order_id: str) -> bool:
     return await db.fetchval("SELECT status = 'PAID' FROM orders WHERE id = $1", decode_id("Order", order_id))
+
+
+async def test_the_sandbox_control_call_sets_rates_and_latency(server, http, settings):
+    secret, code = settings.sandbox_partner_secret, "control-test"
+    body = {"account": "13912345678", "items": [{"sku_code": "X", "quantity": 1}]}
+    set_to = await supplier_call(http, secret, "POST", f"/{code}/v1/control", {"failure_rate": 1, "latency_ms": 0})
+    assert set_to.json() == {"latency_ms": 0, "failure_rate": 1, "timeout_rate": 0}
+    refused = await supplier_call(http, secret, "POST", f"/{code}/v1/purchases", {**body, "reference": "c1"})
+    assert refused.json()["status"] == "FAILED"
+    await supplier_call(http, secret, "POST", f"/{code}/v1/control", {"failure_rate": 0})
+    bought = await supplier_call(http, secret, "POST", f"/{code}/v1/purchases", {**body, "reference": "c2"})
+    assert bought.json()["status"] == "SUCCEEDED"
+    assert (await supplier_call(http, secret, "POST", f"/{code}/v1/control", {"failure_rate": 2})).status_code == 400
+    unsigned = await http.post(f"/sandbox/topup/{code}/v1/control", json={"failure_rate": 1})
+    assert unsigned.status_code == 401
+
+
+def test_only_paid_top_ups_start_a_purchase():
+    from app.events import Event
+    paid = Event(1, "order", "ORDER_PAID", 1, {"order_id": 7, "virtual": True}, "")
+    physical = Event(2, "order", "ORDER_PAID", 1, {"order_id": 8, "virtual": False, "shipments": [[1, "MERCHANT"]]}, "")
+    assert topup_jobs.start_purchase(paid) == [("buy_topup", (7,), "topup:7")]
+    assert topup_jobs.start_purchase(physical) == []

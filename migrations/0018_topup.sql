@@ -31,3 +31,5 @@ CREATE TABLE topup_purchases (
 -- the sweeper's work: open purchases whose job may have been lost (or gave up retrying)
 CREATE INDEX topup_purchases_open_idx ON topup_purchases (coalesce(retry_at, created_at))
     WHERE status IN ('PENDING', 'UNKNOWN');
+-- ...and paid top-ups that never got a purchase (a lost ORDER_PAID reaction)
+CREATE INDEX orders_paid_topup_idx ON orders (paid_at) WHERE status = 'PAID' AND recharge_account IS NOT NULL;

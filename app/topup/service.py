@@ -139,7 +139,7 @@ async def _apply(conn: asyncpg.Connection, purchase_id: int, answer: Answer, att
                            " last_error = NULL WHERE id = $1", purchase_id, answer.supplier_ref, now)
         if order is not None:
             await orders.deliver_virtual(conn, order_id, now, "system:topup", purchase["account"])
-        await _event(conn, "TOPUP_SUCCEEDED", purchase, order_id, None, answer.supplier_ref)
+        await _event(conn, "TOPUP_SUCCEEDED", purchase, "SUCCEEDED", None, answer.supplier_ref)
         return Progress("SUCCEEDED")
     if answer.outcome is Outcome.FAILED:
         return await _fail(conn, order, purchase, "FAILED", TopupError.SUPPLIER_REFUSED, now, answer.detail)
@@ -164,15 +164,17 @@ async def _fail(conn: asyncpg.Connection, order: asyncpg.Record | None, purchase
                                                 f"topup:{order['id']}")
         refunded = await orders.refund_undelivered(conn, order, now, "system:topup", REFUND_REASON, refund)
         refund_id = None if refunded is None else refunded["id"]
-    await _event(conn, "TOPUP_FAILED", purchase, purchase["order_id"], why, None, refund_id)
+    await _event(conn, "TOPUP_FAILED", purchase, status, why, None, refund_id)
     return Progress(status, refund_id=refund_id)
 
 
-async def _event(conn: asyncpg.Connection, event_type: str, purchase: asyncpg.Record, order_id: int,
+async def _event(conn: asyncpg.Connection, event_type: str, purchase: asyncpg.Record, status: str,
                  why: TopupError | None, supplier_ref: str | None, refund_id: int | None = None) -> None:
+    order_id = purchase["order_id"]
     merchant_id = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", order_id)
     await emit(conn, TOPIC, event_type,
                {"order_id": order_id, "purchase_id": purchase["id"], "supplier_id": purchase["supplier_id"],
+                "status": status,
                 "reason": None if why is None else why.value, "supplier_ref": supplier_ref, "refund_id": refund_id},
                merchant_id=merchant_id)
 

@@ -23,7 +23,7 @@ from app.auth.passwords import hash_password
 from app.auth.service import create_staff
 from app.catalog import warehouses
 from app.catalog.index import refresh_product_index
-from app.config import DEV_SANDBOX_PARTNER_SECRET
+from app.config import get_settings
 from app.db import Database
 from app.supply import purchasing, suppliers
 from app.supply.status import PurchaseOrderAction
@@ -441,6 +441,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_supply(conn, ids)
         await _seed_review_demo(conn)
         await _seed_address_book(conn)
+        await _seed_topup_supplier(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -646,6 +647,8 @@ async def insert_products(conn: asyncpg.Connection, ids: CatalogIds, seeds: list
                AS t (p, m, c, s, l, pr, lp, mp, ml, w, i, sc)
         RETURNING id, merchant_id, code
         """, *map(list, zip(*skus)))
+    await conn.execute("UPDATE skus s SET recharge_account_kind = 'PHONE' FROM products p WHERE p.id = s.product_id"
+                       " AND p.id = ANY($1::bigint[]) AND p.fulfillment_type = 'VIRTUAL'", pids)
     await conn.execute(
         "INSERT INTO stock (sku_id, warehouse_id, on_hand) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])",
         *map(list, zip(*_stock_rows(ids, seeds, sku_rows))))
@@ -758,6 +761,25 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
 
 
 DEMO_ACTOR = "demo"
+# The REALTIME_API supplier the platform's top-ups are bought from (the sandbox one); the
+# supply onboarding writes the same row (same name, unique), so whichever runs first writes it.
+TOPUP_SUPPLIER = "话费通 TopUp Hub"
+TOPUP_SUPPLIER_ENDPOINT = "sandbox://topup/hub"
+
+
+async def _seed_topup_supplier(conn: asyncpg.Connection) -> None:
+    """The top-up supplier and its contract for every platform virtual SKU (at 98 % of the
+    price, code TH-<SKU code>), so a paid top-up is bought at once (app/topup/); lines that exist
+    already are left as they are."""
+    await conn.execute(
+        "INSERT INTO suppliers (name, kind, contact_name, settlement_terms, endpoint_url, secret)"
+        " VALUES ($1, 'REALTIME_API', '赵经理', 'PREPAID', $2, $3) ON CONFLICT ((lower(name))) DO NOTHING",
+        TOPUP_SUPPLIER, TOPUP_SUPPLIER_ENDPOINT, get_settings().sandbox_partner_secret)
+    await conn.execute(
+        "INSERT INTO supplier_skus (supplier_id, sku_id, purchase_price, supplier_sku_code)"
+        " SELECT su.id, s.id, s.price * 98 / 100, 'TH-' || s.code FROM suppliers su, skus s JOIN products p ON p.id = s.product_id"
+        " WHERE lower(su.name) = lower($1) AND p.merchant_id = $2 AND p.fulfillment_type = 'VIRTUAL'"
+        " ON CONFLICT DO NOTHING", TOPUP_SUPPLIER, PLATFORM)
 
 
 async def _seed_promotions(conn: asyncpg.Connection) -> None:
@@ -817,11 +839,10 @@ async def _seed_promotions(conn: asyncpg.Connection) -> None:
                            template, buyer, now + timedelta(days=30))
 
 
-# --- supply (DOMAIN §6): one supplier of each kind -------------------------------------------
+# --- supply (DOMAIN §6): stock and dropship suppliers ---------------------------------------
 
 STOCK_SUPPLIER = "华东数码供应链 East China Digital Supply"
 DROPSHIP_SUPPLIER = "优品代发 Youpin Dropship"
-TOPUP_SUPPLIER = "话费通 TopUp Hub"
 DEMO_PURCHASE_ORDER = "DEMO-PO-0001"
 SUPPLY_ACTOR = "system:demo"
 
@@ -829,8 +850,8 @@ SUPPLY_ACTOR = "system:demo"
 async def _seed_supply(conn: asyncpg.Connection, ids: CatalogIds) -> None:
     """A STOCK supplier of the self-operated phones with one received purchase order into the
     Shanghai DC; a DROPSHIP supplier (its warehouse, regions, contract and declared stock) for the
-    dropship products; a REALTIME_API supplier of the phone top-ups. Through the supply services,
-    each piece only when it is not there yet."""
+    dropship products (the REALTIME_API one is `_seed_topup_supplier`'s). Through the supply
+    services, each piece only when it is not there yet."""
     async def supplier(name: str, **fields) -> int:
         pk = await conn.fetchval("SELECT id FROM suppliers WHERE name = $1", name)
         return pk or (await suppliers.create_supplier(conn, SUPPLY_ACTOR, name=name, **fields))["id"]
@@ -858,7 +879,8 @@ async def _seed_supply(conn: asyncpg.Connection, ids: CatalogIds) -> None:
 
     dropship_id = await supplier(DROPSHIP_SUPPLIER, kind="DROPSHIP", contact_name="李经理",
                                  contact_phone="0571-55550202", settlement_terms="MONTHLY",
-                                 endpoint_url="sandbox://fulfilment/youpin", secret=DEV_SANDBOX_PARTNER_SECRET,
+                                 endpoint_url="sandbox://fulfilment/youpin",
+                                 secret=get_settings().sandbox_partner_secret,
                                  delivery_region_codes=sorted(set(EAST + SOUTH + ["110000"])))
     dropship = await platform_skus("DROPSHIP")
     declared = await warehouses.available_in(conn, await suppliers.warehouse_id_of(conn, dropship_id),
@@ -868,11 +890,7 @@ async def _seed_supply(conn: asyncpg.Connection, ids: CatalogIds) -> None:
         if sku["id"] not in declared:
             await suppliers.declare_stock(conn, dropship_id, sku["id"], 50)
 
-    topup_id = await supplier(TOPUP_SUPPLIER, kind="REALTIME_API", contact_name="赵经理",
-                              contact_phone="010-55550303", settlement_terms="PREPAID",
-                              endpoint_url="sandbox://topup/hub", secret=DEV_SANDBOX_PARTNER_SECRET)
-    for sku in await platform_skus("VIRTUAL", "话费充值"):
-        await suppliers.set_contract_line(conn, topup_id, sku["id"], sku["price"] * 98 // 100, f"TH-{sku['code']}")
+
 REVIEW_BUYER_PHONE = "13800000002"
 
 

@@ -32,6 +32,7 @@ from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
 from app.sandbox.sms import sms_routes
+from app.sandbox.topup import topup_routes
 from app.supply.webhooks import supplier_routes
 from app.uploads.storage import storage_for
 from schema.context import Context
@@ -369,8 +370,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
                 *webhook_routes(), *supplier_routes(), *upload_routes(),
-                # /sandbox/sms before the payment sandbox's /sandbox mount, which would take its paths
-                *(sms_routes() + sandbox_routes() if settings.sandbox_on else [])],
+                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount
+                *((*sms_routes(), *topup_routes(), *sandbox_routes()) if settings.sandbox_on else ())],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, settings=settings)

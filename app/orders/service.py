@@ -8,7 +8,7 @@ payment — has exactly one effect: the second finds the status moved on and cha
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -17,6 +17,7 @@ from app.auth.principal import Principal
 from app.catalog import reservations
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
+from app.fulfilment import shipments
 from app.orders.errors import OrderError
 from app.orders.status import ORDER_MACHINE, SUB_STATUSES, OrderEvent, OrderStatus
 from app.promotions import usage as promotion_usage
@@ -24,22 +25,25 @@ from app.promotions import usage as promotion_usage
 # order changes the buyer is told about (DOMAIN §12 buyer notification outbox), and how
 BUYER_NOTICES: dict[OrderEvent, str] = {
     OrderEvent.PAY: "PUSH", OrderEvent.SHIP: "SMS", OrderEvent.CANCEL: "PUSH", OrderEvent.CLOSE: "PUSH",
+    OrderEvent.DELIVER: "SMS",
 }
 
 
 async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str, now: datetime,
                 actor: str, reason: str | None = None, extra_sets: str = "", extra_args: tuple = (),
-                only_if: str = "true", extra: dict | None = None) -> list[asyncpg.Record]:
+                only_if: str = "true", extra: dict | None = None,
+                per_order: dict[int, dict] | None = None) -> list[asyncpg.Record]:
     """Move the orders that are still in a status `event` leaves (and meet `only_if`) through
     `ORDER_MACHINE`: its sub-statuses and `at_column` set (`extra_sets` may use $5 onwards), one
-    history row and one ORDER_<status> event per order, and for the changes buyers hear about
-    one buyer notification per order, all set-based. Returns their rows *before* the change."""
+    history row and one ORDER_<status> event per order (`per_order` adds to one order's
+    payload), and for the changes buyers hear about one buyer notification per order, all
+    set-based. Returns their rows *before* the change."""
     sets = ", ".join([*(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items()), f"{at_column} = $4",
                       *([extra_sets] if extra_sets else [])])
     orders = await ORDER_MACHINE.move(
         conn, order_ids, event, actor=actor, reason=reason, sets=sets, args=(now, *extra_args), only_if=only_if,
         payload=lambda o: {"payment_order_id": o["payment_order_id"], "buyer_id": o["buyer_id"],
-                           "payable": o["payable"], **(extra or {})})
+                           "payable": o["payable"], **(extra or {}), **(per_order or {}).get(o["id"], {})})
     channel = BUYER_NOTICES.get(event)
     if channel and orders:
         await conn.execute(
@@ -73,7 +77,9 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
                          actor: str) -> set[int]:
     """PENDING_PAYMENT → PAID for payment orders (each paid by its payment; None when there was
     nothing to pay) and their orders, in a constant number of statements: stock stays reserved
-    and each order gets a durable fulfilment request. Returns the payment orders that moved;
+    and each order gets its shipments (app/fulfilment), named in its ORDER_PAID event (which
+    starts their pushes); the event also says whether the order is a top-up (`virtual`), so the
+    top-up job starts for those only without a lookup. Returns the payment orders that moved;
     the others were no longer pending and are left as they are."""
     moved = {r["id"] for r in await conn.fetch(
         "UPDATE payment_orders po SET status = 'PAID', paid_at = $3, paid_by_payment_id = t.payment_id"
@@ -82,9 +88,13 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         [p for p, _ in paid], [pay for _, pay in paid], now)}
     if not moved:
         return moved
-    orders = await _move(conn, await order_ids_of(conn, list(moved)), OrderEvent.PAY, "paid_at", now, actor)
-    await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
-                       " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
+    order_ids = await order_ids_of(conn, list(moved))
+    parcels = await shipments.create_for_orders(conn, order_ids, now, actor)
+    virtual = {r["order_id"] for r in await conn.fetch(
+        "SELECT DISTINCT l.order_id FROM order_lines l JOIN products p ON p.id = l.product_id"
+        " WHERE l.order_id = ANY($1::bigint[]) AND p.fulfillment_type = 'VIRTUAL'", order_ids)}
+    await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now, actor,
+                per_order={o: {"shipments": parcels.get(o, []), "virtual": o in virtual} for o in order_ids})
     return moved
 
 
@@ -132,25 +142,55 @@ async def cancel_one_due(conn: asyncpg.Connection, now: datetime) -> bool:
 
 async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, carrier: str, tracking_number: str,
                now: datetime) -> None:
-    """The merchant ships a paid order: reservations become deductions. Not while the buyer's
-    refund of it is under way (its stock is already released)."""
+    """The merchant ships a paid order from the console: its MERCHANT parcels leave with the
+    carrier and tracking number given (app/fulfilment: stock deducted, the order SHIPPED once
+    every parcel has left). Not while the buyer's refund of it is under way (its stock is
+    already released)."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking_number) <= 50:
         raise DomainError.of(OrderError.INVALID_TRACKING, "give a carrier and a tracking number of 1 to 50 characters",
                              "trackingNumber")
-    owner = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", order_id)
-    if owner is None or not principal.can_manage_merchant(owner):
+    order = await conn.fetchrow("SELECT merchant_id, aftersale_status FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    if order is None or not principal.can_manage_merchant(order["merchant_id"]):
         raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
-    orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now, principal.subject, None,
-                         "carrier = $5, tracking_number = $6", (carrier, tracking_number),
-                         only_if="aftersale_status <> 'IN_PROGRESS'",
-                         extra={"carrier": carrier, "tracking_number": tracking_number})
-    if not orders:
-        if await conn.fetchval("SELECT aftersale_status = 'IN_PROGRESS' FROM orders WHERE id = $1", order_id):
-            raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "the buyer is being refunded for this order",
-                                 "orderId")
+    if order["aftersale_status"] == "IN_PROGRESS":
+        raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "the buyer is being refunded for this order", "orderId")
+    if not await shipments.ship_merchant_parcels(conn, order_id, carrier, tracking_number, now, principal.subject):
         await _refuse(conn, order_id, OrderEvent.SHIP)
-    await reservations.deduct_for_order(conn, order_id)
+
+
+async def lock_order(conn: asyncpg.Connection, order_id: int) -> None:
+    """Fulfilment's parcels of one order change under the order's lock (app/fulfilment/shipments)."""
+    await conn.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", order_id)
+
+
+async def mark_shipped(conn: asyncpg.Connection, order_id: int, carrier: str | None, tracking_number: str | None,
+                       now: datetime, actor: str) -> bool:
+    """PAID → SHIPPED once every parcel has left (app/fulfilment decides), with the first
+    parcel's carrier and tracking number; False when it had moved on."""
+    return bool(await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now, actor, None,
+                            "carrier = $5, tracking_number = $6", (carrier, tracking_number),
+                            extra={"carrier": carrier, "tracking_number": tracking_number}))
+
+
+async def mark_signed(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str) -> bool:
+    """Every parcel of a shipped order was signed for: the logistics sub-status becomes SIGNED
+    (the system status stays SHIPPED: receipt is the buyer's confirmation or the auto-confirm),
+    with a history row, an ORDER_SIGNED event and a buyer notification; False when it was."""
+    order = await conn.fetchrow("UPDATE orders SET logistics_status = 'SIGNED' WHERE id = $1 AND status = 'SHIPPED'"
+                                " AND logistics_status = 'SHIPPED' RETURNING *", order_id)
+    if order is None:
+        return False
+    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)"
+                       " VALUES ($1, 'SHIPPED', 'SHIPPED', $2, 'SIGNED', $3)", order_id, actor, now)
+    await emit(conn, "order", "ORDER_SIGNED",
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": order["buyer_id"],
+                "from": "SHIPPED", "to": "SHIPPED", "payable": order["payable"], "actor": actor, "reason": "SIGNED"},
+               merchant_id=order["merchant_id"])
+    await conn.execute("INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
+                       " VALUES ($1, $2, 'PUSH', 'ORDER_SIGNED', jsonb_build_object('order_id', $2::bigint))",
+                       order["buyer_id"], order_id)
+    return True
 
 
 async def confirm_receipt(conn: asyncpg.Connection, buyer_id: int, order_id: int, now: datetime) -> None:
@@ -212,7 +252,7 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
                       refund: Callable[[int, int], Awaitable[asyncpg.Record]]) -> asyncpg.Record:
     """The buyer cancels a paid order before shipment (REFUND_ONLY): `refund(payment id, amount)`
     (payments' refund primitive) refunds its payable from the payment that paid it, its stock
-    goes back, its fulfilment request is cancelled, and it shows as an after-sale in progress
+    goes back, its shipments are cancelled, and it shows as an after-sale in progress
     until the refund succeeds and closes it. Virtual goods have no after-sale (DOMAIN §0, §9): a
     top-up is delivered at once. Returns the refund."""
     owner = await conn.fetchrow("SELECT payment_order_id FROM orders WHERE id = $1 AND buyer_id = $2",
@@ -232,20 +272,74 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     if order["aftersale_status"] != "NONE":
         raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "this order already has an after-sale request",
                              "orderId")
+    return await _refund_unshipped(conn, po, order, refund, f"buyer:{buyer_id}", "BUYER_CANCELLED")
+
+
+async def _refund_unshipped(conn: asyncpg.Connection, po: asyncpg.Record, order: asyncpg.Record,
+                            refund: Callable[[int, int], Awaitable[asyncpg.Record]], actor: str,
+                            reason: str) -> asyncpg.Record:
+    """Refund a paid order that never left (its payment order and it locked): the refund of what
+    is left of its payable, its stock back, its fulfilment request cancelled, and the after-sale
+    sub-status IN_PROGRESS until the refund succeeds and closes it."""
+    order_id = order["id"]
     refunded = await refund(po["paid_by_payment_id"], order["payable"] - order["refunded_amount"])
     await reservations.release_for_orders(conn, [order_id])
-    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
-                       " WHERE id = $1", order_id)
-    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED'"
-                       " WHERE order_id = $1 AND status = 'PENDING'", order_id)
+    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = $2"
+                       " WHERE id = $1", order_id, reason)
+    await shipments.cancel_for_order(conn, order_id, datetime.now(UTC), actor, reason)
     # the system status stays PAID until the refund settles; the history still shows who asked, when
     await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
-                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")
+                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], actor)
     await emit(conn, "order", "ORDER_REFUND_REQUESTED",
-               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": order["buyer_id"],
                 "from": order["status"], "to": order["status"], "payable": order["payable"],
-                "actor": f"buyer:{buyer_id}", "reason": "BUYER_CANCELLED", "refund_id": refunded["id"],
+                "actor": actor, "reason": reason, "refund_id": refunded["id"],
                 "amount": refunded["amount"]}, merchant_id=order["merchant_id"])
+    return refunded
+
+
+async def lock_paid_order(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record | None:
+    """A paid order with its payment order locked first, like every path (None: not PAID)."""
+    po_id = await conn.fetchval("SELECT payment_order_id FROM orders WHERE id = $1", order_id)
+    if po_id is None:
+        return None
+    await lock_payment_order(conn, po_id)
+    order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    return order if order["status"] == OrderStatus.PAID else None
+
+
+async def deliver_virtual(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str,
+                          account: str) -> bool:
+    """The supplier recharged a paid top-up (payment order locked, `lock_paid_order`): PAID →
+    RECEIVED (logistics SIGNED) with an SMS to the buyer that the account was topped up, the
+    stock reservation deducted, and COMPLETED at once — a top-up has no after-sale (DOMAIN §9)
+    and nothing left to wait for. False when the order is no longer PAID."""
+    moved = await _move(conn, [order_id], OrderEvent.DELIVER, "received_at", now, actor, "TOPPED_UP",
+                        only_if="aftersale_status = 'NONE'", extra={"recharge_account": account})
+    if not moved:
+        return False
+    await reservations.deduct_for_order(conn, order_id)
+    await _move(conn, [order_id], OrderEvent.COMPLETE, "completed_at", now, actor, "TOPPED_UP")
+    return True
+
+
+async def refund_undelivered(conn: asyncpg.Connection, order: asyncpg.Record, now: datetime, actor: str,
+                             reason: str, refund: Callable[[int, int], Awaitable[asyncpg.Record]]) -> asyncpg.Record | None:
+    """A paid top-up the supplier did not recharge (`order` locked by `lock_paid_order`): refunded
+    in full like a buyer's cancellation (after-sale IN_PROGRESS, then CLOSED by the refund), the
+    buyer told why. An order with nothing paid is closed at once (None: no refund)."""
+    if order["aftersale_status"] != "NONE":
+        return None
+    if order["payable"] - order["refunded_amount"] <= 0:
+        await reservations.release_for_orders(conn, [order["id"]])
+        await close_refunded(conn, order["id"], now, actor, reason)
+        return None
+    po = await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1", order["payment_order_id"])
+    refunded = await _refund_unshipped(conn, po, order, refund, actor, reason)
+    await conn.execute(
+        "INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
+        " VALUES ($1, $2, 'SMS', $3, jsonb_build_object('order_id', $2::bigint, 'reason', $3::text,"
+        "   'amount', $4::bigint))", order["buyer_id"], order["id"], reason, refunded["amount"])
     return refunded
 
 

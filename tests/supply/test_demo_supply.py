@@ -1,7 +1,7 @@
 """The demo's suppliers: one of each kind, a received purchase order, dropship declared stock;
 seeding again adds nothing."""
 
-from app.config import DEV_SANDBOX_PARTNER_SECRET
+from app.config import DEV_PARTNER_SECRET
 from app.demo import DEMO_PURCHASE_ORDER, DROPSHIP_SUPPLIER, STOCK_SUPPLIER, TOPUP_SUPPLIER, seed_demo
 
 TABLES = ["suppliers", "supplier_skus", "purchase_orders", "purchase_order_lines", "inbound_receipts",
@@ -14,13 +14,15 @@ async def test_demo_suppliers_and_seeding_twice(db):
     stock, drop, topup = rows[STOCK_SUPPLIER], rows[DROPSHIP_SUPPLIER], rows[TOPUP_SUPPLIER]
     assert (stock["kind"], drop["kind"], topup["kind"]) == ("STOCK", "DROPSHIP", "REALTIME_API")
     assert drop["endpoint_url"].startswith("sandbox://fulfilment/") and topup["endpoint_url"].startswith("sandbox://topup/")
-    assert drop["secret"] == topup["secret"] == DEV_SANDBOX_PARTNER_SECRET
+    assert drop["secret"] == topup["secret"] == DEV_PARTNER_SECRET
     contracted = {r["supplier_id"]: r["n"] for r in await db.fetch(
         "SELECT supplier_id, count(*) AS n FROM supplier_skus GROUP BY 1")}
     phones = await db.fetchval("SELECT count(*) FROM skus k JOIN products p ON p.id = k.product_id"
                                " JOIN backend_categories c ON c.id = p.category_id WHERE k.merchant_id = 1"
                                " AND c.name = '手机' AND p.fulfillment_type = 'WAREHOUSE' AND p.status = 'LISTED'")
-    assert contracted[stock["id"]] == phones and contracted[topup["id"]] == 9 and contracted[drop["id"]] >= 1
+    virtual = await db.fetchval("SELECT count(*) FROM skus k JOIN products p ON p.id = k.product_id"
+                                " WHERE k.merchant_id = 1 AND p.fulfillment_type = 'VIRTUAL'")
+    assert contracted[stock["id"]] == phones and contracted[topup["id"]] == virtual and contracted[drop["id"]] >= 1
     po = await db.fetchrow("SELECT * FROM purchase_orders WHERE reference = $1", DEMO_PURCHASE_ORDER)
     assert po["status"] == "RECEIVED" and po["supplier_id"] == stock["id"]
     warehouse = await db.fetchrow("SELECT * FROM warehouses WHERE supplier_id = $1", drop["id"])

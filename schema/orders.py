@@ -11,6 +11,7 @@ import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
+from app.aftersale import service as aftersale
 from app.cart.errors import CartError
 from app.catalog.errors import CatalogError
 from app.checkout.errors import CheckoutError
@@ -21,6 +22,7 @@ from app.orders import placement, reads, service
 from app.orders.errors import OrderError
 from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_status
 from app.risk.errors import RiskError
+from schema.aftersale import AfterSale
 from schema.cart_access import cart_owner
 from schema.context import Info
 from schema.errors import payload_errors, user_error_type
@@ -170,6 +172,10 @@ class Order:
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.from_row(r) for r in await info.context.loaders.order_refunds.load(self.pk)]
+
+    @strawberry.field(description="The order's after-sales, newest first.")
+    async def after_sales(self, info: Info) -> list[AfterSale]:
+        return [AfterSale.of(r) for r in await query(info, lambda conn: aftersale.cases_of_order(conn, self.pk))]
 
     @classmethod
     def of(cls, o: asyncpg.Record) -> "Order":

@@ -11,6 +11,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from schema.aftersale import AfterSaleMutation, AfterSaleQuery, AfterSaleSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -30,18 +31,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery):
+            PaymentQuery, RiskQuery, AfterSaleQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation):
+               PaymentMutation, RiskMutation, AfterSaleMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription):
+class Subscription(EventSubscription, OrderSubscription, AfterSaleSubscription):
     pass
 
 

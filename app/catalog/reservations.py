@@ -78,6 +78,35 @@ async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> 
     return sum(r["quantity"] for r in freed)
 
 
+
+async def release_units(conn: asyncpg.Connection, order_line_id: int, quantity: int) -> int:
+    """Give back `quantity` held units of one line (a partial refund before shipment), taking
+    the line's reservations in id order and splitting the last one it needs; the caller holds
+    the order's lock. Returns the units released (fewer when fewer are held)."""
+    held = await conn.fetch("SELECT id, sku_id, warehouse_id, quantity FROM stock_reservations"
+                            " WHERE order_line_id = $1 AND status = 'RESERVED' ORDER BY id FOR UPDATE",
+                            order_line_id)
+    left, freed = quantity, []
+    for r in held:
+        if left == 0:
+            break
+        take = min(left, r["quantity"])
+        if take == r["quantity"]:
+            await conn.execute("UPDATE stock_reservations SET status = 'RELEASED', updated_at = now() WHERE id = $1",
+                               r["id"])
+        else:
+            await conn.execute("UPDATE stock_reservations SET quantity = quantity - $2, updated_at = now()"
+                               " WHERE id = $1", r["id"], take)
+            await conn.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity, status)"
+                               " VALUES ($1, $2, $3, $4, 'RELEASED')", order_line_id, r["sku_id"], r["warehouse_id"],
+                               take)
+        freed.append((r["sku_id"], r["warehouse_id"], take))
+        left -= take
+    for sku_id, warehouse_id, take in sorted(freed):
+        await conn.execute("UPDATE stock SET reserved = reserved - $3, updated_at = now()"
+                           " WHERE sku_id = $1 AND warehouse_id = $2", sku_id, warehouse_id, take)
+    return quantity - left
+
 async def deduct_for_order(conn: asyncpg.Connection, order_id: int) -> int:
     """At shipment the held units leave the warehouse: on hand and reserved both go down."""
     shipped = await conn.fetch(

@@ -242,6 +242,13 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     return refunded
 
 
+
+async def set_aftersale_status(conn: asyncpg.Connection, order_id: int, in_progress: bool) -> None:
+    """The after-sale domain tells the order whether a case of it is open (售后中) or the last
+    one closed; a closed order stays DONE."""
+    await conn.execute("UPDATE orders SET aftersale_status = CASE WHEN $2 AND status <> 'CLOSED' THEN 'IN_PROGRESS'"
+                       " ELSE 'DONE' END WHERE id = $1", order_id, in_progress)
+
 async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:
     """Deliver pending buyer notifications through `send(row)` and mark them SENT; rows another
     sender holds are skipped, so several workers never send one twice."""

@@ -12,6 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
+DEV_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
+DEV_LOGISTICS_SECRET = "dev-only-logistics-webhook-secret-0123456789"
 
 
 class Settings(BaseSettings):
@@ -73,6 +75,22 @@ class Settings(BaseSettings):
     public_base_url: str | None = None            # where providers reach us; default http://host:port
     callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
 
+    # Fulfilment (DOMAIN §6): pushes to partner systems, retried with backoff (base × 2^(try−1),
+    # at most 60 s) and dead-lettered after `fulfilment_push_max_attempts` tries
+    fulfilment_push_max_attempts: int = 5
+    fulfilment_push_backoff_seconds: float = 1.0
+    fulfilment_push_timeout_seconds: float = 10.0
+    fulfilment_sweep_after_seconds: float = 10.0  # a PENDING shipment not pushed after this is pushed again
+    # Sandbox partner systems (warehouses, suppliers): one secret for all of them (the demo rows
+    # store it), and their defaults; a signed control call overrides them per partner
+    sandbox_partner_secret: str = DEV_PARTNER_SECRET
+    sandbox_partner_latency_ms: int = 20
+    sandbox_partner_failure_rate: float = 0.0     # share of pushes answered 503
+    sandbox_partner_ship_delay_ms: int = 2000     # acknowledgement → shipment notice
+    sandbox_carrier_step_ms: int = 2000           # between the sandbox carrier's tracking events
+    # Carriers sign their tracking webhooks with this; the development default is refused in production
+    logistics_webhook_secret: str = DEV_LOGISTICS_SECRET
+
     outbox_poll_seconds: float = 0.5
     subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
@@ -99,6 +117,8 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a strong secret in production")
             if self.sandbox_enabled and self.sandbox_provider_secret == DEV_SANDBOX_SECRET:
                 raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
+            if self.sandbox_enabled and self.sandbox_partner_secret == DEV_PARTNER_SECRET:
+                raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self

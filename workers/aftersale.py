@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from arq import cron
 
 from app.aftersale import jobs, service, withdrawal
+from app.events import Event
+from app.jobs import JobCall
 from app.payments.jobs import enqueue_refund
 
 WITHDRAW_SWEEP_AFTER = timedelta(seconds=30)   # an approval whose job never ran is picked up after this
@@ -27,6 +29,17 @@ async def withdraw_and_refund(ctx: dict, after_sale_id: int) -> str:
     if refund_id is not None:
         await enqueue_refund(ctx["redis"], refund_id)
     return "REFUNDING" if withdrawn else "TOO_LATE"
+
+
+async def complete_exchange(ctx: dict, after_sale_id: int) -> bool:
+    """The exchange's reship was signed for: the case is COMPLETED."""
+    async with ctx["db"].transaction() as conn:
+        return await service.reship_signed(conn, after_sale_id, _now())
+
+
+def _reship_signed(ev: Event) -> list[JobCall]:
+    case_id = ev.payload.get("after_sale_id")
+    return [] if case_id is None else [("complete_exchange", (case_id,), f"after-sale-exchange:{case_id}")]
 
 
 async def approve_silent_after_sales(ctx: dict) -> int:
@@ -56,7 +69,8 @@ async def sweep_after_sale_withdrawals(ctx: dict) -> int:
     return len(due)
 
 
-FUNCTIONS = [withdraw_and_refund, approve_silent_after_sales, close_silent_after_sales, sweep_after_sale_withdrawals]
+REACTIONS = {"SHIPMENT_SIGNED": _reship_signed}
+FUNCTIONS = [withdraw_and_refund, complete_exchange, approve_silent_after_sales, close_silent_after_sales, sweep_after_sale_withdrawals]
 CRON_JOBS = [
     cron(approve_silent_after_sales, minute=set(range(0, 60, 5)), second=10, unique=True),
     cron(close_silent_after_sales, minute=set(range(0, 60, 5)), second=40, unique=True),

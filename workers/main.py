@@ -23,13 +23,13 @@ from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
-from workers import aftersale, catalog, orders, payments
+from workers import aftersale, catalog, fulfilment, orders, payments
 
 log = structlog.get_logger("worker")
 
 # the jobs events start (app/jobs.py): event type → each job family's reactions to it
 REACTIONS: dict[str, list[Reaction]] = {}
-for family in (aftersale, catalog, orders, payments):
+for family in (aftersale, catalog, orders, payments, fulfilment):
     for event_type, reaction in getattr(family, "REACTIONS", {}).items():
         REACTIONS.setdefault(event_type, []).append(reaction)
 
@@ -46,7 +46,7 @@ async def startup(ctx: dict) -> None:
     assert settings.database_url and settings.redis_url, "DATABASE_URL and REDIS_URL are set"
     # No connection floor: asyncpg would log a traceback for each attempt to restore it during a
     # PostgreSQL outage (the relay's polling keeps a connection warm anyway)
-    ctx["db"] = await Database.connect(settings.database_url, min_size=0, max_size=5)
+    ctx["db"] = await Database.connect(settings.database_url, min_size=0, max_size=10)
     ctx["redis_app"] = connect_redis(settings.redis_url)
     ctx["http"] = http_client()
     ctx["relay"] = asyncio.create_task(
@@ -137,10 +137,11 @@ def _redis_settings():
 
 class WorkerSettings:
     functions = [riding_out_outages(f, retry=True)
-                 for f in (*aftersale.FUNCTIONS, *catalog.FUNCTIONS, *orders.FUNCTIONS, *payments.FUNCTIONS)]
+                 for f in (*aftersale.FUNCTIONS, *catalog.FUNCTIONS, *orders.FUNCTIONS, *payments.FUNCTIONS,
+                           *fulfilment.FUNCTIONS)]
     cron_jobs = [dataclasses.replace(c, coroutine=riding_out_outages(c.coroutine, retry=False))
-                 for c in (*aftersale.CRON_JOBS, *catalog.CRON_JOBS, *orders.CRON_JOBS,
-                                                                             *payments.CRON_JOBS)]
+                 for c in (*aftersale.CRON_JOBS, *catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS,
+                           *fulfilment.CRON_JOBS)]
     on_startup = startup
     on_shutdown = shutdown
     on_job_start = bind_job_id
@@ -149,6 +150,9 @@ class WorkerSettings:
     # arq looks for new jobs this often (default 0.5 s): callbacks are applied within ~50 ms, not ~250 ms
     poll_delay = 0.05
     job_timeout = 60
+    # jobs mostly wait on partners' HTTP answers (a push waits ~50 ms on a partner): many at once
+    # keep one worker busy (docs/PERFORMANCE.md, bench/fulfilment_pushes.py)
+    max_jobs = 100
     max_tries = 5
     keep_result = 3600
 

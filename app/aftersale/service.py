@@ -20,10 +20,13 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
+from app.fulfilment import shipments
 from app.payments.refunds import request_refund
+from app.uploads import service as uploads
 
 A, S, K = AfterSaleAction, AfterSaleStatus, AfterSaleKind
 MAX_EVIDENCE = 9
+EVIDENCE = "AFTER_SALE_EVIDENCE"
 MAX_LINES = 50
 
 
@@ -75,7 +78,10 @@ async def request(conn: asyncpg.Connection, settings: Settings, buyer_id: int, o
                            " AND status <> 'FAILED')", order_id):
         raise DomainError.of(AfterSaleError.REFUND_IN_PROGRESS, "this order is being refunded as a whole", "orderId")
     picked = await _pick_units(conn, lines, claims)
-    await _check_evidence(conn, buyer_id, evidence)
+    if len(set(evidence)) != len(evidence):
+        raise DomainError.of(CommonError.INVALID_VALUE, "each image once", "evidence")
+    # the buyer's own AFTER_SALE_EVIDENCE uploads, readable from now on by the reviewing merchant
+    await uploads.attach(conn, f"buyer:{buyer_id}", evidence, EVIDENCE, order["merchant_id"], field=("evidence",))
     goods = sum(amount for _, _, amount in picked.values())
     case_id = await conn.fetchval(
         "INSERT INTO after_sales (order_id, buyer_id, merchant_id, kind, before_shipment, reason, description,"
@@ -148,17 +154,6 @@ async def _pick_units(conn: asyncpg.Connection, lines: dict[int, asyncpg.Record]
     return picked
 
 
-async def _check_evidence(conn: asyncpg.Connection, buyer_id: int, evidence: list[int]) -> None:
-    """Evidence images are the buyer's own AFTER_SALE_EVIDENCE uploads (migration 0015)."""
-    if len(set(evidence)) != len(evidence):
-        raise DomainError.of(CommonError.INVALID_VALUE, "each image once", "evidence")
-    found = await conn.fetchval("SELECT count(*) FROM uploads WHERE id = ANY($1::bigint[]) AND owner = $2"
-                                " AND purpose = 'AFTER_SALE_EVIDENCE'", evidence, f"buyer:{buyer_id}")
-    if found != len(evidence):
-        raise DomainError.of(AfterSaleError.INVALID_EVIDENCE, "evidence must be your own after-sale images",
-                             "evidence")
-
-
 async def cancel(conn: asyncpg.Connection, buyer_id: int, case_id: int, now: datetime) -> None:
     """The buyer withdraws a case still under review, approved (not a refund already under way)
     or rejected."""
@@ -193,6 +188,13 @@ async def confirm_exchange(conn: asyncpg.Connection, buyer_id: int, case_id: int
     """The buyer received the exchange's new goods: done, no money moved."""
     case = await _lock_buyer_case(conn, buyer_id, case_id)
     await _move_or_refuse(conn, case, A.RECEIVE_EXCHANGE, now, f"buyer:{buyer_id}")
+
+
+async def reship_signed(conn: asyncpg.Connection, case_id: int, now: datetime) -> bool:
+    """The carrier delivered the exchange's reship: COMPLETED (False: already, or not reshipping)."""
+    if await lock_case(conn, case_id) is None:
+        return False
+    return bool(await cases.move(conn, [case_id], A.RECEIVE_EXCHANGE, now, "system:logistics"))
 
 
 # ---------------------------------------------------------------- the merchant (or the platform)
@@ -271,6 +273,10 @@ async def _after_approval(conn: asyncpg.Connection, case: asyncpg.Record, now: d
 
 async def _after_return(conn: asyncpg.Connection, case: asyncpg.Record, now: datetime, actor: str) -> Outcome:
     if case["kind"] == K.EXCHANGE:
+        # the same SKU again, stock reserved and shipped like any parcel (app/fulfilment)
+        for line in await conn.fetch("SELECT order_line_id, quantity FROM after_sale_lines WHERE after_sale_id = $1"
+                                     " ORDER BY order_line_id", case["id"]):
+            await shipments.create_reship(conn, case["order_id"], case["id"], line["order_line_id"], line["quantity"])
         await cases.move(conn, [case["id"]], A.RESHIP, now, actor)
         return Outcome(case["id"])
     return Outcome(case["id"], refund_id=await start_refund(conn, case, now, actor))
@@ -303,17 +309,23 @@ async def start_refund(conn: asyncpg.Connection, case: asyncpg.Record, now: date
 # ---------------------------------------------------------------- withdrawal before shipment
 
 
-async def refund_withdrawn(conn: asyncpg.Connection, case_id: int, withdrawn: bool, now: datetime) -> int | None:
-    """After the units' withdrawal from fulfilment: refunded (the refund's id), or — too late, the
-    goods shipped — CLOSED, telling the buyer to ask again after receipt."""
+async def refund_withdrawn(conn: asyncpg.Connection, case_id: int, withdrawn_lines: set[int],
+                           now: datetime) -> int | None:
+    """After the units' withdrawal from fulfilment: the lines withdrawn are refunded (the refund's
+    id); lines too late to withdraw (they shipped) leave the case, their units free for an
+    after-sale once received; nothing withdrawn ⇒ CLOSED, telling the buyer so."""
     case = await lock_case(conn, case_id)
     if case is None or case["status"] != S.APPROVED or case["kind"] != K.REFUND_ONLY:
         return None
-    if not withdrawn:
+    if not withdrawn_lines:
         await cases.move(conn, [case_id], A.CLOSE, now, "system:fulfilment",
                          "TOO_LATE_SHIPPED: the goods have shipped; ask for an after-sale once you receive them")
         return None
-    await conn.execute("UPDATE after_sales SET withdrawn_at = $2 WHERE id = $1 AND withdrawn_at IS NULL", case_id, now)
+    await conn.execute("DELETE FROM after_sale_lines WHERE after_sale_id = $1 AND order_line_id <> ALL($2::bigint[])",
+                       case_id, list(withdrawn_lines))
+    case = await conn.fetchrow(
+        "UPDATE after_sales SET withdrawn_at = $2, goods_amount = (SELECT sum(amount) FROM after_sale_lines"
+        " WHERE after_sale_id = $1) WHERE id = $1 RETURNING *", case_id, now)
     return await start_refund(conn, case, now, "system:fulfilment")
 
 

@@ -62,6 +62,51 @@ async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> 
         "UPDATE stock_reservations r SET status = 'RELEASED', updated_at = now()"
         " FROM order_lines l WHERE l.id = r.order_line_id AND l.order_id = ANY($1::bigint[]) AND r.status = 'RESERVED'"
         " RETURNING r.sku_id, r.warehouse_id, r.quantity", order_ids)
+    await _give_back(conn, freed)
+    return sum(r["quantity"] for r in freed)
+
+
+async def release_units(conn: asyncpg.Connection, order_line_id: int, warehouse_id: int, quantity: int) -> int:
+    """Give back `quantity` held units of a line in one warehouse (an after-sale withdrew them
+    before they shipped): the held reservation shrinks and a RELEASED one records the units.
+    Returns the units released (0: none held there any more)."""
+    freed = await conn.fetch(
+        "WITH held AS (SELECT id, quantity FROM stock_reservations WHERE order_line_id = $1 AND warehouse_id = $2"
+        "   AND status = 'RESERVED' AND quantity >= $3 ORDER BY id LIMIT 1 FOR UPDATE),"
+        " shrunk AS (UPDATE stock_reservations r SET quantity = r.quantity - $3, updated_at = now() FROM held"
+        "   WHERE r.id = held.id AND held.quantity > $3 RETURNING r.id),"
+        " whole AS (UPDATE stock_reservations r SET status = 'RELEASED', updated_at = now() FROM held"
+        "   WHERE r.id = held.id AND held.quantity = $3 RETURNING r.sku_id, r.warehouse_id, r.quantity),"
+        " part AS (INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity, status)"
+        "   SELECT r.order_line_id, r.sku_id, r.warehouse_id, $3, 'RELEASED' FROM stock_reservations r"
+        "   WHERE r.id IN (SELECT id FROM shrunk) RETURNING sku_id, warehouse_id, quantity)"
+        " SELECT * FROM whole UNION ALL SELECT * FROM part", order_line_id, warehouse_id, quantity)
+    await _give_back(conn, freed)
+    return sum(r["quantity"] for r in freed)
+
+
+async def reserve_units(conn: asyncpg.Connection, order_line_id: int, quantity: int, province: str | None) -> int | None:
+    """Hold `quantity` more units of a line's SKU (an exchange's reship), routed like placement
+    (`route_warehouse`); the warehouse picked, None when no covering warehouse has them."""
+    for _ in range(10):     # a race lost to a placement routes again
+        picked = await conn.fetchrow(
+            "SELECT l.sku_id, route_warehouse(l.sku_id, $2, $3) AS warehouse_id FROM order_lines l WHERE l.id = $1",
+            order_line_id, quantity, province)
+        if picked is None or picked["warehouse_id"] is None:
+            return None
+        held = await conn.fetchval(
+            "WITH took AS (UPDATE stock SET reserved = reserved + $3, updated_at = now()"
+            "   WHERE sku_id = $1 AND warehouse_id = $2 AND on_hand - reserved >= $3 RETURNING warehouse_id)"
+            " INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)"
+            " SELECT $4, $1, warehouse_id, $3 FROM took RETURNING warehouse_id",
+            picked["sku_id"], picked["warehouse_id"], quantity, order_line_id)
+        if held is not None:
+            return held
+    return None
+
+
+async def _give_back(conn: asyncpg.Connection, freed: list[asyncpg.Record]) -> None:
+    """Lower `reserved` by the freed units; SKUs that were sold out get an IN_STOCK event."""
     keys, totals = _totals(freed)
     if keys:
         # `was_out` reads the stock as it was before this statement's UPDATE (one snapshot)
@@ -75,44 +120,16 @@ async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> 
             " FROM was_out k WHERE EXISTS (SELECT 1 FROM moved m JOIN warehouses w ON w.id = m.warehouse_id"
             "   AND w.merchant_id = k.merchant_id AND w.active WHERE m.sku_id = k.id)",
             [k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys])
-    return sum(r["quantity"] for r in freed)
 
 
-
-async def release_units(conn: asyncpg.Connection, order_line_id: int, quantity: int) -> int:
-    """Give back `quantity` held units of one line (a partial refund before shipment), taking
-    the line's reservations in id order and splitting the last one it needs; the caller holds
-    the order's lock. Returns the units released (fewer when fewer are held)."""
-    held = await conn.fetch("SELECT id, sku_id, warehouse_id, quantity FROM stock_reservations"
-                            " WHERE order_line_id = $1 AND status = 'RESERVED' ORDER BY id FOR UPDATE",
-                            order_line_id)
-    left, freed = quantity, []
-    for r in held:
-        if left == 0:
-            break
-        take = min(left, r["quantity"])
-        if take == r["quantity"]:
-            await conn.execute("UPDATE stock_reservations SET status = 'RELEASED', updated_at = now() WHERE id = $1",
-                               r["id"])
-        else:
-            await conn.execute("UPDATE stock_reservations SET quantity = quantity - $2, updated_at = now()"
-                               " WHERE id = $1", r["id"], take)
-            await conn.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity, status)"
-                               " VALUES ($1, $2, $3, $4, 'RELEASED')", order_line_id, r["sku_id"], r["warehouse_id"],
-                               take)
-        freed.append((r["sku_id"], r["warehouse_id"], take))
-        left -= take
-    for sku_id, warehouse_id, take in sorted(freed):
-        await conn.execute("UPDATE stock SET reserved = reserved - $3, updated_at = now()"
-                           " WHERE sku_id = $1 AND warehouse_id = $2", sku_id, warehouse_id, take)
-    return quantity - left
-
-async def deduct_for_order(conn: asyncpg.Connection, order_id: int) -> int:
-    """At shipment the held units leave the warehouse: on hand and reserved both go down."""
+async def deduct_for_lines(conn: asyncpg.Connection, lines: list[tuple[int, int]]) -> int:
+    """A parcel left: the held units of each (order line, warehouse) leave the warehouse, on hand
+    and reserved both go down. Held reservations only, so a second call changes nothing."""
     shipped = await conn.fetch(
         "UPDATE stock_reservations r SET status = 'DEDUCTED', updated_at = now()"
-        " FROM order_lines l WHERE l.id = r.order_line_id AND l.order_id = $1 AND r.status = 'RESERVED'"
-        " RETURNING r.sku_id, r.warehouse_id, r.quantity", order_id)
+        " FROM unnest($1::bigint[], $2::bigint[]) AS t(line_id, warehouse_id)"
+        " WHERE r.order_line_id = t.line_id AND r.warehouse_id = t.warehouse_id AND r.status = 'RESERVED'"
+        " RETURNING r.sku_id, r.warehouse_id, r.quantity", [line for line, _ in lines], [w for _, w in lines])
     await _deduct(conn, shipped)
     return sum(r["quantity"] for r in shipped)
 

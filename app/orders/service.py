@@ -8,7 +8,7 @@ payment — has exactly one effect: the second finds the status moved on and cha
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -16,6 +16,7 @@ from app.auth.principal import Principal
 from app.catalog import reservations
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
+from app.fulfilment import shipments
 from app.orders.errors import OrderError
 from app.orders.status import ORDER_MACHINE, SUB_STATUSES, OrderEvent, OrderStatus
 from app.promotions import usage as promotion_usage
@@ -28,17 +29,19 @@ BUYER_NOTICES: dict[OrderEvent, str] = {
 
 async def _move(conn: asyncpg.Connection, order_ids: list[int], event: OrderEvent, at_column: str, now: datetime,
                 actor: str, reason: str | None = None, extra_sets: str = "", extra_args: tuple = (),
-                only_if: str = "true", extra: dict | None = None) -> list[asyncpg.Record]:
+                only_if: str = "true", extra: dict | None = None,
+                per_order: dict[int, dict] | None = None) -> list[asyncpg.Record]:
     """Move the orders that are still in a status `event` leaves (and meet `only_if`) through
     `ORDER_MACHINE`: its sub-statuses and `at_column` set (`extra_sets` may use $5 onwards), one
-    history row and one ORDER_<status> event per order, and for the changes buyers hear about
-    one buyer notification per order, all set-based. Returns their rows *before* the change."""
+    history row and one ORDER_<status> event per order (`per_order` adds to one order's
+    payload), and for the changes buyers hear about one buyer notification per order, all
+    set-based. Returns their rows *before* the change."""
     sets = ", ".join([*(f"{k} = '{v}'" for k, v in SUB_STATUSES.get(event, {}).items()), f"{at_column} = $4",
                       *([extra_sets] if extra_sets else [])])
     orders = await ORDER_MACHINE.move(
         conn, order_ids, event, actor=actor, reason=reason, sets=sets, args=(now, *extra_args), only_if=only_if,
         payload=lambda o: {"payment_order_id": o["payment_order_id"], "buyer_id": o["buyer_id"],
-                           "payable": o["payable"], **(extra or {})})
+                           "payable": o["payable"], **(extra or {}), **(per_order or {}).get(o["id"], {})})
     channel = BUYER_NOTICES.get(event)
     if channel and orders:
         await conn.execute(
@@ -72,8 +75,9 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
                          actor: str) -> set[int]:
     """PENDING_PAYMENT → PAID for payment orders (each paid by its payment; None when there was
     nothing to pay) and their orders, in a constant number of statements: stock stays reserved
-    and each order gets a durable fulfilment request. Returns the payment orders that moved;
-    the others were no longer pending and are left as they are."""
+    and each order gets its shipments (app/fulfilment), named in its ORDER_PAID event (which
+    starts their pushes). Returns the payment orders that moved; the others were no longer
+    pending and are left as they are."""
     moved = {r["id"] for r in await conn.fetch(
         "UPDATE payment_orders po SET status = 'PAID', paid_at = $3, paid_by_payment_id = t.payment_id"
         " FROM unnest($1::bigint[], $2::bigint[]) AS t(id, payment_id)"
@@ -81,9 +85,10 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         [p for p, _ in paid], [pay for _, pay in paid], now)}
     if not moved:
         return moved
-    orders = await _move(conn, await order_ids_of(conn, list(moved)), OrderEvent.PAY, "paid_at", now, actor)
-    await conn.execute("INSERT INTO fulfillment_requests (order_id) SELECT unnest($1::bigint[])"
-                       " ON CONFLICT DO NOTHING", [o["id"] for o in orders])
+    order_ids = await order_ids_of(conn, list(moved))
+    parcels = await shipments.create_for_orders(conn, order_ids, now, actor)
+    await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now, actor,
+                per_order={o: {"shipments": parcels.get(o, [])} for o in order_ids})
     return moved
 
 
@@ -131,25 +136,55 @@ async def cancel_one_due(conn: asyncpg.Connection, now: datetime) -> bool:
 
 async def ship(conn: asyncpg.Connection, principal: Principal, order_id: int, carrier: str, tracking_number: str,
                now: datetime) -> None:
-    """The merchant ships a paid order: reservations become deductions. Not while the buyer's
-    refund of it is under way (its stock is already released)."""
+    """The merchant ships a paid order from the console: its MERCHANT parcels leave with the
+    carrier and tracking number given (app/fulfilment: stock deducted, the order SHIPPED once
+    every parcel has left). Not while the buyer's refund of it is under way (its stock is
+    already released)."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking_number) <= 50:
         raise DomainError.of(OrderError.INVALID_TRACKING, "give a carrier and a tracking number of 1 to 50 characters",
                              "trackingNumber")
-    owner = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", order_id)
-    if owner is None or not principal.can_manage_merchant(owner):
+    order = await conn.fetchrow("SELECT merchant_id, aftersale_status FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    if order is None or not principal.can_manage_merchant(order["merchant_id"]):
         raise NotFound.of(CommonError.NOT_FOUND, "order not found", "orderId")
-    orders = await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now, principal.subject, None,
-                         "carrier = $5, tracking_number = $6", (carrier, tracking_number),
-                         only_if="aftersale_status <> 'IN_PROGRESS'",
-                         extra={"carrier": carrier, "tracking_number": tracking_number})
-    if not orders:
-        if await conn.fetchval("SELECT aftersale_status = 'IN_PROGRESS' FROM orders WHERE id = $1", order_id):
-            raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "the buyer is being refunded for this order",
-                                 "orderId")
+    if order["aftersale_status"] == "IN_PROGRESS":
+        raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "the buyer is being refunded for this order", "orderId")
+    if not await shipments.ship_merchant_parcels(conn, order_id, carrier, tracking_number, now, principal.subject):
         await _refuse(conn, order_id, OrderEvent.SHIP)
-    await reservations.deduct_for_order(conn, order_id)
+
+
+async def lock_order(conn: asyncpg.Connection, order_id: int) -> None:
+    """Fulfilment's parcels of one order change under the order's lock (app/fulfilment/shipments)."""
+    await conn.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", order_id)
+
+
+async def mark_shipped(conn: asyncpg.Connection, order_id: int, carrier: str | None, tracking_number: str | None,
+                       now: datetime, actor: str) -> bool:
+    """PAID → SHIPPED once every parcel has left (app/fulfilment decides), with the first
+    parcel's carrier and tracking number; False when it had moved on."""
+    return bool(await _move(conn, [order_id], OrderEvent.SHIP, "shipped_at", now, actor, None,
+                            "carrier = $5, tracking_number = $6", (carrier, tracking_number),
+                            extra={"carrier": carrier, "tracking_number": tracking_number}))
+
+
+async def mark_signed(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str) -> bool:
+    """Every parcel of a shipped order was signed for: the logistics sub-status becomes SIGNED
+    (the system status stays SHIPPED: receipt is the buyer's confirmation or the auto-confirm),
+    with a history row, an ORDER_SIGNED event and a buyer notification; False when it was."""
+    order = await conn.fetchrow("UPDATE orders SET logistics_status = 'SIGNED' WHERE id = $1 AND status = 'SHIPPED'"
+                                " AND logistics_status = 'SHIPPED' RETURNING *", order_id)
+    if order is None:
+        return False
+    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)"
+                       " VALUES ($1, 'SHIPPED', 'SHIPPED', $2, 'SIGNED', $3)", order_id, actor, now)
+    await emit(conn, "order", "ORDER_SIGNED",
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": order["buyer_id"],
+                "from": "SHIPPED", "to": "SHIPPED", "payable": order["payable"], "actor": actor, "reason": "SIGNED"},
+               merchant_id=order["merchant_id"])
+    await conn.execute("INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
+                       " VALUES ($1, $2, 'PUSH', 'ORDER_SIGNED', jsonb_build_object('order_id', $2::bigint))",
+                       order["buyer_id"], order_id)
+    return True
 
 
 async def confirm_receipt(conn: asyncpg.Connection, buyer_id: int, order_id: int, now: datetime) -> None:
@@ -205,7 +240,7 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
                       refund: Callable[[int, int], Awaitable[asyncpg.Record]]) -> asyncpg.Record:
     """The buyer cancels a paid order before shipment (REFUND_ONLY): `refund(payment id, amount)`
     (payments' refund primitive) refunds its payable from the payment that paid it, its stock
-    goes back, its fulfilment request is cancelled, and it shows as an after-sale in progress
+    goes back, its shipments are cancelled, and it shows as an after-sale in progress
     until the refund succeeds and closes it. Virtual goods have no after-sale (DOMAIN §0, §9): a
     top-up is delivered at once. Returns the refund."""
     owner = await conn.fetchrow("SELECT payment_order_id FROM orders WHERE id = $1 AND buyer_id = $2",
@@ -229,8 +264,7 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     await reservations.release_for_orders(conn, [order_id])
     await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
                        " WHERE id = $1", order_id)
-    await conn.execute("UPDATE fulfillment_requests SET status = 'CANCELLED'"
-                       " WHERE order_id = $1 AND status = 'PENDING'", order_id)
+    await shipments.cancel_for_order(conn, order_id, datetime.now(UTC), f"buyer:{buyer_id}", "BUYER_CANCELLED")
     # the system status stays PAID until the refund settles; the history still shows who asked, when
     await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
                        " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")

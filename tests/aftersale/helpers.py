@@ -16,6 +16,7 @@ from workers import aftersale as aftersale_jobs
 from workers import payments as payment_jobs
 
 PRICE = 1000   # cents a unit of every test SKU
+ADDRESS = {"receiver": "张三", "phone": "13800000000", "region_code": "440305", "detail": "科技园 1 号"}
 
 
 async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], shipping: int = 0,
@@ -36,9 +37,11 @@ async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], sh
             " RETURNING id", buyer.id, uuid.uuid4().hex, goods_total, discount, shipping, payable,
             datetime.now(UTC) + timedelta(minutes=30))
         order = await c.fetchval(
-            "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping, payable)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", po, buyer.id, shop.merchant, goods_total, discount,
-            shipping, payable)
+            "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping, payable,"
+            " address) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id", po, buyer.id, shop.merchant, goods_total,
+            discount, shipping, payable, ADDRESS)
+        await c.execute("INSERT INTO warehouse_regions (warehouse_id, region_code) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING", shop.warehouse, ADDRESS["region_code"][:2] + "0000")
         line_ids = []
         for n, (quantity, paid) in enumerate(lines):
             product, sku = shop.product, shop.sku
@@ -69,9 +72,14 @@ async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], sh
 
 
 async def ship_and_receive(db, order_id: int, received_days_ago: float = 0) -> None:
-    """The merchant shipped and the buyer received (as the orders domain records them)."""
+    """The parcels left and were signed for, and the buyer received (as fulfilment and orders
+    record them)."""
     at = datetime.now(UTC) - timedelta(days=received_days_ago)
     async with db.transaction() as c:
+        await c.execute("UPDATE shipments SET status = 'SIGNED', carrier = 'SF', tracking_number = 'SF1',"
+                        " shipped_at = $2, signed_at = $2 WHERE order_id = $1", order_id, at)
+        await c.execute("UPDATE stock_reservations r SET status = 'DEDUCTED' FROM order_lines l"
+                        " WHERE l.id = r.order_line_id AND l.order_id = $1 AND r.status = 'RESERVED'", order_id)
         await c.execute("UPDATE orders SET status = 'RECEIVED', logistics_status = 'SIGNED', shipped_at = $2,"
                         " received_at = $2 WHERE id = $1", order_id, at)
 

@@ -4,13 +4,17 @@ cases of one line refund exactly the paid amount, shipping only with the whole o
 ships, escalation, the window, ownership, virtual goods refused."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from app.aftersale.errors import AfterSaleError
 from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.errors import CommonError
+from app.events import Event
+from app.fulfilment import shipments
 from tests.aftersale.helpers import paid_order, run_jobs, settle, ship_and_receive
 from tests.payments.helpers import gid, new_buyer
+from workers.aftersale import REACTIONS, complete_exchange
 
 FIELDS = """afterSale { id status kind goodsAmount shippingAmount rejectionReason closeReason
   lines { orderLineId quantity amount } } userErrors { field code message }"""
@@ -135,6 +139,11 @@ async def test_exchange_moves_no_money(api, http, db, settings):
     assert reship["status"] == "RESHIPPING"
     assert await db.fetchval("SELECT buyer_status FROM (SELECT aftersale_status AS buyer_status FROM orders"
                              " WHERE id = $1) t", order.id) == "IN_PROGRESS"
+    reship = await db.fetchrow("SELECT * FROM shipments WHERE after_sale_id = $1", _pk(case))
+    assert (reship["order_id"], reship["status"], reship["kind"]) == (order.id, "PENDING", "MERCHANT")
+    assert await db.fetchval("SELECT quantity FROM shipment_lines WHERE shipment_id = $1", reship["id"]) == 1
+    assert await db.fetchval("SELECT count(*) FROM stock_reservations WHERE order_line_id = $1 AND status = 'RESERVED'",
+                             order.lines[0]) == 1                 # the reship's unit is held
     done = await _ok(api, CONFIRM, {"i": {"afterSaleId": case["id"]}}, buyer.token, "confirmExchangeReceipt")
     assert done["status"] == "COMPLETED"
     assert await db.fetchval("SELECT count(*) FROM refunds WHERE order_id = $1", order.id) == 0
@@ -252,3 +261,31 @@ async def test_concurrent_requests_on_one_line_never_over_refund(api, http, db, 
     assert await db.fetchval("SELECT sum(amount) FROM refunds WHERE order_id = $1", order.id) == 1000
     exhausted = (await api.ok(REQUEST, _request(order, 0, 1), token=buyer.token))["requestAfterSale"]
     assert _codes(exhausted) == [AfterSaleError.ORDER_NOT_ELIGIBLE]     # fully refunded: the order is CLOSED
+
+
+async def test_an_exchange_completes_when_its_reship_is_signed(api, http, db, settings):
+    buyer = await new_buyer(db, settings)
+    order = await paid_order(http, db, settings, buyer, [(2, 200)])
+    await ship_and_receive(db, order.id)
+    admin = await staff_token(db, settings, None)
+    case = await _ok(api, REQUEST, _request(order, 0, 2, "EXCHANGE", "QUALITY_PROBLEM"), buyer.token,
+                     "requestAfterSale")
+    await _ok(api, APPROVE, {"i": {"afterSaleId": case["id"]}}, admin, "approveAfterSale")
+    await _ok(api, RETURN, {"i": {"afterSaleId": case["id"], "carrier": "SF", "trackingNumber": "SF7"}},
+              buyer.token, "submitReturnShipment")
+    await _ok(api, INSPECT, {"i": {"afterSaleId": case["id"], "accept": True}}, admin, "inspectReturn")
+    reship = await db.fetchval("SELECT id FROM shipments WHERE after_sale_id = $1", _pk(case))
+    async with db.transaction() as conn:      # the console ships the reship, the carrier signs for it
+        await shipments.ship(conn, [reship], "SF", "SF8", datetime.now(UTC), "staff:1")
+        await shipments.sign(conn, [reship], datetime.now(UTC), "carrier:sandbox")
+    signed = await db.fetchrow("SELECT * FROM outbox WHERE event_type = 'SHIPMENT_SIGNED'"
+                               " AND (payload->>'shipment_id')::bigint = $1", reship)
+    ev = Event(id=signed["id"], topic="fulfilment", type="SHIPMENT_SIGNED", payload=signed["payload"],
+               merchant_id=signed["merchant_id"], created_at="")
+    calls = REACTIONS["SHIPMENT_SIGNED"](ev)
+    assert calls == [("complete_exchange", (_pk(case),), f"after-sale-exchange:{_pk(case)}")]
+    ctx = {"db": db}
+    assert await complete_exchange(ctx, _pk(case)) is True
+    assert await complete_exchange(ctx, _pk(case)) is False          # a replayed event changes nothing
+    assert await db.fetchval("SELECT status FROM after_sales WHERE id = $1", _pk(case)) == "COMPLETED"
+    assert await db.fetchval("SELECT count(*) FROM refunds WHERE order_id = $1", order.id) == 0

@@ -116,6 +116,8 @@ async def test_a_withdrawal_too_late_closes_the_case_and_the_sweeper_runs_lost_j
     order = await paid_order(http, db, settings, buyer, [(2, 200)])
     late = await _request(db, settings, buyer, order, AfterSaleKind.REFUND_ONLY)   # its job is never enqueued
     async with db.transaction() as conn:     # the goods left before the withdrawal ran
+        await conn.execute("UPDATE shipments SET status = 'SHIPPED', carrier = 'SF', tracking_number = 'SF2',"
+                           " shipped_at = now() WHERE order_id = $1", order.id)
         await conn.execute("UPDATE orders SET status = 'SHIPPED', logistics_status = 'SHIPPED', shipped_at = now()"
                            " WHERE id = $1", order.id)
     ctx = {**_ctx(db, settings, redis), "http": http}

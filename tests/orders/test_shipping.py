@@ -42,7 +42,7 @@ async def test_ship_then_confirm_receipt(gql, db, settings, market):
     order = await paid_order(gql, db, buyer, market)
     paid = (await gql.ok(ORDER, {"id": order["id"]}, buyer))["order"]
     assert (paid["status"], paid["buyerStatus"], paid["paymentStatus"]) == ("PAID", "TO_SHIP", "PAID")
-    assert await db.fetchval("SELECT status FROM fulfillment_requests WHERE order_id = $1",
+    assert await db.fetchval("SELECT status FROM shipments WHERE order_id = $1",
                              decode_id("Order", order["id"])) == "PENDING"
     assert await stock(db, market.sku["a2"]) == (on_hand, held + 2)
 

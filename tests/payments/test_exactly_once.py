@@ -65,7 +65,7 @@ async def test_a_thousand_callbacks_with_duplicates_have_one_effect_each(http, d
     assert len(orders) == PAYMENTS
     for sql in ("SELECT count(*) FROM order_status_history WHERE order_id = ANY($1) AND to_status = 'PAID'",
                 "SELECT count(*) FROM outbox WHERE event_type = 'ORDER_PAID' AND (payload->>'order_id')::bigint = ANY($1)",
-                "SELECT count(*) FROM fulfillment_requests WHERE order_id = ANY($1)",
+                "SELECT count(*) FROM shipments WHERE order_id = ANY($1)",
                 "SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'PAID' AND payment_status = 'PAID'"):
         assert await db.fetchval(sql, orders) == PAYMENTS, sql
     assert await db.fetchval("SELECT count(*) FROM refunds WHERE payment_id = ANY($1)", payment_ids) == 0

@@ -126,7 +126,7 @@ async def test_buyer_cancels_a_paid_unshipped_order_for_a_refund(api, http, db, 
     assert out["refund"]["paymentId"] == gid("Payment", payment)
     order = await db.fetchrow("SELECT * FROM orders WHERE id = $1", cancelled)
     assert (order["status"], order["aftersale_status"]) == ("PAID", "IN_PROGRESS")
-    assert await db.fetchval("SELECT status FROM fulfillment_requests WHERE order_id = $1", cancelled) == "CANCELLED"
+    assert await db.fetchval("SELECT status FROM shipments WHERE order_id = $1", cancelled) == "CANCELLED"
     held = await db.fetch("SELECT r.status FROM stock_reservations r JOIN order_lines l ON l.id = r.order_line_id"
                           " WHERE l.order_id = $1", cancelled)
     assert [r["status"] for r in held] == ["RELEASED"]

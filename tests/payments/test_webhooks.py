@@ -84,7 +84,7 @@ async def test_duplicates_are_acknowledged_and_stored_once_then_applied_once(htt
     orders = await db.fetch("SELECT id, status, payment_status FROM orders WHERE payment_order_id = $1", po)
     assert {(o["status"], o["payment_status"]) for o in orders} == {("PAID", "PAID")}
     ids = [o["id"] for o in orders]
-    assert await db.fetchval("SELECT count(*) FROM fulfillment_requests WHERE order_id = ANY($1) AND status = 'PENDING'",
+    assert await db.fetchval("SELECT count(*) FROM shipments WHERE order_id = ANY($1) AND status = 'PENDING'",
                              ids) == 2
     assert await db.fetchval("SELECT count(*) FROM order_status_history WHERE order_id = ANY($1) AND to_status = 'PAID'",
                              ids) == 2

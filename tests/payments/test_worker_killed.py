@@ -72,5 +72,5 @@ async def test_killed_worker_then_restarted_applies_every_payment_once(http, db,
     orders = [r["id"] for r in await db.fetch("SELECT id FROM orders WHERE payment_order_id = ANY($1)", pos)]
     for sql in ("SELECT count(*) FROM order_status_history WHERE order_id = ANY($1) AND to_status = 'PAID'",
                 "SELECT count(*) FROM outbox WHERE event_type = 'ORDER_PAID' AND (payload->>'order_id')::bigint = ANY($1)",
-                "SELECT count(*) FROM fulfillment_requests WHERE order_id = ANY($1)"):
+                "SELECT count(*) FROM shipments WHERE order_id = ANY($1)"):
         assert await db.fetchval(sql, orders) == PAYMENTS, sql

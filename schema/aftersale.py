@@ -15,7 +15,9 @@ from app.aftersale import jobs, service
 from app.aftersale.errors import AfterSaleError
 from app.aftersale.status import AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from app.events import Event
+from app.fulfilment.errors import FulfilmentError
 from app.payments.errors import PaymentError
+from app.uploads.errors import UploadError
 from schema.context import Info
 from schema.errors import user_error_type
 from schema.events import live_events
@@ -25,8 +27,9 @@ from schema.pagination import Connection, after_id, connection_of, page_size
 from schema.permissions import IsAdmin, IsAuthenticated, IsBuyer, IsStaff
 from schema.scalars import Money
 
-# a refund's own refusals (REFUND_EXCEEDS_PAYMENT…) can surface when a case asks for its refund
-AfterSaleUserError = user_error_type("AfterSale", AfterSaleError, PaymentError)
+# a refund's own refusals (REFUND_EXCEEDS_PAYMENT…) can surface when a case asks for its refund,
+# evidence is checked by uploads (WRONG_PURPOSE), an exchange's reship by fulfilment (OUT_OF_STOCK)
+AfterSaleUserError = user_error_type("AfterSale", AfterSaleError, PaymentError, UploadError, FulfilmentError)
 
 strawberry.enum(AfterSaleKind, name="AfterSaleKind", description=(
     "REFUND_ONLY 仅退款 (before shipment, or reviewed), RETURN_REFUND 退货退款, EXCHANGE 换货."))

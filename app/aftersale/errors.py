@@ -10,7 +10,5 @@ class AfterSaleError(StrEnum):
     WINDOW_CLOSED = "WINDOW_CLOSED"                      # more than the after-sale window since receipt
     LINE_HAS_OPEN_AFTERSALE = "LINE_HAS_OPEN_AFTERSALE"  # one open after-sale per order line at a time
     NOT_ENOUGH_UNITS = "NOT_ENOUGH_UNITS"                # more units than the line has left to claim
-    INVALID_EVIDENCE = "INVALID_EVIDENCE"                # an upload that is not the buyer's evidence image
     REASON_REQUIRED = "REASON_REQUIRED"                  # a rejection (or free-text OTHER reason) needs words
-    INVALID_TRACKING = "INVALID_TRACKING"                # carrier or tracking number not 1 to 50 characters
     REFUND_IN_PROGRESS = "REFUND_IN_PROGRESS"            # the order's whole-order cancellation is being refunded

@@ -166,10 +166,7 @@ async def cancel(conn: asyncpg.Connection, buyer_id: int, case_id: int, now: dat
 async def submit_return(conn: asyncpg.Connection, buyer_id: int, case_id: int, carrier: str, tracking: str,
                         now: datetime) -> None:
     """The buyer ships the goods back (approved return or exchange): the merchant inspects next."""
-    carrier, tracking = carrier.strip(), tracking.strip()
-    if not 1 <= len(carrier) <= 50 or not 1 <= len(tracking) <= 50:
-        raise DomainError.of(AfterSaleError.INVALID_TRACKING, "give a carrier and a tracking number of 1 to 50 "
-                                                              "characters", "trackingNumber")
+    carrier, tracking = shipments.check_tracking(carrier, tracking)
     case = await _lock_buyer_case(conn, buyer_id, case_id)
     if case["kind"] == K.REFUND_ONLY:
         raise DomainError.of(CommonError.INVALID_TRANSITION, "a refund-only after-sale has nothing to return",

@@ -4,6 +4,7 @@ cases of one line refund exactly the paid amount, shipping only with the whole o
 ships, escalation, the window, ownership, virtual goods refused."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 from app.aftersale.errors import AfterSaleError
@@ -289,3 +290,29 @@ async def test_an_exchange_completes_when_its_reship_is_signed(api, http, db, se
     assert await complete_exchange(ctx, _pk(case)) is False          # a replayed event changes nothing
     assert await db.fetchval("SELECT status FROM after_sales WHERE id = $1", _pk(case)) == "COMPLETED"
     assert await db.fetchval("SELECT count(*) FROM refunds WHERE order_id = $1", order.id) == 0
+
+
+async def test_evidence_is_the_buyers_own_and_the_reviewer_may_read_it(api, http, db, settings):
+    buyer, stranger = await new_buyer(db, settings), await new_buyer(db, settings)
+    order = await paid_order(http, db, settings, buyer, [(1, 100)])
+    await ship_and_receive(db, order.id)
+
+    async def upload(owner: str, purpose: str = "AFTER_SALE_EVIDENCE") -> int:
+        return await db.fetchval(
+            "INSERT INTO uploads (owner, purpose, content_type, size_bytes, sha256, storage_key)"
+            " VALUES ($1, $2, 'image/png', 10, 'x', $3) RETURNING id", owner, purpose, f"test/{uuid.uuid4().hex}")
+    mine, theirs = await upload(f"buyer:{buyer.id}"), await upload(f"buyer:{stranger.id}")
+    review_image = await upload(f"buyer:{buyer.id}", "REVIEW_IMAGE")
+    variables = _request(order, 0, 1, "RETURN_REFUND", "DAMAGED")
+    variables["i"]["evidence"] = [gid("Upload", mine), gid("Upload", theirs), gid("Upload", review_image)]
+    refused = (await api.ok(REQUEST, variables, token=buyer.token))["requestAfterSale"]
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
+        ("NOT_FOUND", ["input", "evidence", "1"]), ("WRONG_PURPOSE", ["input", "evidence", "2"])]
+    variables["i"]["evidence"] = [gid("Upload", mine)]
+    variables["i"]["description"] = "the screen is cracked"
+    case = await _ok(api, REQUEST, variables, buyer.token, "requestAfterSale")
+    read = await api.ok("query($id: ID!) { afterSale(id: $id) { evidence description } }", {"id": case["id"]},
+                        token=buyer.token)
+    assert read["afterSale"] == {"evidence": [gid("Upload", mine)], "description": "the screen is cracked"}
+    assert await db.fetchval("SELECT grantee FROM upload_grants WHERE upload_id = $1", mine) == \
+        f"merchant:{order.merchant}"

@@ -20,9 +20,10 @@ ADDRESS = {"receiver": "张三", "phone": "13800000000", "region_code": "440305"
 
 
 async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], shipping: int = 0,
-                     fulfillment: str = "MERCHANT") -> SimpleNamespace:
+                     fulfillment: str = "MERCHANT", split: bool = False) -> SimpleNamespace:
     """One order of a fresh merchant: `lines` = (quantity, paid amount) each on its own SKU at
-    1000 cents a unit (the difference is its discount), stock reserved; paid in the sandbox."""
+    1000 cents a unit (the difference is its discount), stock reserved; paid in the sandbox.
+    `split`: the lines after the first are held in a second warehouse (a parcel of their own)."""
     goods = await make_goods(db, merchants=1)
     shop = goods.shops[0]
     async with db.transaction() as c:
@@ -43,7 +44,14 @@ async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], sh
         await c.execute("INSERT INTO warehouse_regions (warehouse_id, region_code) VALUES ($1, $2)"
                         " ON CONFLICT DO NOTHING", shop.warehouse, ADDRESS["region_code"][:2] + "0000")
         line_ids = []
+        warehouse = shop.warehouse
+        if split:
+            warehouse = await c.fetchval("INSERT INTO warehouses (merchant_id, name) VALUES ($1, 'second') RETURNING id",
+                                         shop.merchant)
+            await c.execute("INSERT INTO warehouse_regions (warehouse_id, region_code) VALUES ($1, $2)",
+                            warehouse, ADDRESS["region_code"][:2] + "0000")
         for n, (quantity, paid) in enumerate(lines):
+            held_in = shop.warehouse if n == 0 else warehouse
             product, sku = shop.product, shop.sku
             if n:
                 product = await c.fetchval(
@@ -53,15 +61,15 @@ async def paid_order(http, db, settings, buyer, lines: list[tuple[int, int]], sh
                 sku = await c.fetchval("INSERT INTO skus (product_id, merchant_id, code, price) VALUES ($1, $2, $3, $4)"
                                        " RETURNING id", product, shop.merchant, f"{goods.tag}-{n}", PRICE)
                 await c.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, 1000)",
-                                sku, shop.warehouse)
+                                sku, held_in)
             line = await c.fetchval(
                 "INSERT INTO order_lines (order_id, sku_id, product_id, title, position, quantity, price, unit_price,"
                 " goods_amount, paid_amount) VALUES ($1, $2, $3, 'goods', $4, $5, $8, $8, $6, $7) RETURNING id",
                 order, sku, product, n + 1, quantity, quantity * PRICE, paid, PRICE)
             await c.execute("UPDATE stock SET reserved = reserved + $3 WHERE sku_id = $1 AND warehouse_id = $2",
-                            sku, shop.warehouse, quantity)
+                            sku, held_in, quantity)
             await c.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)"
-                            " VALUES ($1, $2, $3, $4)", line, sku, shop.warehouse, quantity)
+                            " VALUES ($1, $2, $3, $4)", line, sku, held_in, quantity)
             line_ids.append(line)
         payment = await add_payment(c, po)
     await sandbox_pay(http, settings, [(payment, payable)])

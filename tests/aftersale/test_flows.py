@@ -316,3 +316,25 @@ async def test_evidence_is_the_buyers_own_and_the_reviewer_may_read_it(api, http
     assert read["afterSale"] == {"evidence": [gid("Upload", mine)], "description": "the screen is cracked"}
     assert await db.fetchval("SELECT grantee FROM upload_grants WHERE upload_id = $1", mine) == \
         f"merchant:{order.merchant}"
+
+
+async def test_a_line_whose_parcel_left_stays_out_of_a_refund_before_shipment(api, http, db, settings):
+    buyer = await new_buyer(db, settings)
+    order = await paid_order(http, db, settings, buyer, [(2, 1500), (1, 700)], shipping=400, split=True)
+    gone = await db.fetchval("SELECT s.id FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.id"
+                             " WHERE l.order_line_id = $1", order.lines[1])
+    async with db.transaction() as conn:      # the second parcel left; the order waits for the first
+        await shipments.ship(conn, [gone], "SF", "SF-GONE", datetime.now(UTC), "staff:1")
+    assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "PAID"
+    variables = {"i": {"orderId": gid("Order", order.id), "kind": "REFUND_ONLY", "reason": "NO_LONGER_NEEDED",
+                       "lines": [{"orderLineId": gid("OrderLine", order.lines[0]), "quantity": 2},
+                                 {"orderLineId": gid("OrderLine", order.lines[1]), "quantity": 1}]}}
+    case = await _ok(api, REQUEST, variables, buyer.token, "requestAfterSale")
+    assert case["goodsAmount"] == 2200
+    await settle(settings, db, _pk(case))
+    row = await db.fetchrow("SELECT goods_amount, shipping_amount FROM after_sales WHERE id = $1", _pk(case))
+    assert tuple(row) == (1500, 0)            # only the withdrawn line; the order shipped, so no shipping
+    assert [r["order_line_id"] for r in await db.fetch(
+        "SELECT order_line_id FROM after_sale_lines WHERE after_sale_id = $1", _pk(case))] == [order.lines[0]]
+    assert await db.fetchval("SELECT sum(amount) FROM refunds WHERE order_id = $1", order.id) == 1500
+    assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "SHIPPED"

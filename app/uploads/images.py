@@ -42,6 +42,8 @@ def _open(data: bytes) -> Image.Image:
                                  "file") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels() from None
+        except Exception:   # recognised, but its header does not decode (WebP decodes at open)
+            raise _invalid() from None
 
 
 def _too_many_pixels() -> DomainError:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from app.auth.principal import Principal
 from app.config import Settings
+from app.db import Database
 from app.errors import CommonError, DomainError, Forbidden, NotFound, Problem
 from app.uploads.errors import UploadError
 from app.uploads.images import clean_image
@@ -66,11 +67,12 @@ async def count_upload(redis: Redis, settings: Settings, principal: Principal) -
         raise DomainError.of(UploadError.TOO_MANY_UPLOADS, "too many uploads; try again later")
 
 
-async def store_upload(conn: asyncpg.Connection, storage: UploadStorage, settings: Settings, principal: Principal,
+async def store_upload(db: Database, storage: UploadStorage, settings: Settings, principal: Principal,
                        purpose: UploadPurpose, data: bytes, decoding: asyncio.Semaphore) -> asyncpg.Record:
     """Check and re-encode the image (off the event loop; `decoding` bounds how many decode at
     once, since a decoded image takes up to 4 bytes a pixel), store its bytes under a new random
-    key, then record it. A failed insert leaves an unreferenced object, never a row without bytes."""
+    key, then record it — no database connection is held while decoding or storing. A failed
+    insert leaves an unreferenced object, never a row without bytes."""
     if len(data) > settings.upload_max_bytes:
         raise DomainError.of(UploadError.TOO_LARGE, f"the file is over {settings.upload_max_bytes} bytes", "file")
     if not data:
@@ -79,7 +81,7 @@ async def store_upload(conn: asyncpg.Connection, storage: UploadStorage, setting
         image = await asyncio.to_thread(clean_image, data, settings.upload_max_pixels)
     key = new_key()
     await storage.put(key, image.data, image.content_type)
-    return await conn.fetchrow(
+    return await db.fetchrow(
         "INSERT INTO uploads (owner, purpose, content_type, size_bytes, width, height, sha256, storage_key)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         principal.subject, purpose.value, image.content_type, len(image.data), image.width, image.height,

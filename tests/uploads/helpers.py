@@ -56,7 +56,6 @@ async def new_admin(db, settings) -> SimpleNamespace:
 
 async def stored_upload(db, settings, principal, purpose: UploadPurpose = UploadPurpose.REVIEW_IMAGE) -> int:
     """An upload made through the service (no HTTP), its bytes under the test's data dir."""
-    async with db.transaction() as conn:
-        row = await store_upload(conn, LocalStorage(settings.data_dir / "uploads"), settings, principal, purpose,
-                                 image_bytes(), asyncio.Semaphore(1))
+    row = await store_upload(db, LocalStorage(settings.data_dir / "uploads"), settings, principal, purpose,
+                             image_bytes(), asyncio.Semaphore(1))
     return row["id"]

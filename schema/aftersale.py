@@ -83,20 +83,17 @@ class AfterSale:
 
     @strawberry.field
     async def lines(self, info: Info) -> list[AfterSaleLine]:
-        rows = await query(info, lambda conn: service.lines_by_case_ids(conn, [self.pk]))
+        rows = await info.context.loaders.after_sale_lines.load(self.pk)
         return [AfterSaleLine(order_line_id=gid("OrderLine", r["order_line_id"]), quantity=r["quantity"],
                               amount=r["amount"]) for r in rows]
 
     @strawberry.field(description="Evidence images (upload ids).")
     async def evidence(self, info: Info) -> list[strawberry.ID]:
-        rows = await query(info, lambda conn: conn.fetch(
-            "SELECT upload_id FROM after_sale_evidence WHERE after_sale_id = $1 ORDER BY position", self.pk))
-        return [gid("Upload", r["upload_id"]) for r in rows]
+        return [gid("Upload", r["upload_id"]) for r in await info.context.loaders.after_sale_evidence.load(self.pk)]
 
     @strawberry.field
     async def history(self, info: Info) -> list[AfterSaleStatusChange]:
-        rows = await query(info, lambda conn: conn.fetch(
-            "SELECT * FROM after_sale_status_history WHERE after_sale_id = $1 ORDER BY id", self.pk))
+        rows = await info.context.loaders.after_sale_history.load(self.pk)
         return [AfterSaleStatusChange(from_status=h["from_status"], to_status=h["to_status"], actor=h["actor"],
                                       reason=h["reason"], at=h["at"]) for h in rows]
 

@@ -11,7 +11,6 @@ import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
-from app.aftersale import service as aftersale
 from app.cart.errors import CartError
 from app.catalog.errors import CatalogError
 from app.checkout.errors import CheckoutError
@@ -175,7 +174,7 @@ class Order:
 
     @strawberry.field(description="The order's after-sales, newest first.")
     async def after_sales(self, info: Info) -> list[AfterSale]:
-        return [AfterSale.of(r) for r in await query(info, lambda conn: aftersale.cases_of_order(conn, self.pk))]
+        return [AfterSale.of(r) for r in await info.context.loaders.order_after_sales.load(self.pk)]
 
     @classmethod
     def of(cls, o: asyncpg.Record) -> "Order":

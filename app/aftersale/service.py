@@ -433,14 +433,3 @@ async def queue(conn: asyncpg.Connection, principal: Principal, status: str | No
     return await conn.fetch(
         "SELECT * FROM after_sales WHERE ($1::bigint IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR status = $2)"
         " AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4", merchant, status, after_id, limit)
-
-
-async def cases_of_order(conn: asyncpg.Connection, order_id: int) -> list[asyncpg.Record]:
-    """The order's cases (the caller may read the order)."""
-    return await conn.fetch("SELECT * FROM after_sales WHERE order_id = $1 ORDER BY id DESC", order_id)
-
-
-async def lines_by_case_ids(conn: asyncpg.Connection, case_ids: list[int]) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM after_sale_lines WHERE after_sale_id = ANY($1::bigint[])"
-                            " ORDER BY after_sale_id, order_line_id", case_ids)
-

@@ -31,6 +31,7 @@ from app.payments.gateway import http_client
 from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
 from app.sandbox.provider import sandbox_routes
+from app.sandbox.sms import sms_routes
 from app.uploads.storage import storage_for
 from schema.context import Context
 from schema.errors import RETRY_AFTER_SECONDS, is_outage
@@ -366,7 +367,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
-                *webhook_routes(), *upload_routes(), *(sandbox_routes() if settings.sandbox_on else [])],
+                *webhook_routes(), *upload_routes(),
+                # /sandbox/sms before the payment sandbox's /sandbox mount, which would take its paths
+                *(sms_routes() + sandbox_routes() if settings.sandbox_on else [])],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, settings=settings)

@@ -19,6 +19,7 @@ from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
+from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
 from schema.limits import BoundedParserCache
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -30,18 +31,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery):
+            PaymentQuery, RiskQuery, FulfilmentQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation):
+               PaymentMutation, RiskMutation, FulfilmentMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription):
+class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription):
     pass
 
 

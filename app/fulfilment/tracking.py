@@ -32,16 +32,17 @@ def parse(body: object) -> dict | None:
             "location": str(body.get("location") or "")[:200]}
 
 
-async def record(db: Database, carrier: str, event: dict, now: datetime) -> int:
+async def record(db: Database, carrier: str, event: dict, now: datetime) -> int | None:
     """Record the event on the carrier's parcels with that tracking number; how many parcels
-    took it (0: unknown number, or a duplicate)."""
+    took it (0: a duplicate), None for a tracking number no shipped parcel has (yet: a carrier
+    may be quicker than the partner's shipment notice, so the webhook asks it to resend)."""
     async with db.transaction() as conn:
         parcels = await conn.fetch(
             "SELECT id, order_id, merchant_id, after_sale_id FROM shipments WHERE tracking_number = $1"
             " AND lower(carrier) = lower($2) AND status IN ('SHIPPED', 'SIGNED') ORDER BY order_id, id",
             event["tracking_number"], carrier)
         if not parcels:
-            return 0
+            return None
         for order_id in sorted({p["order_id"] for p in parcels}):
             await orders.lock_order(conn, order_id)
         took = {r["shipment_id"] for r in await conn.fetch(

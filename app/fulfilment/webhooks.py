@@ -73,6 +73,8 @@ async def receive_tracking_event(request: Request) -> Response:
         log.warning("tracking event malformed", carrier=carrier, body=raw[:500].decode(errors="replace"))
         return JSONResponse({"error": "malformed tracking event"}, 400)
     recorded = await tracking.record(request.app.state.db, carrier, event, datetime.now(UTC))
+    if recorded is None:
+        return JSONResponse({"error": "unknown tracking number; send it again later"}, 404)
     return JSONResponse({"ok": True, "recorded": recorded})
 
 

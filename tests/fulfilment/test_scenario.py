@@ -4,7 +4,6 @@ payment sandbox, the partner sandboxes and the carrier, with real arq burst work
 paid, two shipments pushed, acknowledged, shipped, the order SHIPPED, signed, confirmed by the
 buyer (RECEIVED) and COMPLETED by the completion job (review window 0)."""
 
-import uuid
 
 from app.ids import decode_id
 from tests.cart.helpers import staff_token

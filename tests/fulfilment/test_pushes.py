@@ -190,3 +190,35 @@ async def test_withdraw_intercepts_at_the_partner(db, settings, http, goods):
         await conn.execute("UPDATE shipments SET status = 'PENDING' WHERE id = $1", shipment_id)
     async with httpx.AsyncClient() as client:
         assert (await pushes.push_shipment(db, settings, client, shipment_id, datetime.now(UTC))).status == "INTERCEPTED"
+
+
+async def test_a_refund_intercepts_what_the_partner_holds(db, settings, http, goods):
+    await control(http, settings.sandbox_partner_secret, goods.wh_code, ship_delay_ms=60_000)
+    order = await paid_order(db, goods, await new_buyer_id(db), {"phone": 1})
+    shipment_id = (await parcels(db, order.id))["WAREHOUSE"]["id"]
+    async with httpx.AsyncClient() as client:
+        assert (await pushes.push_shipment(db, settings, client, shipment_id, datetime.now(UTC))).status == "ACCEPTED"
+        async with db.transaction() as conn:
+            assert await shipments.cancel_for_order(conn, order.id, datetime.now(UTC), "buyer:1", "BUYER_CANCELLED")
+        row = await db.fetchrow("SELECT * FROM outbox WHERE event_type = 'SHIPMENT_CANCELLED'"
+                                " AND (payload->>'shipment_id')::bigint = $1", shipment_id)
+        ev = Event(id=row["id"], topic="fulfilment", type=row["event_type"], payload=row["payload"],
+                   merchant_id=row["merchant_id"], created_at="")
+        assert jobs.intercept_of_cancelled_shipment(ev) == [
+            ("intercept_shipment", (shipment_id,), f"intercept-shipment:{shipment_id}")]
+        assert await pushes.intercept_cancelled(db, settings, client, shipment_id) == "CANCELLED"
+        assert (await partner_view(http, goods.wh_code, shipment_id))["final"] == "CANCELLED"
+
+        # a partner that shipped first answers TOO_LATE: flagged for the back office
+        await control(http, settings.sandbox_partner_secret, goods.wh_code, ship_delay_ms=0, carrier_step_ms=60_000)
+        late = await paid_order(db, goods, await new_buyer_id(db), {"phone": 1})
+        late_id = (await parcels(db, late.id))["WAREHOUSE"]["id"]
+        await pushes.push_shipment(db, settings, client, late_id, datetime.now(UTC))
+        await wait_for(lambda: _final(http, goods.wh_code, late_id), "the partner to ship")
+        assert await pushes.intercept_cancelled(db, settings, client, late_id) == "TOO_LATE"
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'SHIPMENT_INTERCEPT_FAILED'"
+                             " AND (payload->>'shipment_id')::bigint = $1", late_id) == 1
+
+
+async def _final(http, code: str, shipment_id: int) -> bool:
+    return (await partner_view(http, code, shipment_id)).get("final") == "SHIPPED"

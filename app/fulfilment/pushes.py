@@ -9,7 +9,7 @@ delivery, a worker killed after the partner answered, the sweeper, a re-push —
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -40,6 +40,7 @@ def backoff(settings: Settings, attempt: int) -> float:
 
 async def push_shipment(db: Database, settings: Settings, http: httpx.AsyncClient, shipment_id: int,
                         now: datetime) -> PushOutcome:
+    """One push of the shipment (`now`: when it starts); what came of it."""
     async with db.transaction() as conn:
         claimed = await _claim(conn, settings, shipment_id, now)
         if claimed is None:
@@ -50,13 +51,13 @@ async def push_shipment(db: Database, settings: Settings, http: httpx.AsyncClien
             raise PartnerUnavailable("the warehouse has no partner system configured (endpoint_url, secret)")
         answer = await partners.push(settings, http, partner, order)
     except PartnerUnavailable as exc:
-        return await _failed(db, settings, shipment, str(exc), now)
+        return await _failed(db, settings, shipment, str(exc), datetime.now(UTC))
     if answer["status"] == "CANCELLED":          # intercepted before it arrived: withdraw_units decides
         return PushOutcome("INTERCEPTED")
     async with db.transaction() as conn:
         await shipments.move(conn, [shipment_id], ShipmentEvent.ACCEPT, f"partner:{partner.warehouse_id}",
                              sets="partner_ref = $4, accepted_at = $5, last_error = NULL, next_push_at = NULL",
-                             args=(answer["partner_ref"], now))
+                             args=(answer["partner_ref"], datetime.now(UTC)))
     return PushOutcome("ACCEPTED")
 
 

@@ -5,11 +5,13 @@ their shipments, lines and tracking costs the same statements whatever its size.
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from app.fulfilment import shipments
 from app.payments.signing import signed_headers
-from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels
+from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, wait_for
 from tests.payments.helpers import new_buyer
 
 MY_ORDERS = """query($n: Int!) { myOrders(first: $n) { edges { node { id
@@ -94,3 +96,21 @@ async def test_a_page_of_orders_with_shipments_costs_constant_statements(api, db
         assert len(page["data"]["myOrders"]["edges"]) == n
         return int(api.last_response.headers["x-sql-statements"])
     assert await statements(2) == await statements(6)
+
+
+async def test_a_merchant_parcel_is_tracked_once_its_carrier_knows_it(http, db, settings, goods):
+    order = await paid_order(db, goods, await new_buyer_id(db), {"shirt": 1})
+    shipment_id = (await parcels(db, order.id))["MERCHANT"]["id"]
+    number = f"YT{uuid.uuid4().int % 10**10}"
+    async with db.transaction() as conn:
+        await conn.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", order.id)
+        await shipments.ship(conn, [shipment_id], "YTO", number, datetime.now(UTC), "staff:1")
+    body = {"tracking_number": number, "step_ms": 20}
+    assert (await _post(http, "/sandbox/logistics/YTO/parcels", "wrong", body)).status_code == 401
+    told = await _post(http, "/sandbox/logistics/YTO/parcels", settings.sandbox_partner_secret, body)
+    assert told.status_code == 200, told.text
+
+    async def signed():
+        return await db.fetchval("SELECT logistics_status = 'SIGNED' FROM orders WHERE id = $1", order.id)
+    await wait_for(signed, "the merchant's parcel to be signed")
+    assert await db.fetchval("SELECT count(*) FROM tracking_events WHERE shipment_id = $1", shipment_id) == 4

@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     response_cache_seconds: float = 120.0
     response_cache_max_bytes: int = 64 * 1024 * 1024
 
+    # Uploads (docs/API.md "Uploads"): limits checked on the bytes; stored under data_dir/uploads,
+    # or in S3-compatible storage when UPLOAD_S3_BUCKET is set
+    upload_max_bytes: int = 5 * 1024 * 1024
+    upload_max_pixels: int = 25_000_000           # width × height; a bigger image is refused undecoded
+    uploads_per_window: int = 60                  # per account
+    upload_window_seconds: int = 3600
+    upload_s3_endpoint: str | None = None         # e.g. https://s3.eu-west-1.amazonaws.com, a MinIO URL
+    upload_s3_bucket: str | None = None
+    upload_s3_region: str = "us-east-1"
+    upload_s3_access_key: str | None = None       # unset: boto3's own credential chain
+    upload_s3_secret_key: str | None = None
+
     @model_validator(mode="after")
     def _no_dev_secrets(self) -> "Settings":
         if self.env == "production":

@@ -429,6 +429,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         added = await insert_products(conn, ids, DEMO_PRODUCTS)
         await _seed_promotions(conn)
         await _seed_fulfilment_partners(conn)
+        await _seed_review_demo(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -796,3 +797,42 @@ async def _seed_promotions(conn: asyncpg.Connection) -> None:
             kind, merchant, name, threshold, amount, *window, DEMO_ACTOR)
         await conn.execute("INSERT INTO buyer_coupons (template_id, buyer_id, expires_at) VALUES ($1, $2, $3)",
                            template, buyer, now + timedelta(days=30))
+
+
+REVIEW_BUYER_PHONE = "13800000002"
+
+
+async def _seed_review_demo(conn: asyncpg.Connection) -> None:
+    """A second demo buyer ("Review Buyer", same password) with a received Acme order of two
+    products, waiting in the 待评价 tab: sign in, POST /uploads an image, then createReview each
+    line (docs/reviews.md). Written once."""
+    buyer = await conn.fetchval("SELECT id FROM buyers WHERE phone = $1", REVIEW_BUYER_PHONE)
+    if buyer is not None:
+        return
+    buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, '评价体验官')"
+                                " RETURNING id", REVIEW_BUYER_PHONE, await hash_password(DEMO_PASSWORD))
+    goods = await conn.fetch(
+        "SELECT DISTINCT ON (p.id) p.id AS product_id, p.title, s.id AS sku_id, s.spec_label, s.price"
+        " FROM products p JOIN skus s ON s.product_id = p.id"
+        " WHERE p.merchant_id = $1 AND p.status = 'LISTED' AND p.fulfillment_type <> 'VIRTUAL'"
+        " ORDER BY p.id, s.id LIMIT 2", ACME)
+    total = sum(g["price"] for g in goods)
+    address = {"receiver": "评价体验官", "phone": "13800000002", "region_code": "440305", "detail": "科技园南区 1 栋"}
+    po = await conn.fetchval(
+        "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, status, goods_total, total_discount,"
+        " shipping_total, payable, pricing, expires_at, paid_at) VALUES ($1, 'demo-review-order', 'demo', 'PAID', $2, 0,"
+        " 0, $2, '{}', now(), now()) RETURNING id", buyer, total)
+    order = await conn.fetchval(
+        "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, status, payment_status, logistics_status,"
+        " goods_total, discount, shipping, payable, address, carrier, tracking_number, paid_at, shipped_at, received_at)"
+        " VALUES ($1, $2, $3, 'RECEIVED', 'PAID', 'SIGNED', $4, 0, 0, $4, $5, 'SF', 'SF0000000001', now(), now(), now())"
+        " RETURNING id", po, buyer, ACME, total, address)
+    for n, g in enumerate(goods, 1):
+        await conn.execute(
+            "INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,"
+            " unit_price, goods_amount, paid_amount) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $7, $7)",
+            order, g["sku_id"], g["product_id"], g["title"], g["spec_label"] or "", n, g["price"])
+    await conn.executemany(
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor) VALUES ($1, $2, $3, 'system:demo')",
+        [(order, None, "PENDING_PAYMENT"), (order, "PENDING_PAYMENT", "PAID"), (order, "PAID", "SHIPPED"),
+         (order, "SHIPPED", "RECEIVED")])

@@ -25,24 +25,25 @@ from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
+from schema.reviews import ReviewMutation, ReviewQuery, ReviewSubscription
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
 
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, FulfilmentQuery):
+            PaymentQuery, RiskQuery, FulfilmentQuery, ReviewQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, FulfilmentMutation):
+               PaymentMutation, RiskMutation, FulfilmentMutation, ReviewMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription):
+class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription, ReviewSubscription):
     pass
 
 

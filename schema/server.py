@@ -34,11 +34,13 @@ from app.redis import connect_redis
 from app.sandbox.logistics import logistics_routes
 from app.sandbox.partners import partner_routes
 from app.sandbox.provider import sandbox_routes
+from app.uploads.storage import storage_for
 from schema.context import Context
 from schema.errors import RETRY_AFTER_SECONDS, is_outage
 from schema.graphiql import LocalGraphiQL, graphiql_assets_route
 from schema.response_cache import ResponseCache, cache_key
 from schema.root import build_schema
+from schema.uploads import body_limit, decoding_slots, upload_routes
 
 log = structlog.get_logger("api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -140,7 +142,8 @@ class RequestMiddleware:
             if scope["type"] == "websocket":
                 receive, send = self._capped_websocket(receive, send)
                 return await self._timed(scope, receive, send, rid)
-            if int(headers.get("content-length") or 0) > self.settings.max_body_bytes:
+            if (int(headers.get("content-length") or 0) > self.settings.max_body_bytes
+                    and not _is_upload(scope)):   # POST /uploads answers its own limit in JSON
                 return await PlainTextResponse("request body too large", 413)(scope, receive, send)
             auth = headers.get("authorization", "")
             if not auth and _wants_graphiql_page(scope, headers):  # back-office browsers
@@ -186,7 +189,8 @@ class RequestMiddleware:
 
     async def _timed(self, scope, receive, send, rid):
         status = {"code": 0}
-        limit = self.settings.max_body_bytes
+        # uploads stop reading at their own limit; this one is the backstop a little above it
+        limit = body_limit(self.settings) + 64 * 1024 if _is_upload(scope) else self.settings.max_body_bytes
         seen = {"bytes": 0}
 
         async def limited_receive():
@@ -228,6 +232,10 @@ class RequestMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def _is_upload(scope) -> bool:
+    return scope["type"] == "http" and scope["path"] == "/uploads" and scope["method"] == "POST"
 
 
 class _AsgiEndpoint:
@@ -339,6 +347,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.redis = connect_redis(settings.redis_url)
         app.state.broadcaster = Broadcaster(app.state.redis)
         app.state.http = http_client()
+        app.state.upload_storage = storage_for(settings)
+        app.state.upload_decoding = decoding_slots()
         await prepare_search(app.state.db)  # jieba's dictionary, ~1 s once, before the first request
         if cache is not None:
             app.state.broadcaster.add_listener(cache.on_event)
@@ -359,7 +369,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
-                *webhook_routes(), *fulfilment_webhook_routes(),
+                *webhook_routes(), *fulfilment_webhook_routes(), *upload_routes(),
                 *((*partner_routes(), *logistics_routes(), *sandbox_routes()) if settings.sandbox_on else ())],
         lifespan=lifespan,
     )

@@ -35,10 +35,10 @@ SESSION_ENDING = ["Mutation.logout"]
 # (`with_demo_ids`), so generated operations get past id decoding into the services.
 ID_TYPES = ["Attribute", "AttributeValue", "BackendCategory", "Brand", "Buyer", "Category", "Coupon",
             "CouponTemplate", "FrontendCategory", "Merchant", "Order", "OrderLine", "Payment", "PaymentNotification",
-            "PaymentOrder", "Product", "Promotion", "Refund", "RiskDecision", "Sku", "Warehouse"]
+            "PaymentOrder", "Product", "Promotion", "Refund", "Review", "RiskDecision", "Sku", "Upload", "Warehouse"]
 ID_NAMES = {"category": ["BackendCategory", "Category", "FrontendCategory"], "parent": ["BackendCategory",
             "FrontendCategory"], "value": ["AttributeValue"], "specValue": ["AttributeValue"],
-            "template": ["CouponTemplate"], "giftSku": ["Sku"]}
+            "template": ["CouponTemplate"], "giftSku": ["Sku"], "image": ["Upload"]}
 # Our custom scalars, as literals their parsers accept (invalid mode makes them wrong).
 schemathesis.graphql.scalar("Money", st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER).map(nodes.Int))
 schemathesis.graphql.scalar("Decimal", st.decimals(allow_nan=False, allow_infinity=False, places=2)

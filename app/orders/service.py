@@ -292,3 +292,20 @@ async def _refuse(conn: asyncpg.Connection, order_id: int, event: OrderEvent) ->
     status = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
     ORDER_MACHINE.target(OrderStatus(status), event)     # raises INVALID_TRANSITION
     raise DomainError.of(CommonError.INVALID_TRANSITION, "the order changed meanwhile; reload it", "orderId")
+
+
+async def mark_reviewed(conn: asyncpg.Connection, order_id: int, actor: str) -> bool:
+    """Every reviewable line of the order is reviewed: its review sub-status becomes DONE (the
+    order leaves the 待评价 tab), recorded in its history; the system status is unchanged. False
+    when it was DONE already."""
+    order = await conn.fetchrow("UPDATE orders SET review_status = 'DONE' WHERE id = $1 AND review_status = 'PENDING'"
+                                " RETURNING status, merchant_id, payment_order_id, buyer_id, payable", order_id)
+    if order is None:
+        return False
+    await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
+                       " VALUES ($1, $2, $2, $3, 'REVIEWED')", order_id, order["status"], actor)
+    await emit(conn, "order", "ORDER_REVIEWED",
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": order["buyer_id"],
+                "from": order["status"], "to": order["status"], "payable": order["payable"], "actor": actor},
+               merchant_id=order["merchant_id"])
+    return True

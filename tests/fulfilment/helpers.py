@@ -66,6 +66,14 @@ async def new_buyer_id(db) -> int:
 async def paid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleNamespace:
     """One order of `lines` (goods name → units at 100 cents), each reserved in its goods'
     warehouse, then paid: its shipments are made by `mark_paid`."""
+    order = await unpaid_order(db, goods, buyer_id, lines)
+    async with db.transaction() as c:
+        assert await service.mark_paid(c, order.payment_order, datetime.now(UTC), "provider:test")
+    return order
+
+
+async def unpaid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleNamespace:
+    """One unpaid order of `lines`, each reserved in its goods' warehouse."""
     total = sum(lines.values()) * 100
     address = {"receiver": "张三", "phone": "13800000000", "region_code": "310104", "detail": "漕溪北路 1 号"}
     async with db.transaction() as c:
@@ -88,7 +96,6 @@ async def paid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleN
                             item.sku, item.warehouse, quantity)
             await c.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)"
                             " VALUES ($1, $2, $3, $4)", ids[name], item.sku, item.warehouse, quantity)
-        assert await service.mark_paid(c, po, datetime.now(UTC), "provider:test")
     return SimpleNamespace(id=order, payment_order=po, lines=ids)
 
 

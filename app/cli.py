@@ -188,6 +188,20 @@ def _require_urls(settings: Settings, redis: bool = True) -> str:
     return settings.database_url
 
 
+def cmd_sms_inbox(args) -> None:
+    """The sandbox SMS gateway's inbox of a phone (its signed control call): the codes
+    sendSmsCode "sent", for trying registration in development."""
+    import httpx
+
+    from app.sandbox.sms import inbox_request
+    settings = get_settings()
+    body, headers = inbox_request(settings.sandbox_provider_secret, args.phone, args.limit)
+    response = httpx.post(settings.sms_url + "/v1/inbox", content=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    for message in response.json()["messages"]:
+        print(f"{message['received_at']}  {message['template']}  {message['text']}")
+
+
 def cmd_schema(_args) -> None:
     """The public contract: the SDL, committed as schema.graphql and checked by the tests."""
     from schema.root import sdl
@@ -211,6 +225,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="the arq worker").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("schema", help="print the GraphQL SDL (schema.graphql)").set_defaults(func=cmd_schema)
+    p = sub.add_parser("sms-inbox", help="show the sandbox SMS inbox of a phone (registration codes)")
+    p.add_argument("phone")
+    p.add_argument("--limit", type=int, default=5)
+    p.set_defaults(func=cmd_sms_inbox)
     p = sub.add_parser("seed", help="load demo data (idempotent)")
     p.add_argument("--scale-skus", type=int, default=0,
                    help="also generate products until the catalog has this many SKUs (benchmarks)")

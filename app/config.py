@@ -14,6 +14,7 @@ DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
 DEV_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
 DEV_LOGISTICS_SECRET = "dev-only-logistics-webhook-secret-0123456789"
+DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -83,6 +84,15 @@ class Settings(BaseSettings):
     sandbox_carrier_step_ms: int = 2000           # between the sandbox carrier's tracking events
     # Carriers sign their tracking webhooks with this; the development default is refused in production
     logistics_webhook_secret: str = DEV_LOGISTICS_SECRET
+    # The buyer account (app/accounts/, docs/accounts.md): SMS codes at registration, sent
+    # through the SMS gateway (default: the sandbox SMS service at base_url + /sandbox/sms)
+    registration_requires_sms_code: bool = True
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str = DEV_SMS_GATEWAY_SECRET   # signs our requests to the gateway
+    sms_code_ttl_seconds: int = 300
+    sms_code_max_attempts: int = 5                     # wrong guesses before a code is void
+    sms_resend_seconds: int = 60                       # one code per phone and purpose this often
+    sms_codes_per_ip: int = 20                         # codes sent per client IP per register_window_seconds
 
     outbox_poll_seconds: float = 0.5
     subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
@@ -112,6 +122,8 @@ class Settings(BaseSettings):
                 raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
             if self.sandbox_enabled and self.sandbox_partner_secret == DEV_PARTNER_SECRET:
                 raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
+            if self.sandbox_enabled and self.sms_gateway_secret == DEV_SMS_GATEWAY_SECRET:
+                raise ValueError("SMS_GATEWAY_SECRET must be set to run the sandbox SMS gateway in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self
@@ -142,6 +154,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def sms_url(self) -> str:
+        return self.sms_gateway_url or self.base_url + "/sandbox/sms"
 
     @property
     def json_logs(self) -> bool:

@@ -430,6 +430,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_promotions(conn)
         await _seed_fulfilment_partners(conn)
         await _seed_review_demo(conn)
+        await _seed_address_book(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -464,6 +465,25 @@ async def _seed_accounts(conn: asyncpg.Connection) -> None:
     await create_staff(conn, "admin", DEMO_PASSWORD, "ADMIN", display_name="Demo Admin")
     await create_staff(conn, "acme-owner", DEMO_PASSWORD, "MERCHANT", ACME, "OWNER", "Acme Owner")
     await create_staff(conn, "lumen-owner", DEMO_PASSWORD, "MERCHANT", LUMEN, "OWNER", "Lumen Owner")
+
+
+DEMO_ADDRESSES = [
+    # (receiver, phone, region, detail, label, default) — the default in 深圳市南山区, where the
+    # self-operated warehouse delivers
+    ("张三", "13800138000", "440305", "科技园南区 1 栋 101", "家", True),
+    ("张三", "13800138000", "110105", "朝阳区建国路 88 号 SOHO 现代城", "公司", False),
+]
+
+
+async def _seed_address_book(conn: asyncpg.Connection) -> None:
+    """The demo buyer's address book (docs/accounts.md), once: placeOrder without an address and
+    checkoutPreview without a region use its default."""
+    buyer = await conn.fetchval("SELECT id FROM buyers WHERE phone = $1", DEMO_LOGINS[0][1])
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM buyer_addresses WHERE buyer_id = $1)", buyer):
+        return
+    await conn.executemany(
+        "INSERT INTO buyer_addresses (buyer_id, receiver, phone, region_code, detail, label, is_default)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)", [(buyer, *a) for a in DEMO_ADDRESSES])
 
 
 async def _seed_catalog_setup(conn: asyncpg.Connection) -> CatalogIds:

@@ -7,18 +7,22 @@ from typing import Annotated
 
 import strawberry
 
+from app.accounts.errors import AccountError
 from app.auth import service as auth
 from app.auth.errors import AuthError
+from app.auth.principal import Principal
 from app.cart.errors import CartError
+from schema import accounts
 from schema.cart_access import login_device_token
 from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid
 from schema.mutations import mutate
+from schema.pagination import Connection
 from schema.permissions import IsAuthenticated
 
-# Signing in merges the device's cart: its failures are passed on.
-AuthUserError = user_error_type("Auth", AuthError, CartError)
+# Signing in merges the device's cart: its failures are passed on; registration checks the SMS code.
+AuthUserError = user_error_type("Auth", AuthError, CartError, AccountError)
 
 
 @strawberry.enum
@@ -34,14 +38,45 @@ class Viewer:
     is_admin: bool
     merchant_id: strawberry.ID | None
     merchant_role: str | None
+    principal: strawberry.Private[Principal]
+
+    @property
+    def _buyer_id(self) -> int | None:
+        return self.principal.id if self.principal.is_buyer else None
+
+    @strawberry.field(description="Your address book, the default first (buyers; empty for staff).")
+    async def addresses(self, info: Info) -> list[accounts.BuyerAddress]:
+        return [] if self._buyer_id is None else await accounts.my_addresses(info, self._buyer_id)
+
+    @strawberry.field(description="Where physical goods go when placeOrder names no address (buyers).")
+    async def default_address(self, info: Info) -> accounts.BuyerAddress | None:
+        return None if self._buyer_id is None else await accounts.my_default_address(info, self._buyer_id)
+
+    @strawberry.field(description="Points to spend (buyers; null for staff): 1 per yuan paid on completed orders.")
+    async def points(self, info: Info) -> int | None:
+        return None if self._buyer_id is None else (await accounts.my_account(info, self._buyer_id))["points"]
+
+    @strawberry.field(description="Points earned and kept (refunds take theirs back); they decide the level.")
+    async def lifetime_points(self, info: Info) -> int | None:
+        return None if self._buyer_id is None else (
+            await accounts.my_account(info, self._buyer_id))["lifetime_points"]
+
+    @strawberry.field(description="Member level by lifetime points (docs/accounts.md); member prices need it.")
+    async def member_level(self, info: Info) -> int | None:
+        return None if self._buyer_id is None else (await accounts.my_account(info, self._buyer_id))["member_level"]
+
+    @strawberry.field(description="Your points changes, newest first (buyers; null for staff).")
+    async def points_history(self, info: Info, first: int = 20,
+                             after: str | None = None) -> Connection[accounts.PointsEntry] | None:
+        return None if self._buyer_id is None else await accounts.my_points_history(info, self._buyer_id, first, after)
 
 
-def _viewer(p) -> Viewer:
+def _viewer(p: Principal) -> Viewer:
     return Viewer(
         id=gid("Buyer" if p.is_buyer else "Staff", p.id),
         kind=AccountKind(p.kind), is_admin=p.is_admin,
         merchant_id=gid("Merchant", p.merchant_id or None),
-        merchant_role=p.merchant_role)
+        merchant_role=p.merchant_role, principal=p)
 
 
 @strawberry.type
@@ -65,6 +100,8 @@ class RegisterBuyerInput:
     phone: str
     password: str
     nickname: str = ""
+    sms_code: str | None = strawberry.field(default=None, description=(
+        "The code sendSmsCode sent to the phone; required unless REGISTRATION_REQUIRES_SMS_CODE is off."))
 
 
 @strawberry.input
@@ -94,17 +131,18 @@ async def _sign_in(info: Info, act) -> AuthPayload:
 class AuthQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
     def me(self, info: Info) -> Viewer:
-        return _viewer(info.context.principal)
+        return _viewer(info.context.caller)
 
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Limited per client IP (REGISTER_ATTEMPTS_PER_IP per REGISTER_WINDOW_SECONDS).")
+    @strawberry.mutation(description="Limited per client IP (REGISTER_ATTEMPTS_PER_IP per REGISTER_WINDOW_SECONDS). "
+                                     "Needs the SMS code of sendSmsCode (smsCode).")
     async def register_buyer(self, info: Info, input: RegisterBuyerInput) -> AuthPayload:
         c = info.context
         return await _sign_in(info, lambda db: auth.register_buyer(
             db, c.redis, c.settings, input.phone, input.password, input.nickname, c.client_ip,
-            device_token=login_device_token(info)))
+            device_token=login_device_token(info), sms_code=input.sms_code))
 
     @strawberry.mutation
     async def buyer_login(self, info: Info, input: BuyerLoginInput) -> AuthPayload:

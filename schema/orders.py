@@ -239,6 +239,9 @@ class PlaceOrderInput:
     coupon_ids: list[strawberry.ID] | None = None
     payment_channel: PaymentChannel | None = None
     address: AddressInput | None = None
+    address_id: strawberry.ID | None = strawberry.field(default=None, description=(
+        "An address of your address book instead of `address` (not both); with neither, physical goods go to "
+        "your default address."))
     recharge_account: str | None = None
     expected_payable: Money | None = None
 
@@ -417,6 +420,7 @@ async def _placement_request(info: Info, i: PlaceOrderInput) -> placement.Placem
         idempotency_key=i.idempotency_key, expected_payable=i.expected_payable,
         address=None if i.address is None else placement.Address(i.address.receiver, i.address.phone,
                                                                 i.address.region_code, i.address.detail),
+        address_id=optional_pk("Address", i.address_id, "addressId"),
         recharge_account=i.recharge_account, from_cart=i.from_cart)
 
 

@@ -17,7 +17,13 @@ import strawberry
 from app.cart.service import CartOwner
 from app.checkout.errors import CheckoutError
 from app.checkout.lines import CheckoutItem, check_line_count
-from app.checkout.preview import MAX_PICKED_COUPONS, CheckoutRequest, price_checkout, selected_cart_items
+from app.checkout.preview import (
+    MAX_PICKED_COUPONS,
+    CheckoutRequest,
+    price_checkout,
+    selected_cart_items,
+    with_default_region,
+)
 from app.errors import CommonError, DomainError
 from app.pricing import model as m
 from schema.cart_access import HasCart, cart_owner
@@ -287,7 +293,8 @@ async def preview_pricing(info: Info, buyer_id: int | None, owner: CartOwner | N
                 items = await selected_cart_items(conn, owner)
                 if not items:
                     return None
-            result = await price_checkout(conn, buyer_id, replace(request, items=items), now)
+            request = await with_default_region(conn, buyer_id, replace(request, items=items))
+            result = await price_checkout(conn, buyer_id, request, now)
     except DomainError as exc:
         raise _public_error(exc, items, prefix, cart_field if lines is None else None) from None
     return CheckoutPricing.from_result(result)

@@ -11,6 +11,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from schema.accounts import AccountMutation, AccountQuery, AccountSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -32,18 +33,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, FulfilmentQuery, ReviewQuery):
+            PaymentQuery, RiskQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, FulfilmentMutation, ReviewMutation):
+               PaymentMutation, RiskMutation, FulfilmentMutation, ReviewMutation, AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription, ReviewSubscription):
+class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

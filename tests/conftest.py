@@ -95,12 +95,22 @@ async def database_url(services, template_db) -> str:
     return await clone_database(services, template_db)
 
 
+@pytest.fixture(scope="session")
+async def sms_gateway(services) -> str:
+    """The sandbox SMS gateway on a port of its own: the apps tests drive in-process (ASGI
+    transport, no server) send registration codes to it over real HTTP (registerBuyer needs
+    one; tests/auth/helpers.py `sms_code` reads it back from the sandbox's inbox)."""
+    from tests.servers import serving_sms_sandbox
+    async with serving_sms_sandbox(Settings(env="test", redis_url=services[1], log_level="WARNING")) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def settings(database_url, services) -> Settings:
+def settings(database_url, services, sms_gateway) -> Settings:
     # No response cache by default: tests write rows with SQL and expect to read them back.
     return Settings(env="test", database_url=database_url, redis_url=services[1], count_sql=True,
                     log_level="WARNING", login_attempts_per_ip=10_000, register_attempts_per_ip=10_000,
-                    response_cache_seconds=0)
+                    sms_codes_per_ip=10_000, response_cache_seconds=0, sms_gateway_url=sms_gateway)
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,4 @@
+from tests.auth.helpers import register_input
 from tests.conftest import unique_phone
 
 REGISTER = """mutation($i: RegisterBuyerInput!) { registerBuyer(input: $i) {
@@ -12,7 +13,7 @@ ME = "{ me { id kind isAdmin merchantId } }"
 
 async def register(gql, phone=None, password="secret-pass-1"):
     phone = phone or unique_phone()
-    data = await gql.ok(REGISTER, {"i": {"phone": phone, "password": password}})
+    data = await gql.ok(REGISTER, {"i": await register_input(gql, phone, password)})
     return phone, data["registerBuyer"]
 
 

@@ -64,3 +64,13 @@ async def count_registration(redis: Redis, settings: Settings, ip: str | None) -
     key = f"rl:register:ip:{ip}:{int(time.time()) // window}"
     if not await _count(redis, window, [(key, settings.register_attempts_per_ip)]):
         raise DomainError.of(AuthError.TOO_MANY_ATTEMPTS, "too many sign-ups from this address; try again later")
+
+
+async def count_sends(redis: Redis, settings: Settings, what: str, ip: str | None, limit: int) -> None:
+    """Messages sent on behalf of one client IP (e.g. SMS codes), per registration window."""
+    if not ip:
+        return
+    window = settings.register_window_seconds
+    key = f"rl:{what}:ip:{ip}:{int(time.time()) // window}"
+    if not await _count(redis, window, [(key, limit)]):
+        raise DomainError.of(AuthError.TOO_MANY_ATTEMPTS, "too many messages sent for this address; try again later")

@@ -10,8 +10,10 @@ import re
 import unicodedata
 
 import asyncpg
+import httpx
 from redis.asyncio import Redis
 
+from app.accounts import sms
 from app.auth.errors import AuthError
 from app.auth.limits import count_registration, login_succeeded, start_login_attempt
 from app.auth.passwords import check_password_policy, hash_password, verify_password
@@ -43,13 +45,31 @@ def _staff_principal(row: asyncpg.Record) -> Principal:
                      merchant_id=row["merchant_id"], merchant_role=row["merchant_role"])
 
 
+async def send_registration_code(redis: Redis, http: httpx.AsyncClient, settings: Settings, phone: str,
+                                 ip: str | None) -> None:
+    """The SMS code `register_buyer` asks for (app/accounts/sms.py)."""
+    phone = normalise_login(phone)
+    _check_phone(phone)
+    await sms.send_code(redis, http, settings, phone, sms.SmsPurpose.REGISTER, ip)
+
+
 async def register_buyer(db: Database, redis: Redis, settings: Settings, phone: str, password: str,
-                         nickname: str = "", ip: str | None = None, device_token: str | None = None) -> Session:
-    """`device_token`: an anonymous cart to merge into the new buyer's, in the same transaction."""
+                         nickname: str = "", ip: str | None = None, device_token: str | None = None,
+                         sms_code: str | None = None) -> Session:
+    """`device_token`: an anonymous cart to merge into the new buyer's, in the same transaction.
+    `sms_code`: the code sent to the phone, required unless REGISTRATION_REQUIRES_SMS_CODE is off;
+    checked (and used up) once the phone and password are acceptable and the phone is free (a
+    taken phone answers PHONE_TAKEN as before: the per-IP limit bounds that probe). A deleted account's phone
+    is free again (its row keeps no phone), so it registers as a new account."""
     await count_registration(redis, settings, ip)
     phone = normalise_login(phone)
     _check_phone(phone)
     check_password_policy(password, (phone,))
+    if await db.fetchval("SELECT EXISTS (SELECT 1 FROM buyers WHERE phone = $1)", phone):
+        raise DomainError.of(AuthError.PHONE_TAKEN, "this phone is already registered", "phone")
+    code = sms.require_code(settings, sms_code)
+    if code is not None:
+        await sms.check_code(redis, settings, phone, sms.SmsPurpose.REGISTER, code)
     pw_hash = await hash_password(password)
     async with db.transaction() as conn:
         buyer_id = await conn.fetchval(

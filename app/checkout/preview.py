@@ -5,11 +5,12 @@ Order placement (next issue) calls `price_checkout` with the same input, so a pr
 order it becomes agree to the cent.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
 
+from app.accounts import addresses
 from app.cart.service import CartOwner
 from app.catalog.warehouses import province_code
 from app.checkout.errors import CheckoutError
@@ -61,6 +62,16 @@ async def selected_cart_items(conn: asyncpg.Connection, owner: CartOwner) -> lis
         ORDER BY l.position
         """, value)
     return [CheckoutItem(r["sku_id"], r["quantity"]) for r in rows]
+
+
+async def with_default_region(conn: asyncpg.Connection, buyer_id: int | None,
+                              request: CheckoutRequest) -> CheckoutRequest:
+    """A preview that names no region is priced for the signed-in buyer's default address, as
+    placement would deliver there (no default address: every line deliverable, default fees)."""
+    if request.region_code is not None or buyer_id is None:
+        return request
+    book = await addresses.default_address(conn, buyer_id)
+    return request if book is None else replace(request, region_code=book["region_code"])
 
 
 async def price_checkout(conn: asyncpg.Connection, buyer_id: int | None, request: CheckoutRequest,

@@ -20,17 +20,18 @@ Risk (§11) is decided before, and its decision written at once, so refusals are
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from app.accounts import addresses
 from app.catalog import reservations
 from app.catalog.warehouses import province_code
 from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
-from app.errors import DomainError, Problem
+from app.errors import CommonError, DomainError, Problem
 from app.events import emit_many
 from app.orders import service
 from app.orders.errors import OrderError
@@ -63,7 +64,8 @@ class PlacementRequest:
     checkout: CheckoutRequest
     idempotency_key: str
     expected_payable: int | None = None      # what the preview showed; None = accept the price now
-    address: Address | None = None           # physical goods
+    address: Address | None = None           # physical goods, given inline
+    address_id: int | None = None            # … or from the buyer's address book; neither: the default
     recharge_account: str | None = None      # virtual goods
     from_cart: bool = False                  # remove the ordered SKUs from the cart
 
@@ -100,6 +102,8 @@ def _check(request: PlacementRequest) -> None:
         if a.region_code != request.checkout.region_code:
             problems.append(Problem(OrderError.INVALID_ADDRESS, "the address region is the checkout's region",
                                     ("address", "regionCode")))
+    if a is not None and request.address_id is not None:
+        problems.append(Problem(CommonError.INVALID_VALUE, "give either an address or an addressId", ("addressId",)))
     if request.recharge_account is not None and not RECHARGE_ACCOUNT.match(request.recharge_account):
         problems.append(Problem(OrderError.INVALID_RECHARGE_ACCOUNT, "a phone number of 6 to 20 digits", ("rechargeAccount",)))
     if problems:
@@ -128,6 +132,7 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
     if request.from_cart and not request.checkout.items:
         raise DomainError.of(CheckoutError.NO_LINES, "select at least one cart line", "fromCart")
     check_request(request.checkout)
+    request = await _with_book_address(db, buyer_id, request)
     await _risk_check(db, buyer_id, request, facts, now)
     async with db.hot_transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('placement:' || $1::bigint, 0))", buyer_id)
@@ -153,6 +158,25 @@ async def place_order(db: Database, buyer_id: int, request: PlacementRequest, fa
         except reservations.OutOfStock as exc:
             raise _out_of_stock(request, result, exc.sku_ids) from None
         return placement
+
+
+async def _with_book_address(db: Database, buyer_id: int, request: PlacementRequest) -> PlacementRequest:
+    """The request with its address from the buyer's book: `address_id`'s, or when the request
+    names no address and holds physical goods the default one (none: ADDRESS_REQUIRED later).
+    Its region becomes the checkout's region. The idempotency hash stays the request as sent."""
+    if request.address is not None:
+        return request
+    async with db.connection() as conn:
+        if request.address_id is None and not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM skus s JOIN products p ON p.id = s.product_id"
+                " WHERE s.id = ANY($1::bigint[]) AND p.fulfillment_type <> 'VIRTUAL')",
+                [item.sku_id for item in request.checkout.items]):
+            return request
+        row = await addresses.address_for_order(conn, buyer_id, request.address_id)
+    if row is None:
+        return request
+    address = Address(row["receiver"], row["phone"], row["region_code"], row["detail"])
+    return replace(request, address=address, checkout=replace(request.checkout, region_code=address.region_code))
 
 
 async def _replay(conn: asyncpg.Connection, buyer_id: int, key: str, digest: str) -> Placement | None:

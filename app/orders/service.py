@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from app.accounts import points
 from app.auth.principal import Principal
 from app.catalog import reservations
 from app.errors import CommonError, DomainError, NotFound
@@ -213,8 +214,11 @@ async def complete_due(conn: asyncpg.Connection, now: datetime, received_before:
     due = await conn.fetch("SELECT id FROM orders WHERE status = 'RECEIVED' AND received_at <= $1"
                            " AND aftersale_status <> 'IN_PROGRESS' ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
                            received_before, limit)
-    return len(await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
-                           "system:review-window", only_if="aftersale_status <> 'IN_PROGRESS'"))
+    completed = await _move(conn, [r["id"] for r in due], OrderEvent.COMPLETE, "completed_at", now,
+                            "system:review-window", only_if="aftersale_status <> 'IN_PROGRESS'")
+    await points.credit_completed(conn, [points.PaidOrder(o["id"], o["buyer_id"], o["payable"] - o["refunded_amount"])
+                                         for o in completed], now)
+    return len(completed)
 
 
 async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str, reason: str) -> bool:
@@ -227,11 +231,14 @@ async def close_refunded(conn: asyncpg.Connection, order_id: int, now: datetime,
 async def count_refund(conn: asyncpg.Connection, order_id: int, amount: int, now: datetime, actor: str,
                        reason: str) -> None:
     """The provider confirmed `amount` back for the order: PARTIALLY_REFUNDED, or REFUNDED and
-    then CLOSED."""
+    then CLOSED. Points the order earned at completion are taken back in proportion."""
     order = await conn.fetchrow(
         "UPDATE orders SET refunded_amount = refunded_amount + $2,"
         " payment_status = CASE WHEN refunded_amount + $2 = payable THEN 'REFUNDED' ELSE 'PARTIALLY_REFUNDED' END"
-        " WHERE id = $1 RETURNING refunded_amount, payable", order_id, amount)
+        " WHERE id = $1 RETURNING refunded_amount, payable, buyer_id, status", order_id, amount)
+    if order["status"] == OrderStatus.COMPLETED:
+        await points.take_back_refunded(conn, order_id, order["buyer_id"], order["payable"],
+                                        order["refunded_amount"], now)
     if order["refunded_amount"] == order["payable"]:
         await close_refunded(conn, order_id, now, actor, reason)
 
@@ -276,15 +283,16 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     return refunded
 
 
-async def send_buyer_notifications(conn: asyncpg.Connection, send, now: datetime, limit: int = 200) -> int:
-    """Deliver pending buyer notifications through `send(row)` and mark them SENT; rows another
-    sender holds are skipped, so several workers never send one twice."""
+async def send_buyer_notifications(conn: asyncpg.Connection, send: Callable[[asyncpg.Record], Awaitable[bool]],
+                                   now: datetime, limit: int = 200) -> int:
+    """Deliver pending buyer notifications through `send(row)` and mark SENT those it delivered
+    (False: not delivered, tried again next time); rows another sender holds are skipped, so
+    several workers never send one twice. Returns how many rows were handled."""
     rows = await conn.fetch("SELECT n.*, b.phone FROM buyer_notifications n JOIN buyers b ON b.id = n.buyer_id"
                             " WHERE n.status = 'PENDING' ORDER BY n.id LIMIT $1 FOR UPDATE OF n SKIP LOCKED", limit)
-    for row in rows:
-        await send(row)
+    sent = [row["id"] for row in rows if await send(row)]
     await conn.execute("UPDATE buyer_notifications SET status = 'SENT', sent_at = $2 WHERE id = ANY($1::bigint[])",
-                       [r["id"] for r in rows], now)
+                       sent, now)
     return len(rows)
 
 
@@ -309,3 +317,26 @@ async def mark_reviewed(conn: asyncpg.Connection, order_id: int, actor: str) -> 
                 "from": order["status"], "to": order["status"], "payable": order["payable"], "actor": actor},
                merchant_id=order["merchant_id"])
     return True
+OPEN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.RECEIVED)
+
+
+async def lock_open_orders(conn: asyncpg.Connection, buyer_id: int) -> list[int]:
+    """Account deletion's check: locks every order of the buyer (in id order, as completion does)
+    and returns the open ones — not yet completed, cancelled or closed, or with an after-sale in
+    progress — so none can open or move on before the deletion commits."""
+    rows = await conn.fetch("SELECT id, status, aftersale_status FROM orders WHERE buyer_id = $1"
+                            " ORDER BY id FOR UPDATE", buyer_id)
+    return [r["id"] for r in rows if r["status"] in OPEN_STATUSES or r["aftersale_status"] == "IN_PROGRESS"]
+
+
+async def mask_buyer_personal_data(conn: asyncpg.Connection, buyer_id: int) -> int:
+    """Account deletion: the receiver, phone and street of every order's address snapshot, and a
+    top-up's recharge account, are masked; amounts, lines, history and the region stay, as
+    money records and settlement need them. Returns the orders changed."""
+    return int((await conn.execute(
+        "UPDATE orders SET"
+        " address = CASE WHEN address IS NULL THEN NULL ELSE address || jsonb_build_object("
+        "   'receiver', '*', 'phone', repeat('*', length(address->>'phone')), 'detail', '*') END,"
+        " recharge_account = CASE WHEN recharge_account IS NULL THEN NULL"
+        "   ELSE repeat('*', length(recharge_account)) END"
+        " WHERE buyer_id = $1 AND (address IS NOT NULL OR recharge_account IS NOT NULL)", buyer_id)).split()[-1])

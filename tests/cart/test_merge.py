@@ -5,6 +5,7 @@ are appended in their order, the device's cart is emptied, and merging again cha
 import pytest
 
 from app.auth.tokens import decode_access_token
+from tests.auth.helpers import register_input
 from tests.cart.helpers import (
     ADD,
     CART,
@@ -50,7 +51,7 @@ async def sign_in(gql, phone, headers=None) -> str:
 
 async def registered(gql) -> tuple[str, str]:
     phone = unique_phone()
-    out = (await ok(gql, REGISTER, {"i": {"phone": phone, "password": PASSWORD}}))["registerBuyer"]
+    out = (await ok(gql, REGISTER, {"i": await register_input(gql, phone, PASSWORD)}))["registerBuyer"]
     return phone, out["accessToken"]
 
 
@@ -81,7 +82,7 @@ async def test_login_merges_the_device_cart_once(gql, shop):
 
 async def test_registration_takes_the_device_cart_along(gql, shop):
     headers = await anonymous_cart(gql, shop)
-    out = (await ok(gql, REGISTER, {"i": {"phone": unique_phone(), "password": PASSWORD}}, headers=headers))
+    out = (await ok(gql, REGISTER, {"i": await register_input(gql, unique_phone(), PASSWORD)}, headers=headers))
     token = out["registerBuyer"]["accessToken"]
     assert [(sku, quantity) for sku, quantity, _, _ in await cart(gql, token)] == [
         (shop.gid["limited"], 2), (shop.gid["plain"], 2), (shop.gid["case"], 1), (shop.gid["low"], 1)]

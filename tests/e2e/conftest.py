@@ -28,7 +28,8 @@ WAIT = 10  # seconds; generous for a loaded machine, never reached when things w
 def settings(database_url, services) -> Settings:
     """The server's own address in the settings, so the sandbox provider can call it back."""
     return Settings(env="test", database_url=database_url, redis_url=services[1], log_level="WARNING",
-                    register_attempts_per_ip=10_000, response_cache_seconds=0, host="127.0.0.1", port=free_port())
+                    register_attempts_per_ip=10_000, sms_codes_per_ip=10_000, response_cache_seconds=0, host="127.0.0.1",
+                    port=free_port())
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ callback is stored, a real worker applies it, and the merchant console sees the 
 then the merchant ships and the buyer confirms receipt."""
 
 from app.ids import decode_id
+from tests.auth.helpers import register_input
 from tests.cart.helpers import staff_token
 from tests.checkout.helpers import CART_PREVIEW, SHENZHEN_NANSHAN, gid, make_market
 from tests.conftest import unique_phone
@@ -27,7 +28,7 @@ async def test_register_to_receipt(server, http, db, settings, redis):
     async with Subscriber.open(server, merchant, ORDER_EVENTS, "merchantOrderEvents", "order") as console:
         await console.ready(redis, market.a)
 
-        registered = (await http.ok(REGISTER, {"i": {"phone": unique_phone(), "password": "secret-pass-1"}}))
+        registered = (await http.ok(REGISTER, {"i": await register_input(http, unique_phone(), "secret-pass-1")}))
         buyer = registered["registerBuyer"]["accessToken"]
         for sku, quantity in ((market.sku["a1"], 1), (market.sku["a2"], 2)):
             added = await http.ok(ADD, {"i": {"skuId": gid("Sku", sku), "quantity": quantity}}, token=buyer)

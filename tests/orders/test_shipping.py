@@ -9,6 +9,8 @@ import pytest
 
 from app.ids import decode_id
 from app.orders import service
+from app.payments.gateway import http_client
+from tests.auth.helpers import sandbox_sms
 from tests.cart.helpers import new_buyer, staff_token
 from tests.checkout.helpers import gid, lines_input, make_market
 from tests.orders.helpers import MERCHANT_ORDERS, MY_ORDERS, ORDER, PLACE, RECEIVE, SHIP, place_input
@@ -62,11 +64,16 @@ async def test_ship_then_confirm_receipt(gql, db, settings, market):
                              decode_id("Order", order["id"]))
     assert [(n["channel"], n["template"], n["status"]) for n in notices] == [
         ("PUSH", "ORDER_PAID", "PENDING"), ("SMS", "ORDER_SHIPPED", "PENDING")]
-    ctx = {"db": db, "settings": settings}
-    assert sum(await asyncio.gather(send_buyer_notifications(ctx), send_buyer_notifications(ctx))) >= 2
-    assert await db.fetchval("SELECT count(*) FROM buyer_notifications WHERE order_id = $1 AND status = 'SENT'",
-                             decode_id("Order", order["id"])) == 2
-    assert await send_buyer_notifications(ctx) == 0
+    async with http_client() as http:
+        ctx = {"db": db, "settings": settings, "http": http}
+        assert sum(await asyncio.gather(send_buyer_notifications(ctx), send_buyer_notifications(ctx))) >= 2
+        assert await db.fetchval("SELECT count(*) FROM buyer_notifications WHERE order_id = $1 AND status = 'SENT'",
+                                 decode_id("Order", order["id"])) == 2
+        assert await send_buyer_notifications(ctx) == 0
+    phone = await db.fetchval("SELECT phone FROM buyers b JOIN orders o ON o.buyer_id = b.id WHERE o.id = $1",
+                              decode_id("Order", order["id"]))
+    sms = await sandbox_sms(gql.http, phone)                  # the SMS went through the SMS gateway
+    assert [m["template"] for m in sms] == ["ORDER_SHIPPED"] and "已发货" in sms[0]["text"]
 
     received = (await gql.ok(RECEIVE, {"id": order["id"]}, buyer))["confirmReceipt"]["order"]
     assert (received["status"], received["buyerStatus"], received["logisticsStatus"]) == \

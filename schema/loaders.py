@@ -16,6 +16,7 @@ from app.aftersale import reads as aftersale_reads
 from app.catalog import categories, reads, warehouses
 from app.catalog.brands import brand_category_ids_by_ids
 from app.db import Database
+from app.fulfilment import shipments
 from app.orders import reads as order_reads
 from schema.catalog.setup_types import (
     Attribute,
@@ -159,6 +160,18 @@ class Loaders:
     @cached_property
     def order_refunds(self) -> DataLoader:
         return self._loader(order_reads.refunds_by_order_ids)
+
+    @cached_property
+    def order_shipments(self) -> DataLoader:
+        return self._loader(shipments.shipments_by_order_ids)
+
+    @cached_property
+    def shipment_lines(self) -> DataLoader:
+        return self._loader(shipments.lines_by_shipment_ids)
+
+    @cached_property
+    def shipment_tracking(self) -> DataLoader:
+        return self._loader(shipments.tracking_by_shipment_ids)
 
     # -- after-sale (schema/aftersale.py): rows -----------------------------------------
     @cached_property

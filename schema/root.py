@@ -21,6 +21,7 @@ from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
+from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
 from schema.limits import BoundedParserCache
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -33,18 +34,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, AfterSaleQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, AfterSaleMutation, ReviewMutation, AccountMutation):
+               PaymentMutation, RiskMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation, AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, AfterSaleSubscription, ReviewSubscription, AccountSubscription):
+class Subscription(EventSubscription, OrderSubscription, AfterSaleSubscription, FulfilmentSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

@@ -5,13 +5,16 @@ run twice: the case's status, under its lock, decides whether anything is left t
 
 from datetime import UTC, datetime, timedelta
 
-from arq import cron
+import structlog
+from arq import Retry, cron
 
 from app.aftersale import jobs, service, withdrawal
 from app.events import Event
+from app.fulfilment.partners import PartnerUnavailable
 from app.jobs import JobCall
 from app.payments.jobs import enqueue_refund
 
+log = structlog.get_logger(__name__)
 WITHDRAW_SWEEP_AFTER = timedelta(seconds=30)   # an approval whose job never ran is picked up after this
 APPROVE_BATCH = 200
 
@@ -22,7 +25,15 @@ def _now() -> datetime:
 
 async def withdraw_and_refund(ctx: dict, after_sale_id: int) -> str:
     """Take the units out of fulfilment (HTTP, no transaction held), then refund — or close the
-    case when the goods already shipped."""
+    case when the goods already shipped. A partner that cannot be asked is asked again later."""
+    try:
+        return await _withdraw_and_refund(ctx, after_sale_id)
+    except PartnerUnavailable as exc:
+        log.warning("withdrawal not answered by the partner; retrying", after_sale_id=after_sale_id, error=str(exc))
+        raise Retry(defer=min(5 * ctx.get("job_try", 1), 60)) from exc
+
+
+async def _withdraw_and_refund(ctx: dict, after_sale_id: int) -> str:
     withdrawn = await withdrawal.withdraw(ctx["db"], ctx["settings"], ctx["http"], after_sale_id)
     async with ctx["db"].transaction() as conn:
         refund_id = await service.refund_withdrawn(conn, after_sale_id, withdrawn, _now())
@@ -64,9 +75,14 @@ async def sweep_after_sale_withdrawals(ctx: dict) -> int:
     """Run the withdrawals whose job was lost."""
     async with ctx["db"].connection() as conn:
         due = await service.approved_unwithdrawn(conn, _now() - WITHDRAW_SWEEP_AFTER)
+    done = 0
     for case_id in due:
-        await withdraw_and_refund(ctx, case_id)
-    return len(due)
+        try:
+            await _withdraw_and_refund(ctx, case_id)
+            done += 1
+        except PartnerUnavailable as exc:     # the next sweep asks again
+            log.warning("withdrawal not answered by the partner", after_sale_id=case_id, error=str(exc))
+    return done
 
 
 REACTIONS = {"SHIPMENT_SIGNED": _reship_signed}

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from app.db import StatementCount
 from app.errors import DomainError
 from app.fulfilment import shipments
 from app.fulfilment.errors import FulfilmentError
-from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, stock
+from app.orders import service
+from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, stock, unpaid_order
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,20 @@ async def test_create_reship(db, goods):
         with pytest.raises(DomainError) as refused:
             await shipments.create_reship(conn, order.id, case, order.lines["shirt"], 5000)
     assert refused.value.problems[0].code == FulfilmentError.OUT_OF_STOCK
+
+
+async def test_paying_a_batch_makes_its_shipments_in_constant_statements(db, goods):
+    """The payment callback path is batched: making shipments must not cost a statement per order."""
+    async def statements(n: int) -> int:
+        buyer = await new_buyer_id(db)
+        orders = [await unpaid_order(db, goods, buyer, {"phone": 1, "gadget": 1, "shirt": 1}) for _ in range(n)]
+        async with db.transaction() as conn:
+            with StatementCount() as count:
+                moved = await service.mark_paid_many(conn, [(o.payment_order, None) for o in orders],
+                                                     datetime.now(UTC), "provider:test")
+        assert len(moved) == n
+        assert await db.fetchval("SELECT count(*) FROM shipments WHERE order_id = ANY($1)", [o.id for o in orders]) \
+            == 3 * n
+        return count.value
+    small, large = await statements(2), await statements(8)
+    assert 0 < small == large

@@ -439,12 +439,29 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         added = await insert_products(conn, ids, DEMO_PRODUCTS)
         await _seed_promotions(conn)
         await _seed_supply(conn, ids)
+        await _seed_fulfilment_partners(conn)
         await _seed_review_demo(conn)
         await _seed_address_book(conn)
         await _seed_topup_supplier(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
+
+
+# the platform's warehouses are run by sandbox partner systems (app/sandbox/partners.py): paid
+# orders of self-operated goods are pushed there, acknowledged, shipped and tracked
+PARTNER_WAREHOUSES = {SHANGHAI.name: "shanghai-dc", GUANGZHOU.name: "guangzhou-dc"}
+
+
+async def _seed_fulfilment_partners(conn: asyncpg.Connection) -> None:
+    """Sandbox endpoints for the platform's physical warehouses, signed with the sandbox partner
+    secret (the one secret every sandbox partner verifies); a warehouse given a real endpoint
+    keeps it."""
+    await conn.execute(
+        "UPDATE warehouses w SET endpoint_url = 'sandbox://fulfilment/' || t.code, secret = $3, partner_code = t.code"
+        " FROM unnest($1::text[], $2::text[]) AS t(name, code)"
+        " WHERE w.merchant_id = $4 AND w.name = t.name AND w.endpoint_url IS NULL",
+        list(PARTNER_WAREHOUSES), list(PARTNER_WAREHOUSES.values()), get_settings().sandbox_partner_secret, PLATFORM)
 
 
 async def _seed_accounts(conn: asyncpg.Connection) -> None:

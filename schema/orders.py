@@ -21,10 +21,12 @@ from app.orders import placement, reads, service
 from app.orders.errors import OrderError
 from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_status
 from app.risk.errors import RiskError
+from schema.aftersale import AfterSale
 from schema.cart_access import cart_owner
 from schema.context import Info
 from schema.errors import payload_errors, user_error_type
 from schema.events import live_events
+from schema.fulfilment import Shipment, shipments_of_order
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
@@ -170,6 +172,15 @@ class Order:
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.from_row(r) for r in await info.context.loaders.order_refunds.load(self.pk)]
+
+    @strawberry.field(description="The order's after-sales, newest first.")
+    async def after_sales(self, info: Info) -> list[AfterSale]:
+        return [AfterSale.of(r) for r in await info.context.loaders.order_after_sales.load(self.pk)]
+
+    @strawberry.field(description="Its parcels (拆包裹), one per warehouse and fulfilment kind, with their tracking "
+                                  "timelines; the order is SHIPPED when all have left.")
+    async def shipments(self, info: Info) -> list[Shipment]:
+        return await shipments_of_order(info, self.pk)
 
     @classmethod
     def of(cls, o: asyncpg.Record) -> "Order":

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
 from schema.accounts import AccountMutation, AccountQuery, AccountSubscription
+from schema.aftersale import AfterSaleMutation, AfterSaleQuery, AfterSaleSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -20,6 +21,7 @@ from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
+from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
 from schema.limits import BoundedParserCache
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -33,18 +35,20 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, SupplyMutation, ReviewMutation, AccountMutation):
+               PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
+               AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, SupplySubscription, ReviewSubscription, AccountSubscription):
+class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

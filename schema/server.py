@@ -26,10 +26,13 @@ from app.catalog.index import prepare_search
 from app.config import Settings, get_settings
 from app.db import Database, StatementCount
 from app.events import Broadcaster
+from app.fulfilment.webhooks import webhook_routes as fulfilment_webhook_routes
 from app.logs import configure_logging
 from app.payments.gateway import http_client
 from app.payments.webhooks import webhook_routes
 from app.redis import connect_redis
+from app.sandbox.logistics import logistics_routes
+from app.sandbox.partners import partner_routes
 from app.sandbox.provider import sandbox_routes
 from app.sandbox.sms import sms_routes
 from app.sandbox.topup import topup_routes
@@ -369,9 +372,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
-                *webhook_routes(), *supplier_routes(), *upload_routes(),
-                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount
-                *((*sms_routes(), *topup_routes(), *sandbox_routes()) if settings.sandbox_on else ())],
+                *webhook_routes(), *fulfilment_webhook_routes(), *supplier_routes(), *upload_routes(),
+                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount, which would
+                # take their paths
+                *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *sandbox_routes())
+                  if settings.sandbox_on else ())],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, settings=settings)

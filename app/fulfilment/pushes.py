@@ -9,7 +9,7 @@ delivery, a worker killed after the partner answered, the sweeper, a re-push —
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -40,47 +40,52 @@ def backoff(settings: Settings, attempt: int) -> float:
 
 async def push_shipment(db: Database, settings: Settings, http: httpx.AsyncClient, shipment_id: int,
                         now: datetime) -> PushOutcome:
-    async with db.transaction() as conn:
-        claimed = await _claim(conn, settings, shipment_id, now)
-        if claimed is None:
-            return PushOutcome("SKIPPED")
-        shipment, order, partner = claimed
+    """One push of the shipment (`now`: when it starts); what came of it."""
+    claimed = await _claim(db, settings, shipment_id, now)
+    if claimed is None:
+        return PushOutcome("SKIPPED")
+    shipment, order, partner = claimed
     try:
         if partner is None:
             raise PartnerUnavailable("the warehouse has no partner system configured (endpoint_url, secret)")
         answer = await partners.push(settings, http, partner, order)
     except PartnerUnavailable as exc:
-        return await _failed(db, settings, shipment, str(exc), now)
+        return await _failed(db, settings, shipment, str(exc), datetime.now(UTC))
     if answer["status"] == "CANCELLED":          # intercepted before it arrived: withdraw_units decides
         return PushOutcome("INTERCEPTED")
     async with db.transaction() as conn:
         await shipments.move(conn, [shipment_id], ShipmentEvent.ACCEPT, f"partner:{partner.warehouse_id}",
                              sets="partner_ref = $4, accepted_at = $5, last_error = NULL, next_push_at = NULL",
-                             args=(answer["partner_ref"], now))
+                             args=(answer["partner_ref"], datetime.now(UTC)))
     return PushOutcome("ACCEPTED")
 
 
-async def _claim(conn: asyncpg.Connection, settings: Settings, shipment_id: int, now: datetime):
+async def _claim(db: Database, settings: Settings, shipment_id: int, now: datetime):
     """The shipment (still PENDING, a pushed kind) with one more attempt counted and the sweeper
-    kept off it while the call is in flight; what to send; where. None: nothing to push."""
-    shipment = await conn.fetchrow(
-        "UPDATE shipments SET push_attempts = push_attempts + 1, pushed_at = $2, next_push_at = $3"
-        " WHERE id = $1 AND status = 'PENDING' AND kind = ANY($4::text[]) RETURNING *",
+    kept off it while the call is in flight; what to send; where. None: nothing to push. One
+    statement (it runs for every push)."""
+    row = await db.fetchrow(
+        "WITH claimed AS (UPDATE shipments SET push_attempts = push_attempts + 1, pushed_at = $2, next_push_at = $3"
+        "   WHERE id = $1 AND status = 'PENDING' AND kind = ANY($4::text[]) RETURNING *)"
+        " SELECT c.*, o.address, coalesce(w.endpoint_url, s.endpoint_url) AS endpoint_url,"
+        "   coalesce(w.secret, s.secret) AS partner_secret,"
+        "   (SELECT jsonb_agg(jsonb_build_object('order_line_id', ol.id::text, 'sku_id', ol.sku_id::text,"
+        "      'sku_code', k.code, 'title', ol.title, 'spec', ol.spec_label, 'quantity', l.quantity)"
+        "      ORDER BY ol.position, ol.id)"
+        "    FROM shipment_lines l JOIN order_lines ol ON ol.id = l.order_line_id JOIN skus k ON k.id = ol.sku_id"
+        "    WHERE l.shipment_id = c.id) AS lines"
+        " FROM claimed c JOIN orders o ON o.id = c.order_id JOIN warehouses w ON w.id = c.warehouse_id"
+        " LEFT JOIN suppliers s ON s.id = w.supplier_id",
         shipment_id, now, now + timedelta(seconds=settings.fulfilment_push_timeout_seconds) + IN_FLIGHT_GRACE,
         list(PUSHED_KINDS))
-    if shipment is None:
+    if row is None:
         return None
-    lines = await conn.fetch(
-        "SELECT l.order_line_id, ol.sku_id, k.code AS sku_code, ol.title, ol.spec_label, l.quantity"
-        " FROM shipment_lines l JOIN order_lines ol ON ol.id = l.order_line_id JOIN skus k ON k.id = ol.sku_id"
-        " WHERE l.shipment_id = $1 ORDER BY ol.position, ol.id", shipment_id)
-    address = await conn.fetchval("SELECT address FROM orders WHERE id = $1", shipment["order_id"])
     order = {"idempotency_key": partners.idempotency_key(shipment_id), "shipment_id": str(shipment_id),
-             "order_id": str(shipment["order_id"]), "kind": shipment["kind"], "address": address,
-             "lines": [{"order_line_id": str(r["order_line_id"]), "sku_id": str(r["sku_id"]),
-                        "sku_code": r["sku_code"], "title": r["title"], "spec": r["spec_label"],
-                        "quantity": r["quantity"]} for r in lines]}
-    return shipment, order, await partners.partner_of(conn, shipment["warehouse_id"])
+             "order_id": str(row["order_id"]), "kind": row["kind"], "address": row["address"],
+             "lines": row["lines"] or []}
+    partner = (None if row["endpoint_url"] is None or row["partner_secret"] is None
+               else partners.Partner(row["warehouse_id"], row["endpoint_url"], row["partner_secret"]))
+    return row, order, partner
 
 
 async def _failed(db: Database, settings: Settings, shipment: asyncpg.Record, error: str,

@@ -242,7 +242,8 @@ async def withdraw_units(db: Database, settings: Settings, http: httpx.AsyncClie
     after which what is left of the parcel becomes a new shipment, pushed again. The units'
     stock is released; a parcel left empty is CANCELLED; the order moves on if its remaining
     parcels have all left. True: withdrawn; False: too late (shipped). Idempotent on `key`: a
-    retry returns the first answer."""
+    retry returns the first answer. A partner that cannot be asked raises PartnerUnavailable
+    (nothing changed: try again later)."""
     async with db.transaction() as conn:
         first = await _answered(conn, key)
         if first is not None:

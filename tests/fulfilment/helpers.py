@@ -23,14 +23,14 @@ WAIT = 30
 REGION = "310000"
 
 
-async def make_partners(db, secret: str) -> SimpleNamespace:
+async def make_partners(db, secret: str, kind: str = "MARKETPLACE") -> SimpleNamespace:
     """One merchant: `phone` (WAREHOUSE, partner warehouse wh-<tag>), `gadget` (DROPSHIP, supplier
     warehouse sup-<tag>), `shirt` (MERCHANT, its own warehouse); 1000 of each, covering REGION."""
     tag = uuid.uuid4().hex[:8]
     async with db.transaction() as c:
         category = await c.fetchval("INSERT INTO backend_categories (name) VALUES ($1) RETURNING id", f"ful-{tag}")
-        merchant = await c.fetchval("INSERT INTO merchants (name, kind) VALUES ($1, 'MARKETPLACE') RETURNING id",
-                                    f"履约店-{tag}")
+        merchant = await c.fetchval("INSERT INTO merchants (name, kind) VALUES ($1, $2) RETURNING id",
+                                    f"履约店-{tag}", kind)
         supplier = await c.fetchval(
             "INSERT INTO suppliers (name, kind, endpoint_url, secret) VALUES ($1, 'DROPSHIP', $2, $3) RETURNING id",
             f"supplier-{tag}", f"sandbox://fulfilment/sup-{tag}", secret)
@@ -66,6 +66,14 @@ async def new_buyer_id(db) -> int:
 async def paid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleNamespace:
     """One order of `lines` (goods name → units at 100 cents), each reserved in its goods'
     warehouse, then paid: its shipments are made by `mark_paid`."""
+    order = await unpaid_order(db, goods, buyer_id, lines)
+    async with db.transaction() as c:
+        assert await service.mark_paid(c, order.payment_order, datetime.now(UTC), "provider:test")
+    return order
+
+
+async def unpaid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleNamespace:
+    """One unpaid order of `lines`, each reserved in its goods' warehouse."""
     total = sum(lines.values()) * 100
     address = {"receiver": "张三", "phone": "13800000000", "region_code": "310104", "detail": "漕溪北路 1 号"}
     async with db.transaction() as c:
@@ -88,7 +96,6 @@ async def paid_order(db, goods, buyer_id: int, lines: dict[str, int]) -> SimpleN
                             item.sku, item.warehouse, quantity)
             await c.execute("INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)"
                             " VALUES ($1, $2, $3, $4)", ids[name], item.sku, item.warehouse, quantity)
-        assert await service.mark_paid(c, po, datetime.now(UTC), "provider:test")
     return SimpleNamespace(id=order, payment_order=po, lines=ids)
 
 
@@ -104,9 +111,10 @@ async def stock(db, sku: int) -> tuple[int, int]:
     return row["on_hand"], row["reserved"]
 
 
-def fulfilment_worker(settings, db, max_jobs: int = 50) -> Worker:
-    """The fulfilment job functions in a burst worker on the default queue, as `ecom worker` runs them."""
-    return Worker(functions=[func(f, name=f.__name__) for f in fulfilment_jobs.FUNCTIONS],
+def fulfilment_worker(settings, db, *families, max_jobs: int = 50) -> Worker:
+    """The fulfilment job functions (and other `families`' modules) in a burst worker on the
+    default queue, as `ecom worker` runs them."""
+    return Worker(functions=[func(f, name=f.__name__) for m in (fulfilment_jobs, *families) for f in m.FUNCTIONS],
                   redis_settings=arq_settings(settings.redis_url),
                   ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
                   burst=True, handle_signals=False, poll_delay=0.01, max_jobs=max_jobs)

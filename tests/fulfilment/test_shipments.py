@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from app.db import StatementCount
 from app.errors import DomainError
 from app.fulfilment import shipments
 from app.fulfilment.errors import FulfilmentError
-from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, stock
+from app.orders import service
+from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, stock, unpaid_order
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +98,14 @@ async def test_create_reship(db, goods):
     order = await paid_order(db, goods, await new_buyer_id(db), {"shirt": 1})
     await _ship(db, (await parcels(db, order.id))["MERCHANT"]["id"])
     on_hand, held = await stock(db, goods.shirt.sku)
-    async with db.transaction() as conn:
-        reship = await shipments.create_reship(conn, order.id, 77, order.lines["shirt"], 1)
+    async with db.transaction() as conn:     # an exchange's case (shipments.after_sale_id → after_sales)
+        case = await conn.fetchval(
+            "INSERT INTO after_sales (order_id, buyer_id, merchant_id, kind, before_shipment, reason, goods_amount)"
+            " SELECT id, buyer_id, merchant_id, 'EXCHANGE', false, 'WRONG_SIZE', 0 FROM orders WHERE id = $1"
+            " RETURNING id", order.id)
+        reship = await shipments.create_reship(conn, order.id, case, order.lines["shirt"], 1)
     row = await db.fetchrow("SELECT * FROM shipments WHERE id = $1", reship)
-    assert (row["kind"], row["status"], row["after_sale_id"], row["warehouse_id"]) == ("MERCHANT", "PENDING", 77,
+    assert (row["kind"], row["status"], row["after_sale_id"], row["warehouse_id"]) == ("MERCHANT", "PENDING", case,
                                                                                        goods.own_wh)
     assert await stock(db, goods.shirt.sku) == (on_hand, held + 1)
     await _ship(db, reship, "SF", "SF-RESHIP")
@@ -107,10 +113,27 @@ async def test_create_reship(db, goods):
     events = await db.fetch("SELECT event_type, payload, merchant_id FROM outbox WHERE topic = 'fulfilment'"
                             " AND (payload->>'shipment_id')::bigint = $1 ORDER BY id", reship)
     assert [(e["event_type"], e["payload"]["after_sale_id"], e["merchant_id"]) for e in events] == [
-        ("SHIPMENT_PENDING", 77, goods.merchant), ("SHIPMENT_SHIPPED", 77, goods.merchant)]
+        ("SHIPMENT_PENDING", case, goods.merchant), ("SHIPMENT_SHIPPED", case, goods.merchant)]
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "SHIPPED"
 
     async with db.transaction() as conn:
         with pytest.raises(DomainError) as refused:
-            await shipments.create_reship(conn, order.id, 78, order.lines["shirt"], 5000)
+            await shipments.create_reship(conn, order.id, case, order.lines["shirt"], 5000)
     assert refused.value.problems[0].code == FulfilmentError.OUT_OF_STOCK
+
+
+async def test_paying_a_batch_makes_its_shipments_in_constant_statements(db, goods):
+    """The payment callback path is batched: making shipments must not cost a statement per order."""
+    async def statements(n: int) -> int:
+        buyer = await new_buyer_id(db)
+        orders = [await unpaid_order(db, goods, buyer, {"phone": 1, "gadget": 1, "shirt": 1}) for _ in range(n)]
+        async with db.transaction() as conn:
+            with StatementCount() as count:
+                moved = await service.mark_paid_many(conn, [(o.payment_order, None) for o in orders],
+                                                     datetime.now(UTC), "provider:test")
+        assert len(moved) == n
+        assert await db.fetchval("SELECT count(*) FROM shipments WHERE order_id = ANY($1)", [o.id for o in orders]) \
+            == 3 * n
+        return count.value
+    small, large = await statements(2), await statements(8)
+    assert 0 < small == large

@@ -1,0 +1,217 @@
+"""Fulfilment pushes per second (issue 9 "Must measure"): one `ecom worker` pushing N shipments to
+a sandbox partner that answers in 50 ms (target ≥ 500/s: the jobs run concurrently — arq
+`max_jobs` — over the worker's one shared httpx client).
+
+    ADMIN_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/13 \\
+        .venv/bin/python bench/fulfilment_pushes.py --shipments 5000 [--latency-ms 50] [--api-workers 2] \\
+        [--out bench/results/…txt]
+
+A fresh database `ecom_bench_pushes` (migrated) gets N paid one-line orders with a PENDING
+WAREHOUSE shipment each, at a warehouse whose endpoint is the sandbox partner `bench`, written
+with SQL; a real `ecom serve` (its sandbox partner told by a signed control call to answer in
+`--latency-ms` and to send no notices, so only pushes are measured) and, once N push jobs are
+queued, one `ecom worker`. The rate is N over the span between the first and the last
+`accepted_at`, so the worker's start-up is not counted. The run checks that every shipment is
+ACCEPTED and that the partner made exactly N parcels.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.config import DEV_PARTNER_SECRET  # noqa: E402
+from app.migrate import migrate  # noqa: E402
+from app.payments.signing import signed_headers  # noqa: E402
+
+ECOM = str(Path(sys.executable).parent / "ecom")
+DATABASE = "ecom_bench_pushes"
+PARTNER = "bench"
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def fresh_database(admin_url: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await conn.close()
+    url = with_database(admin_url, DATABASE)
+    await migrate(url, progress=lambda _: None)
+    return url
+
+
+async def seed(url: str, n: int, secret: str) -> list[int]:
+    """The ids of `n` PENDING WAREHOUSE shipments of paid one-line orders."""
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash) VALUES ('13900000043', 'x')"
+                                        " RETURNING id")
+            merchant = await conn.fetchval("INSERT INTO merchants (name, kind) VALUES ('bench', 'SELF_OPERATED')"
+                                           " RETURNING id")
+            category = await conn.fetchval("INSERT INTO backend_categories (name) VALUES ('bench') RETURNING id")
+            warehouse = await conn.fetchval(
+                "INSERT INTO warehouses (merchant_id, name, endpoint_url, secret, partner_code)"
+                " VALUES ($1, 'bench', $2, $3, $4) RETURNING id", merchant, f"sandbox://fulfilment/{PARTNER}", secret,
+                PARTNER)
+            product = await conn.fetchval("INSERT INTO products (merchant_id, category_id, title, fulfillment_type,"
+                                          " status) VALUES ($1, $2, 'bench', 'WAREHOUSE', 'LISTED') RETURNING id",
+                                          merchant, category)
+            sku = await conn.fetchval("INSERT INTO skus (product_id, merchant_id, code, price) VALUES ($1, $2, 'B1', 100)"
+                                      " RETURNING id", product, merchant)
+            await conn.execute("INSERT INTO stock (sku_id, warehouse_id, on_hand, reserved) VALUES ($1, $2, $3, $3)",
+                               sku, warehouse, n)
+            return [r["id"] for r in await conn.fetch(
+                """
+                WITH po AS (
+                    INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, goods_total, total_discount,
+                                                shipping_total, payable, pricing, expires_at, status, paid_at)
+                    SELECT $1, 'bench-pushes-' || g, 'bench', 100, 0, 0, 100, '{}', now() + interval '1 day', 'PAID',
+                           now()
+                    FROM generate_series(1, $2) g RETURNING id),
+                o AS (
+                    INSERT INTO orders (payment_order_id, buyer_id, merchant_id, goods_total, discount, shipping,
+                                        payable, status, payment_status, paid_at, address)
+                    SELECT id, $1, $3, 100, 0, 0, 100, 'PAID', 'PAID', now(),
+                           '{"receiver": "bench", "phone": "13900000043", "region_code": "310104", "detail": "x"}'
+                    FROM po RETURNING id),
+                l AS (
+                    INSERT INTO order_lines (order_id, sku_id, product_id, title, position, quantity, price, unit_price,
+                                             goods_amount, paid_amount)
+                    SELECT id, $4, $5, 'bench', 1, 1, 100, 100, 100, 100 FROM o RETURNING id, order_id),
+                r AS (
+                    INSERT INTO stock_reservations (order_line_id, sku_id, warehouse_id, quantity)
+                    SELECT id, $4, $6, 1 FROM l),
+                s AS (
+                    INSERT INTO shipments (order_id, merchant_id, warehouse_id, kind, next_push_at)
+                    SELECT order_id, $3, $6, 'WAREHOUSE', now() + interval '1 hour' FROM l ORDER BY order_id
+                    RETURNING id, order_id),
+                sl AS (
+                    INSERT INTO shipment_lines (shipment_id, order_line_id, quantity)
+                    SELECT s.id, l.id, 1 FROM s JOIN l USING (order_id))
+                SELECT id FROM s ORDER BY id
+                """, buyer, n, merchant, sku, product, warehouse)]
+    finally:
+        await conn.close()
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    """Logs (JSON lines) go to /tmp/bench-pushes-<command>.log for a look when a run fails."""
+    log = open(f"/tmp/bench-pushes-{args[0]}.log", "a")
+    return subprocess.Popen([ECOM, *args], env=env, stdout=log, stderr=log)
+
+
+async def wait_http(base: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.get(base + "/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit("the API did not start")
+
+
+async def control(base: str, secret: str, **config) -> None:
+    raw = json.dumps(config).encode()
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await http.post(f"/sandbox/fulfilment/{PARTNER}/control", content=raw,
+                                   headers=signed_headers(secret, raw))
+        response.raise_for_status()
+
+
+async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_workers: int) -> dict:
+    secret = os.environ.get("SANDBOX_PARTNER_SECRET", DEV_PARTNER_SECRET)
+    url = await fresh_database(admin_url)
+    shipments = await seed(url, n, secret)
+    redis = Redis.from_url(redis_url)
+    await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
+    await redis.delete(*[k async for k in redis.scan_iter(f"sandbox:partner:{PARTNER}:*")] or ["-"])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
+           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false",
+           "SANDBOX_PARTNER_SECRET": secret}
+    procs = [start(["serve", "--port", str(port), "--workers", str(api_workers)], env)]
+    db = await asyncpg.connect(url)
+    try:
+        await wait_http(base)
+        await control(base, secret, latency_ms=latency_ms, notices=False, failure_rate=0, fail_next=0)
+        queue = ArqRedis(connection_pool=redis.connection_pool)
+        for sid in shipments:
+            await queue.enqueue_job("push_shipment", sid, _job_id=f"push-shipment:{sid}:0")
+        t0 = time.perf_counter()
+        procs.append(start(["worker"], env))
+        while await db.fetchval("SELECT count(*) FROM shipments WHERE status = 'PENDING'"):
+            if time.perf_counter() - t0 > 600:
+                raise SystemExit("pushes did not finish within 10 minutes")
+            await asyncio.sleep(0.1)
+        span = await db.fetchrow("SELECT min(accepted_at) AS first, max(accepted_at) AS last,"
+                                 " count(*) FILTER (WHERE status = 'ACCEPTED') AS accepted,"
+                                 " sum(push_attempts) AS attempts FROM shipments")
+        async with httpx.AsyncClient(base_url=base) as http:
+            made = (await http.get(f"/sandbox/fulfilment/{PARTNER}/")).json()["created"]
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
+        await db.close()
+        await redis.aclose()
+    seconds = (span["last"] - span["first"]).total_seconds()
+    assert span["accepted"] == n and made == n, (span, made)
+    return {"shipments": n, "latency_ms": latency_ms, "api_workers": api_workers, "attempts": span["attempts"],
+            "pushes_per_s": n / seconds if seconds else float("inf"), "seconds": seconds}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shipments", type=int, default=5000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--api-workers", type=int, default=2, help="API processes serving the sandbox partner")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    admin_url = os.environ.get("ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+    result = await run(admin_url, redis_url, args.shipments, args.latency_ms, args.api_workers)
+    lines = [f"# bench/fulfilment_pushes.py {datetime.now(UTC):%Y-%m-%dT%H:%MZ} on {platform.node()}"
+             f" ({os.cpu_count()} CPUs)",
+             f"shipments={result['shipments']} partner latency={result['latency_ms']} ms api workers="
+             f"{result['api_workers']} worker=1 attempts={result['attempts']}",
+             f"pushes: {result['pushes_per_s']:,.0f}/s ({result['seconds']:.2f} s)"]
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

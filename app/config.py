@@ -12,9 +12,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Development-only secret; production refuses to start with it (see `_no_dev_secrets`).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
+DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret-0123456789abcdef"
 DEV_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
 DEV_LOGISTICS_SECRET = "dev-only-logistics-webhook-secret-0123456789"
-DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     public_base_url: str | None = None            # where providers reach us; default http://host:port
     callback_tolerance_seconds: int = 300         # signed callbacks older or newer than this are refused
 
+    # The buyer account (app/accounts/, docs/accounts.md): SMS codes at registration, sent
+    # through the SMS gateway (default: the sandbox SMS service at base_url + /sandbox/sms)
+    registration_requires_sms_code: bool = True
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str = DEV_SMS_GATEWAY_SECRET   # signs our requests to the gateway
+    sms_code_ttl_seconds: int = 300
+    sms_code_max_attempts: int = 5                     # wrong guesses before a code is void
+    sms_resend_seconds: int = 60                       # one code per phone and purpose this often
+    sms_codes_per_ip: int = 20                         # codes sent per client IP per register_window_seconds
     # Fulfilment (DOMAIN §6): pushes to partner systems, retried with backoff (base × 2^(try−1),
     # at most 60 s) and dead-lettered after `fulfilment_push_max_attempts` tries
     fulfilment_push_max_attempts: int = 5
@@ -84,15 +93,13 @@ class Settings(BaseSettings):
     sandbox_carrier_step_ms: int = 2000           # between the sandbox carrier's tracking events
     # Carriers sign their tracking webhooks with this; the development default is refused in production
     logistics_webhook_secret: str = DEV_LOGISTICS_SECRET
-    # The buyer account (app/accounts/, docs/accounts.md): SMS codes at registration, sent
-    # through the SMS gateway (default: the sandbox SMS service at base_url + /sandbox/sms)
-    registration_requires_sms_code: bool = True
-    sms_gateway_url: str | None = None
-    sms_gateway_secret: str = DEV_SMS_GATEWAY_SECRET   # signs our requests to the gateway
-    sms_code_ttl_seconds: int = 300
-    sms_code_max_attempts: int = 5                     # wrong guesses before a code is void
-    sms_resend_seconds: int = 60                       # one code per phone and purpose this often
-    sms_codes_per_ip: int = 20                         # codes sent per client IP per register_window_seconds
+    # Virtual goods (app/topup/): a top-up not recharged this long after payment is refunded;
+    # a supplier call not answered within topup_http_timeout_seconds is an unknown outcome
+    topup_deadline_seconds: int = 10 * 60
+    topup_http_timeout_seconds: float = 5.0
+    # the sandbox top-up supplier: its answer time, and how long a "times out" answer hangs
+    sandbox_topup_latency_ms: int = 200
+    sandbox_topup_hang_seconds: float = 30.0
 
     outbox_poll_seconds: float = 0.5
     subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
@@ -120,10 +127,10 @@ class Settings(BaseSettings):
                 raise ValueError("JWT_SECRET must be set to a strong secret in production")
             if self.sandbox_enabled and self.sandbox_provider_secret == DEV_SANDBOX_SECRET:
                 raise ValueError("SANDBOX_PROVIDER_SECRET must be set to run the sandbox provider in production")
-            if self.sandbox_enabled and self.sandbox_partner_secret == DEV_PARTNER_SECRET:
-                raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
             if self.sandbox_enabled and self.sms_gateway_secret == DEV_SMS_GATEWAY_SECRET:
                 raise ValueError("SMS_GATEWAY_SECRET must be set to run the sandbox SMS gateway in production")
+            if self.sandbox_enabled and self.sandbox_partner_secret == DEV_PARTNER_SECRET:
+                raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self

@@ -431,6 +431,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_fulfilment_partners(conn)
         await _seed_review_demo(conn)
         await _seed_address_book(conn)
+        await _seed_topup_supplier(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -652,6 +653,8 @@ async def insert_products(conn: asyncpg.Connection, ids: CatalogIds, seeds: list
                AS t (p, m, c, s, l, pr, lp, mp, ml, w, i, sc)
         RETURNING id, merchant_id, code
         """, *map(list, zip(*skus)))
+    await conn.execute("UPDATE skus s SET recharge_account_kind = 'PHONE' FROM products p WHERE p.id = s.product_id"
+                       " AND p.id = ANY($1::bigint[]) AND p.fulfillment_type = 'VIRTUAL'", pids)
     await conn.execute(
         "INSERT INTO stock (sku_id, warehouse_id, on_hand) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])",
         *map(list, zip(*_stock_rows(ids, seeds, sku_rows))))
@@ -760,6 +763,25 @@ async def _grow_catalog(db: Database, ids: CatalogIds, target_skus: int, progres
 
 
 DEMO_ACTOR = "demo"
+# The REALTIME_API supplier the platform's top-ups are bought from (the sandbox one); the
+# supply onboarding writes the same row (same name, unique), so whichever runs first writes it.
+TOPUP_SUPPLIER = "话费通 TopUp Hub"
+TOPUP_SUPPLIER_ENDPOINT = "sandbox://topup/hub"
+
+
+async def _seed_topup_supplier(conn: asyncpg.Connection) -> None:
+    """The top-up supplier and its contract for every platform virtual SKU (at 98 % of the
+    price, code TH-<SKU code>), so a paid top-up is bought at once (app/topup/); lines that exist
+    already are left as they are."""
+    await conn.execute(
+        "INSERT INTO suppliers (name, kind, contact_name, settlement_terms, endpoint_url, secret)"
+        " VALUES ($1, 'REALTIME_API', '赵经理', 'PREPAID', $2, $3) ON CONFLICT ((lower(name))) DO NOTHING",
+        TOPUP_SUPPLIER, TOPUP_SUPPLIER_ENDPOINT, get_settings().sandbox_partner_secret)
+    await conn.execute(
+        "INSERT INTO supplier_skus (supplier_id, sku_id, purchase_price, supplier_sku_code)"
+        " SELECT su.id, s.id, s.price * 98 / 100, 'TH-' || s.code FROM suppliers su, skus s JOIN products p ON p.id = s.product_id"
+        " WHERE lower(su.name) = lower($1) AND p.merchant_id = $2 AND p.fulfillment_type = 'VIRTUAL'"
+        " ON CONFLICT DO NOTHING", TOPUP_SUPPLIER, PLATFORM)
 
 
 async def _seed_promotions(conn: asyncpg.Connection) -> None:

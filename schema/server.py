@@ -35,6 +35,7 @@ from app.sandbox.logistics import logistics_routes
 from app.sandbox.partners import partner_routes
 from app.sandbox.provider import sandbox_routes
 from app.sandbox.sms import sms_routes
+from app.sandbox.topup import topup_routes
 from app.uploads.storage import storage_for
 from schema.context import Context
 from schema.errors import RETRY_AFTER_SECONDS, is_outage
@@ -371,10 +372,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
                 *webhook_routes(), *fulfilment_webhook_routes(), *upload_routes(),
-                # /sandbox/sms and /sandbox/fulfilment/… before the payment sandbox's /sandbox mount, which would
-                # take their paths
-                *((*partner_routes(), *logistics_routes(), *sms_routes(), *sandbox_routes()) if settings.sandbox_on
-                  else ())],
+                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount
+                *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *sandbox_routes())
+                  if settings.sandbox_on else ())],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, settings=settings)

@@ -34,6 +34,7 @@ from app.catalog.lifecycle import (
     record_creation,
 )
 from app.catalog.reads import PRODUCT_COLUMNS, ProductPage, decode_cursor, encode_cursor
+from app.catalog.recharge import DEFAULT_KIND, RechargeAccountKind
 from app.catalog.skus import (
     MAX_SKUS,
     SalesAxis,
@@ -296,12 +297,27 @@ async def _check_content(conn: asyncpg.Connection, merchant_id: int, c: ProductC
         if sku.image_url is not None and not URL.match(sku.image_url):
             problems.append(Problem(CatalogError.INVALID_URL,
                                     "image url must be an http(s) URL", ("skus", str(i), "imageUrl")))
+    skus, kind_problems = _recharge_kinds(c)
+    problems += kind_problems
     if problems:
         raise DomainError(*problems)
+    c = dataclasses.replace(c, skus=skus)
     problems = await _code_problems(conn, merchant_id, product_id, c.skus, combos, released)
     if problems:
         raise DomainError(*problems)
     return _CheckedContent(dataclasses.replace(c, title=c.title.strip()), combos)
+
+
+def _recharge_kinds(c: ProductContent) -> tuple[tuple[SkuDraft, ...], list[Problem]]:
+    """A virtual SKU recharges a PHONE (default) or an EMAIL account; physical goods have no
+    recharge account, so a kind left on them (e.g. by a change of fulfilment type) is dropped."""
+    virtual = c.fulfillment_type == "VIRTUAL"
+    problems = [Problem(CommonError.INVALID_VALUE, "a recharge account kind is PHONE or EMAIL",
+                        ("skus", str(i), "rechargeAccountKind"))
+                for i, s in enumerate(c.skus)
+                if virtual and s.recharge_account_kind not in (None, *RechargeAccountKind)]
+    return tuple(dataclasses.replace(s, recharge_account_kind=(s.recharge_account_kind or DEFAULT_KIND.value)
+                                     if virtual else None) for s in c.skus), problems
 
 
 # ---------------------------------------------------------------- writes
@@ -329,12 +345,12 @@ async def _write_children(conn: asyncpg.Connection, product_id: int, c: ProductC
 
 
 _SKU_COLUMNS = ("code, price, list_price, member_price, member_level, weight_grams, image_url, purchase_limit,"
-                " spec_value_ids, spec_label")
+                " spec_value_ids, spec_label, recharge_account_kind")
 
 
 def _sku_args(sku: SkuDraft, combo: SkuCombination) -> tuple:
     return (sku.code, sku.price, sku.list_price, sku.member_price, sku.member_level, sku.weight_grams,
-            sku.image_url, sku.purchase_limit, list(combo.spec_value_ids), combo.label)
+            sku.image_url, sku.purchase_limit, list(combo.spec_value_ids), combo.label, sku.recharge_account_kind)
 
 
 @contextlib.contextmanager
@@ -354,7 +370,7 @@ async def _insert_skus(conn: asyncpg.Connection, product_id: int, merchant_id: i
                        pairs: list[tuple[SkuDraft, SkuCombination]]) -> None:
     await conn.executemany(
         f"INSERT INTO skus (product_id, merchant_id, {_SKU_COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [(product_id, merchant_id, *_sku_args(s, c)) for s, c in pairs])
 
 
@@ -378,7 +394,7 @@ async def _replace_skus(conn: asyncpg.Connection, product_id: int, merchant_id: 
     await conn.executemany(
         "UPDATE skus SET code = $2, price = $3, list_price = $4, member_price = $5, member_level = $6,"
         " weight_grams = $7, image_url = $8, purchase_limit = $9, spec_value_ids = $10, spec_label = $11,"
-        " status = 'ACTIVE' WHERE id = $1",
+        " recharge_account_kind = $12, status = 'ACTIVE' WHERE id = $1",
         [(i, *_sku_args(s, c)) for i, s, c in updates])
     await _insert_skus(conn, product_id, merchant_id,
                        [(s, c) for s, c in zip(checked.content.skus, checked.combinations)
@@ -437,7 +453,8 @@ async def _stored_content(conn: asyncpg.Connection, product_id: int,
         attributes=tuple(AttributeChoice(r["attribute_id"], r["value_id"], r["text_value"]) for r in attrs),
         sales_attributes=tuple(SalesAttributeChoice(a, tuple(v)) for a, v in grouped.items()),
         skus=tuple(SkuDraft(tuple(r["spec_value_ids"]), r["code"], r["price"], r["list_price"], r["member_price"],
-                            r["member_level"], r["weight_grams"], r["image_url"], r["purchase_limit"])
+                            r["member_level"], r["weight_grams"], r["image_url"], r["purchase_limit"],
+                            r["recharge_account_kind"])
                    for r in skus if r["status"] == "ACTIVE"))
     return content, list(skus), p["listed_at"] is not None
 

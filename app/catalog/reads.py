@@ -31,7 +31,7 @@ PRODUCT_COLUMNS = (
 _SKU_SELECT = """
     SELECT s.id, s.product_id, s.merchant_id, s.code, s.spec_value_ids, s.spec_label, s.price,
            s.list_price, s.member_price, s.member_level, s.weight_grams, s.image_url,
-           s.purchase_limit, s.status,
+           s.purchase_limit, s.status, s.recharge_account_kind,
            coalesce((SELECT sum(st.on_hand - st.reserved) FROM stock st
                      JOIN warehouses w ON w.id = st.warehouse_id
                      WHERE st.sku_id = s.id AND w.merchant_id = s.merchant_id AND w.active), 0)::bigint

@@ -134,6 +134,16 @@ async def deduct_for_lines(conn: asyncpg.Connection, lines: list[tuple[int, int]
     return sum(r["quantity"] for r in shipped)
 
 
+async def deduct_for_order(conn: asyncpg.Connection, order_id: int) -> int:
+    """A delivered top-up (nothing ships): every held unit of the order leaves its warehouse."""
+    shipped = await conn.fetch(
+        "UPDATE stock_reservations r SET status = 'DEDUCTED', updated_at = now()"
+        " FROM order_lines l WHERE l.id = r.order_line_id AND l.order_id = $1 AND r.status = 'RESERVED'"
+        " RETURNING r.sku_id, r.warehouse_id, r.quantity", order_id)
+    await _deduct(conn, shipped)
+    return sum(r["quantity"] for r in shipped)
+
+
 def _totals(rows: list[asyncpg.Record]) -> tuple[list[tuple[int, int]], dict[tuple[int, int], int]]:
     """Units per (SKU, warehouse), keys sorted: stock rows are locked in that order, like
     placements lock them."""

@@ -48,6 +48,7 @@ class SkuDraft:
     weight_grams: int = 0
     image_url: str | None = None
     purchase_limit: int | None = None
+    recharge_account_kind: str | None = None   # virtual goods: PHONE (default) or EMAIL
 
 
 def matrix_size(axes: list[SalesAxis]) -> int:

@@ -11,8 +11,10 @@ class OrderError(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"        # the key placed (or refunded) something else
     INVALID_ADDRESS = "INVALID_ADDRESS"                      # receiver, phone, street or region not valid
     ADDRESS_REQUIRED = "ADDRESS_REQUIRED"                    # physical goods need a delivery address
-    INVALID_RECHARGE_ACCOUNT = "INVALID_RECHARGE_ACCOUNT"    # not a phone number to top up
-    RECHARGE_ACCOUNT_REQUIRED = "RECHARGE_ACCOUNT_REQUIRED"  # virtual goods need the number to top up
+    INVALID_RECHARGE_ACCOUNT = "INVALID_RECHARGE_ACCOUNT"    # not an account of the kind the SKUs top up
+    RECHARGE_ACCOUNT_REQUIRED = "RECHARGE_ACCOUNT_REQUIRED"  # virtual goods need the account to top up
+    MIXED_RECHARGE_ACCOUNT_KINDS = "MIXED_RECHARGE_ACCOUNT_KINDS"  # phone and email top-ups in one checkout
+    MIXED_VIRTUAL_AND_PHYSICAL = "MIXED_VIRTUAL_AND_PHYSICAL"      # top-ups are checked out on their own
     GIFT_OUT_OF_STOCK = "GIFT_OUT_OF_STOCK"                  # a gift ran out meanwhile; submit again
     INVALID_TRACKING = "INVALID_TRACKING"                    # carrier or tracking number not 1 to 50 characters
     AFTERSALE_IN_PROGRESS = "AFTERSALE_IN_PROGRESS"          # the order already has an after-sale (a refund) open

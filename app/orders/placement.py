@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from app.accounts import addresses
-from app.catalog import reservations
+from app.catalog import recharge, reservations
 from app.catalog.warehouses import province_code
 from app.checkout.errors import CheckoutError
 from app.checkout.preview import CheckoutRequest, check_request, price_checkout
@@ -40,7 +40,7 @@ from app.promotions import usage as promotion_usage
 from app.risk import rules as risk
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-RECHARGE_ACCOUNT = re.compile(r"^\+?[0-9]{6,20}$")
+PHONE = recharge.PHONE
 
 
 class PriceChanged(DomainError):
@@ -95,7 +95,7 @@ def _check(request: PlacementRequest) -> None:
     if a is not None:
         if not 1 <= len(a.receiver.strip()) <= 50:
             problems.append(Problem(OrderError.INVALID_ADDRESS, "a receiver name of 1 to 50 characters", ("address", "receiver")))
-        if not RECHARGE_ACCOUNT.match(a.phone):
+        if not PHONE.match(a.phone):
             problems.append(Problem(OrderError.INVALID_ADDRESS, "a phone number of 6 to 20 digits", ("address", "phone")))
         if not 1 <= len(a.detail.strip()) <= 200:
             problems.append(Problem(OrderError.INVALID_ADDRESS, "a street address of 1 to 200 characters", ("address", "detail")))
@@ -104,8 +104,9 @@ def _check(request: PlacementRequest) -> None:
                                     ("address", "regionCode")))
     if a is not None and request.address_id is not None:
         problems.append(Problem(CommonError.INVALID_VALUE, "give either an address or an addressId", ("addressId",)))
-    if request.recharge_account is not None and not RECHARGE_ACCOUNT.match(request.recharge_account):
-        problems.append(Problem(OrderError.INVALID_RECHARGE_ACCOUNT, "a phone number of 6 to 20 digits", ("rechargeAccount",)))
+    if request.recharge_account is not None and len(request.recharge_account) > recharge.MAX_EMAIL:
+        problems.append(Problem(OrderError.INVALID_RECHARGE_ACCOUNT, "a phone number or an email address",
+                                ("rechargeAccount",)))
     if problems:
         raise DomainError(*problems)
 
@@ -216,19 +217,36 @@ async def _risk_check(db: Database, buyer_id: int, request: PlacementRequest, fa
 
 
 async def _sku_facts(conn: asyncpg.Connection, result: PricingResult) -> dict[int, asyncpg.Record]:
-    """Title, spec label and fulfilment type of every SKU ordered or given."""
+    """Title, spec label, fulfilment type and recharge account kind of every SKU ordered or given."""
     sku_ids = [line.sku_id for line in result.lines] + [g.sku_id for m in result.merchants for g in m.gifts]
-    rows = await conn.fetch("SELECT s.id, s.product_id, s.spec_label, p.title, p.fulfillment_type FROM skus s"
+    rows = await conn.fetch("SELECT s.id, s.product_id, s.spec_label, s.recharge_account_kind, p.title, p.fulfillment_type FROM skus s"
                             " JOIN products p ON p.id = s.product_id WHERE s.id = ANY($1::bigint[])", sku_ids)
     return {r["id"]: r for r in rows}
 
 
 def _check_delivery(request: PlacementRequest, skus: dict[int, asyncpg.Record]) -> None:
-    kinds = {r["fulfillment_type"] == "VIRTUAL" for r in skus.values()}
-    if False in kinds and request.address is None:
-        raise DomainError.of(OrderError.ADDRESS_REQUIRED, "choose a delivery address", "address")
-    if True in kinds and request.recharge_account is None:
-        raise DomainError.of(OrderError.RECHARGE_ACCOUNT_REQUIRED, "give the phone number to top up", "rechargeAccount")
+    """Physical goods need an address; virtual goods (checked out on their own: their order is
+    delivered by the supplier at once, DOMAIN §6) need one recharge account of the kind their
+    SKUs top up — so a checkout never mixes phone and email top-ups."""
+    virtual = [r for r in skus.values() if r["fulfillment_type"] == "VIRTUAL"]
+    if not virtual:
+        if request.address is None:
+            raise DomainError.of(OrderError.ADDRESS_REQUIRED, "choose a delivery address", "address")
+        return
+    if len(virtual) < len(skus):
+        raise DomainError.of(OrderError.MIXED_VIRTUAL_AND_PHYSICAL,
+                             "top-ups are checked out on their own, without physical goods", "lines")
+    kinds = {recharge.kind_of(r["recharge_account_kind"]) for r in virtual}
+    if len(kinds) > 1:
+        raise DomainError.of(OrderError.MIXED_RECHARGE_ACCOUNT_KINDS,
+                             "phone and email top-ups need separate checkouts (one recharge account each)", "lines")
+    [kind] = kinds
+    if request.recharge_account is None:
+        raise DomainError.of(OrderError.RECHARGE_ACCOUNT_REQUIRED, f"give {recharge.RULES[kind]} to top up",
+                             "rechargeAccount")
+    if not recharge.valid_account(kind, request.recharge_account):
+        raise DomainError.of(OrderError.INVALID_RECHARGE_ACCOUNT, f"give {recharge.RULES[kind]} to top up",
+                             "rechargeAccount")
 
 
 async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequest, result: PricingResult,

@@ -25,6 +25,7 @@ from app.promotions import usage as promotion_usage
 # order changes the buyer is told about (DOMAIN §12 buyer notification outbox), and how
 BUYER_NOTICES: dict[OrderEvent, str] = {
     OrderEvent.PAY: "PUSH", OrderEvent.SHIP: "SMS", OrderEvent.CANCEL: "PUSH", OrderEvent.CLOSE: "PUSH",
+    OrderEvent.DELIVER: "SMS",
 }
 
 
@@ -77,8 +78,9 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
     """PENDING_PAYMENT → PAID for payment orders (each paid by its payment; None when there was
     nothing to pay) and their orders, in a constant number of statements: stock stays reserved
     and each order gets its shipments (app/fulfilment), named in its ORDER_PAID event (which
-    starts their pushes). Returns the payment orders that moved; the others were no longer
-    pending and are left as they are."""
+    starts their pushes); the event also says whether the order is a top-up (`virtual`), so the
+    top-up job starts for those only without a lookup. Returns the payment orders that moved;
+    the others were no longer pending and are left as they are."""
     moved = {r["id"] for r in await conn.fetch(
         "UPDATE payment_orders po SET status = 'PAID', paid_at = $3, paid_by_payment_id = t.payment_id"
         " FROM unnest($1::bigint[], $2::bigint[]) AS t(id, payment_id)"
@@ -88,8 +90,11 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         return moved
     order_ids = await order_ids_of(conn, list(moved))
     parcels = await shipments.create_for_orders(conn, order_ids, now, actor)
+    virtual = {r["order_id"] for r in await conn.fetch(
+        "SELECT DISTINCT l.order_id FROM order_lines l JOIN products p ON p.id = l.product_id"
+        " WHERE l.order_id = ANY($1::bigint[]) AND p.fulfillment_type = 'VIRTUAL'", order_ids)}
     await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now, actor,
-                per_order={o: {"shipments": parcels.get(o, [])} for o in order_ids})
+                per_order={o: {"shipments": parcels.get(o, []), "virtual": o in virtual} for o in order_ids})
     return moved
 
 
@@ -267,19 +272,74 @@ async def cancel_paid(conn: asyncpg.Connection, buyer_id: int, order_id: int,
     if order["aftersale_status"] != "NONE":
         raise DomainError.of(OrderError.AFTERSALE_IN_PROGRESS, "this order already has an after-sale request",
                              "orderId")
+    return await _refund_unshipped(conn, po, order, refund, f"buyer:{buyer_id}", "BUYER_CANCELLED")
+
+
+async def _refund_unshipped(conn: asyncpg.Connection, po: asyncpg.Record, order: asyncpg.Record,
+                            refund: Callable[[int, int], Awaitable[asyncpg.Record]], actor: str,
+                            reason: str) -> asyncpg.Record:
+    """Refund a paid order that never left (its payment order and it locked): the refund of what
+    is left of its payable, its stock back, its fulfilment request cancelled, and the after-sale
+    sub-status IN_PROGRESS until the refund succeeds and closes it."""
+    order_id = order["id"]
     refunded = await refund(po["paid_by_payment_id"], order["payable"] - order["refunded_amount"])
     await reservations.release_for_orders(conn, [order_id])
-    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = 'BUYER_CANCELLED'"
-                       " WHERE id = $1", order_id)
-    await shipments.cancel_for_order(conn, order_id, datetime.now(UTC), f"buyer:{buyer_id}", "BUYER_CANCELLED")
+    await conn.execute("UPDATE orders SET aftersale_status = 'IN_PROGRESS', cancel_reason = $2"
+                       " WHERE id = $1", order_id, reason)
+    await shipments.cancel_for_order(conn, order_id, datetime.now(UTC), actor, reason)
     # the system status stays PAID until the refund settles; the history still shows who asked, when
     await conn.execute("INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason)"
-                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], f"buyer:{buyer_id}")
+                       " VALUES ($1, $2, $2, $3, 'REFUND_REQUESTED')", order_id, order["status"], actor)
     await emit(conn, "order", "ORDER_REFUND_REQUESTED",
-               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": buyer_id,
+               {"order_id": order_id, "payment_order_id": order["payment_order_id"], "buyer_id": order["buyer_id"],
                 "from": order["status"], "to": order["status"], "payable": order["payable"],
-                "actor": f"buyer:{buyer_id}", "reason": "BUYER_CANCELLED", "refund_id": refunded["id"],
+                "actor": actor, "reason": reason, "refund_id": refunded["id"],
                 "amount": refunded["amount"]}, merchant_id=order["merchant_id"])
+    return refunded
+
+
+async def lock_paid_order(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record | None:
+    """A paid order with its payment order locked first, like every path (None: not PAID)."""
+    po_id = await conn.fetchval("SELECT payment_order_id FROM orders WHERE id = $1", order_id)
+    if po_id is None:
+        return None
+    await lock_payment_order(conn, po_id)
+    order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    return order if order["status"] == OrderStatus.PAID else None
+
+
+async def deliver_virtual(conn: asyncpg.Connection, order_id: int, now: datetime, actor: str,
+                          account: str) -> bool:
+    """The supplier recharged a paid top-up (payment order locked, `lock_paid_order`): PAID →
+    RECEIVED (logistics SIGNED) with an SMS to the buyer that the account was topped up, the
+    stock reservation deducted, and COMPLETED at once — a top-up has no after-sale (DOMAIN §9)
+    and nothing left to wait for. False when the order is no longer PAID."""
+    moved = await _move(conn, [order_id], OrderEvent.DELIVER, "received_at", now, actor, "TOPPED_UP",
+                        only_if="aftersale_status = 'NONE'", extra={"recharge_account": account})
+    if not moved:
+        return False
+    await reservations.deduct_for_order(conn, order_id)
+    await _move(conn, [order_id], OrderEvent.COMPLETE, "completed_at", now, actor, "TOPPED_UP")
+    return True
+
+
+async def refund_undelivered(conn: asyncpg.Connection, order: asyncpg.Record, now: datetime, actor: str,
+                             reason: str, refund: Callable[[int, int], Awaitable[asyncpg.Record]]) -> asyncpg.Record | None:
+    """A paid top-up the supplier did not recharge (`order` locked by `lock_paid_order`): refunded
+    in full like a buyer's cancellation (after-sale IN_PROGRESS, then CLOSED by the refund), the
+    buyer told why. An order with nothing paid is closed at once (None: no refund)."""
+    if order["aftersale_status"] != "NONE":
+        return None
+    if order["payable"] - order["refunded_amount"] <= 0:
+        await reservations.release_for_orders(conn, [order["id"]])
+        await close_refunded(conn, order["id"], now, actor, reason)
+        return None
+    po = await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1", order["payment_order_id"])
+    refunded = await _refund_unshipped(conn, po, order, refund, actor, reason)
+    await conn.execute(
+        "INSERT INTO buyer_notifications (buyer_id, order_id, channel, template, payload)"
+        " VALUES ($1, $2, 'SMS', $3, jsonb_build_object('order_id', $2::bigint, 'reason', $3::text,"
+        "   'amount', $4::bigint))", order["buyer_id"], order["id"], reason, refunded["amount"])
     return refunded
 
 

@@ -2,7 +2,8 @@
 app/state_machine.py helper), the sub-statuses each transition sets, and the buyer-facing
 status computed from them.
 
-PENDING_PAYMENT → PAID → SHIPPED → RECEIVED → COMPLETED; CANCELLED before payment (buyer or
+PENDING_PAYMENT → PAID → SHIPPED → RECEIVED → COMPLETED (virtual goods: PAID → RECEIVED once
+the supplier recharged the account, logistics SIGNED); CANCELLED before payment (buyer or
 payment timeout); CLOSED once fully refunded. A transition not in `TRANSITIONS` is refused with
 INVALID_TRANSITION; `ORDER_MACHINE.move` applies the allowed ones with one guarded UPDATE, a
 history row and an outbox event ORDER_<status> per order.
@@ -29,6 +30,7 @@ class OrderEvent(StrEnum):
     CANCEL = "CANCELLED"
     SHIP = "SHIPPED"
     RECEIVE = "RECEIVED"
+    DELIVER = "DELIVERED"     # a top-up recharged: received without shipping (event ORDER_RECEIVED)
     COMPLETE = "COMPLETED"
     CLOSE = "CLOSED"
 
@@ -51,6 +53,7 @@ TRANSITIONS: dict[OrderEvent, tuple[frozenset[OrderStatus], OrderStatus]] = {
     E.CANCEL: (frozenset({S.PENDING_PAYMENT}), S.CANCELLED),
     E.SHIP: (frozenset({S.PAID}), S.SHIPPED),
     E.RECEIVE: (frozenset({S.SHIPPED}), S.RECEIVED),
+    E.DELIVER: (frozenset({S.PAID}), S.RECEIVED),
     E.COMPLETE: (frozenset({S.RECEIVED}), S.COMPLETED),
     E.CLOSE: (frozenset({S.PAID, S.SHIPPED, S.RECEIVED}), S.CLOSED),
 }
@@ -60,6 +63,7 @@ SUB_STATUSES: dict[OrderEvent, dict[str, str]] = {
     E.PAY: {"payment_status": "PAID"},
     E.SHIP: {"logistics_status": "SHIPPED"},
     E.RECEIVE: {"logistics_status": "SIGNED"},
+    E.DELIVER: {"logistics_status": "SIGNED"},
     E.CLOSE: {"payment_status": "REFUNDED", "aftersale_status": "DONE"},
 }
 

@@ -16,7 +16,15 @@ from app.catalog import lifecycle, products
 from app.catalog.lifecycle import LifecycleAction
 from app.catalog.skus import SkuDraft
 from schema.catalog.errors import CatalogUserError
-from schema.catalog.types import FulfillmentType, Product, ProductStatus, Sku, product_connection, then
+from schema.catalog.types import (
+    FulfillmentType,
+    Product,
+    ProductStatus,
+    RechargeAccountKind,
+    Sku,
+    product_connection,
+    then,
+)
 from schema.context import Info
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate
@@ -62,6 +70,8 @@ class SkuInput:
     weight_grams: int = 0
     image_url: str | None = None
     purchase_limit: int | None = None
+    recharge_account_kind: RechargeAccountKind | None = strawberry.field(
+        default=None, description="Virtual goods only: PHONE (the default) or EMAIL; ignored for physical goods.")
 
 
 @strawberry.input(description="The SKUs must be exactly the combinations of the sales values; "
@@ -206,7 +216,8 @@ def _content_fields(i: CreateProductInput | UpdateProductInput) -> dict:
             tuple(input_pk("AttributeValue", v, "skus", str(n), "specValueIds", str(k))
                   for k, v in enumerate(s.spec_value_ids)),
             s.code, s.price, s.list_price, s.member_price, s.member_level, s.weight_grams, s.image_url,
-            s.purchase_limit) for n, s in enumerate(given["skus"]))
+            s.purchase_limit, None if s.recharge_account_kind is None else s.recharge_account_kind.value)
+            for n, s in enumerate(given["skus"]))
     return out
 
 

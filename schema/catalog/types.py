@@ -35,6 +35,12 @@ class FulfillmentType(Enum):
     VIRTUAL = "VIRTUAL"
 
 
+@strawberry.enum(description="What a virtual SKU tops up: a phone number or an email address.")
+class RechargeAccountKind(Enum):
+    PHONE = "PHONE"
+    EMAIL = "EMAIL"
+
+
 @strawberry.enum
 class SkuStatus(Enum):
     ACTIVE = "ACTIVE"
@@ -154,6 +160,8 @@ class Sku:
     purchase_limit: int | None
     status: SkuStatus
     available: int = strawberry.field(description="On hand minus reserved over the merchant's active warehouses.")
+    recharge_account_kind: RechargeAccountKind | None = strawberry.field(
+        description="Virtual goods: the kind of account placement asks for (rechargeAccount); null for physical goods.")
     stock_state: StockState
 
     @classmethod
@@ -164,7 +172,9 @@ class Sku:
                    price=r["price"], list_price=r["list_price"], member_price=r["member_price"],
                    member_level=r["member_level"], weight_grams=r["weight_grams"], image_url=r["image_url"],
                    purchase_limit=r["purchase_limit"], status=r["status"], available=available,
-                   stock_state=stock_state(available))
+                   stock_state=stock_state(available),
+                   recharge_account_kind=RechargeAccountKind(r["recharge_account_kind"])
+                   if r["recharge_account_kind"] else None)
 
     @strawberry.field(description="Its sales-attribute values, ascending by id.")
     def spec_value_ids(self) -> list[strawberry.ID]:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     auto_confirm_days: int = 10                   # shipped orders are received after this
     review_window_days: int = 7                   # received orders are completed after this
     order_timeout_sweep_seconds: float = 10.0     # how often the worker looks for due orders
+    # After-sale (DOMAIN §9, §10.1; docs/aftersale.md)
+    aftersale_window_days: int = 15               # after receipt, after-sales may be asked this long
+    aftersale_auto_approve_before_shipment: bool = True   # a refund-only before shipment needs no review …
+    aftersale_auto_approve_max_amount: int | None = None  # … when its goods amount is at most this (None: any)
+    aftersale_merchant_review_days: int = 2       # a request the merchant leaves unanswered is approved after this
+    aftersale_return_days: int = 7                # an approved return the buyer never ships is closed after this
+    aftersale_escalation_days: int = 7            # a rejection the buyer does not escalate is final after this
     # The sandbox payment provider (app/sandbox/) and the callbacks it sends; on by default
     # except in production, where turning it on needs a real secret
     sandbox_enabled: bool | None = None

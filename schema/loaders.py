@@ -12,6 +12,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from app.aftersale import reads as aftersale_reads
 from app.catalog import categories, reads, warehouses
 from app.catalog.brands import brand_category_ids_by_ids
 from app.db import Database
@@ -171,3 +172,20 @@ class Loaders:
     @cached_property
     def shipment_tracking(self) -> DataLoader:
         return self._loader(shipments.tracking_by_shipment_ids)
+
+    # -- after-sale (schema/aftersale.py): rows -----------------------------------------
+    @cached_property
+    def after_sale_lines(self) -> DataLoader:
+        return self._loader(aftersale_reads.lines_by_case_ids)
+
+    @cached_property
+    def after_sale_evidence(self) -> DataLoader:
+        return self._loader(aftersale_reads.evidence_by_case_ids)
+
+    @cached_property
+    def after_sale_history(self) -> DataLoader:
+        return self._loader(aftersale_reads.history_by_case_ids)
+
+    @cached_property
+    def order_after_sales(self) -> DataLoader:
+        return self._loader(aftersale_reads.cases_by_order_ids)

@@ -21,6 +21,7 @@ from app.orders import placement, reads, service
 from app.orders.errors import OrderError
 from app.orders.status import BUYER_LABELS, BuyerStatus, OrderStatus, buyer_status
 from app.risk.errors import RiskError
+from schema.aftersale import AfterSale
 from schema.cart_access import cart_owner
 from schema.context import Info
 from schema.errors import payload_errors, user_error_type
@@ -171,6 +172,10 @@ class Order:
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.from_row(r) for r in await info.context.loaders.order_refunds.load(self.pk)]
+
+    @strawberry.field(description="The order's after-sales, newest first.")
+    async def after_sales(self, info: Info) -> list[AfterSale]:
+        return [AfterSale.of(r) for r in await info.context.loaders.order_after_sales.load(self.pk)]
 
     @strawberry.field(description="Its parcels (拆包裹), one per warehouse and fulfilment kind, with their tracking "
                                   "timelines; the order is SHIPPED when all have left.")

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
 from schema.accounts import AccountMutation, AccountQuery, AccountSubscription
+from schema.aftersale import AfterSaleMutation, AfterSaleQuery, AfterSaleSubscription
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
@@ -33,18 +34,18 @@ from schema.scalars import SCALARS
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, FulfilmentMutation, ReviewMutation, AccountMutation):
+               PaymentMutation, RiskMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation, AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, FulfilmentSubscription, ReviewSubscription, AccountSubscription):
+class Subscription(EventSubscription, OrderSubscription, AfterSaleSubscription, FulfilmentSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

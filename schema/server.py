@@ -372,7 +372,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
                 *webhook_routes(), *fulfilment_webhook_routes(), *upload_routes(),
-                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount
+                # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount, which would
+                # take their paths
                 *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *sandbox_routes())
                   if settings.sandbox_on else ())],
         lifespan=lifespan,

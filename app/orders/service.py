@@ -298,6 +298,13 @@ async def _refund_unshipped(conn: asyncpg.Connection, po: asyncpg.Record, order:
     return refunded
 
 
+async def set_aftersale_status(conn: asyncpg.Connection, order_id: int, in_progress: bool) -> None:
+    """The after-sale domain tells the order whether a case of it is open (售后中) or the last
+    one closed; a closed order stays DONE."""
+    await conn.execute("UPDATE orders SET aftersale_status = CASE WHEN $2 AND status <> 'CLOSED' THEN 'IN_PROGRESS'"
+                       " ELSE 'DONE' END WHERE id = $1", order_id, in_progress)
+
+
 async def lock_paid_order(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record | None:
     """A paid order with its payment order locked first, like every path (None: not PAID)."""
     po_id = await conn.fetchval("SELECT payment_order_id FROM orders WHERE id = $1", order_id)

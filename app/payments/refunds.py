@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 import httpx
 
+from app.aftersale import cases as aftersale
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
@@ -22,7 +23,7 @@ from app.payments.gateway import gateway_for
 
 
 async def request_refund(conn: asyncpg.Connection, payment_id: int, order_id: int | None, amount: int, reason: str,
-                         idempotency_key: str) -> asyncpg.Record:
+                         idempotency_key: str, after_sale_id: int | None = None) -> asyncpg.Record:
     """A PENDING refund of `amount` of a succeeded payment (for `order_id`, or None for a whole
     late payment); the same key returns the refund already requested. The caller enqueues
     `submit_refund` after committing (the refund sweeper catches a lost enqueue)."""
@@ -42,8 +43,9 @@ async def request_refund(conn: asyncpg.Connection, payment_id: int, order_id: in
                              "amount")
     await conn.execute("UPDATE payments SET refunded_amount = refunded_amount + $2 WHERE id = $1", payment_id, amount)
     return await conn.fetchrow(
-        "INSERT INTO refunds (payment_id, order_id, amount, reason, idempotency_key) VALUES ($1, $2, $3, $4, $5)"
-        " RETURNING *", payment_id, order_id, amount, reason, idempotency_key)
+        "INSERT INTO refunds (payment_id, order_id, amount, reason, idempotency_key, after_sale_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *", payment_id, order_id, amount, reason, idempotency_key,
+        after_sale_id)
 
 
 async def submit_refund(db: Database, settings: Settings, http: httpx.AsyncClient, refund_id: int) -> bool:
@@ -69,8 +71,9 @@ async def unsubmitted_refunds(conn: asyncpg.Connection, created_before: datetime
 
 async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provider_refund_id: str, now: datetime,
                         actor: str) -> None:
-    """The provider confirmed `refund` (locked, PENDING): it succeeds, and its order, if any, counts
-    the money back — PARTIALLY_REFUNDED, or REFUNDED and then CLOSED."""
+    """The provider confirmed `refund` (locked, PENDING): it succeeds, its order, if any, counts
+    the money back — PARTIALLY_REFUNDED, or REFUNDED and then CLOSED — and the after-sale that
+    asked for it, if any, is REFUNDED."""
     await conn.execute("UPDATE refunds SET status = 'SUCCEEDED', settled_at = $2,"
                        " provider_refund_id = COALESCE(provider_refund_id, $3) WHERE id = $1",
                        refund["id"], now, provider_refund_id)
@@ -78,6 +81,8 @@ async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provid
                                                      "order_id": refund["order_id"], "amount": refund["amount"]})
     if refund["order_id"] is not None:
         await orders.count_refund(conn, refund["order_id"], refund["amount"], now, actor, refund["reason"])
+    if refund["after_sale_id"] is not None:
+        await aftersale.refund_settled(conn, refund["after_sale_id"], now, actor)
 
 
 async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: int) -> asyncpg.Record:

@@ -98,10 +98,14 @@ async def test_create_reship(db, goods):
     order = await paid_order(db, goods, await new_buyer_id(db), {"shirt": 1})
     await _ship(db, (await parcels(db, order.id))["MERCHANT"]["id"])
     on_hand, held = await stock(db, goods.shirt.sku)
-    async with db.transaction() as conn:
-        reship = await shipments.create_reship(conn, order.id, 77, order.lines["shirt"], 1)
+    async with db.transaction() as conn:     # an exchange's case (shipments.after_sale_id → after_sales)
+        case = await conn.fetchval(
+            "INSERT INTO after_sales (order_id, buyer_id, merchant_id, kind, before_shipment, reason, goods_amount)"
+            " SELECT id, buyer_id, merchant_id, 'EXCHANGE', false, 'WRONG_SIZE', 0 FROM orders WHERE id = $1"
+            " RETURNING id", order.id)
+        reship = await shipments.create_reship(conn, order.id, case, order.lines["shirt"], 1)
     row = await db.fetchrow("SELECT * FROM shipments WHERE id = $1", reship)
-    assert (row["kind"], row["status"], row["after_sale_id"], row["warehouse_id"]) == ("MERCHANT", "PENDING", 77,
+    assert (row["kind"], row["status"], row["after_sale_id"], row["warehouse_id"]) == ("MERCHANT", "PENDING", case,
                                                                                        goods.own_wh)
     assert await stock(db, goods.shirt.sku) == (on_hand, held + 1)
     await _ship(db, reship, "SF", "SF-RESHIP")
@@ -109,12 +113,12 @@ async def test_create_reship(db, goods):
     events = await db.fetch("SELECT event_type, payload, merchant_id FROM outbox WHERE topic = 'fulfilment'"
                             " AND (payload->>'shipment_id')::bigint = $1 ORDER BY id", reship)
     assert [(e["event_type"], e["payload"]["after_sale_id"], e["merchant_id"]) for e in events] == [
-        ("SHIPMENT_PENDING", 77, goods.merchant), ("SHIPMENT_SHIPPED", 77, goods.merchant)]
+        ("SHIPMENT_PENDING", case, goods.merchant), ("SHIPMENT_SHIPPED", case, goods.merchant)]
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "SHIPPED"
 
     async with db.transaction() as conn:
         with pytest.raises(DomainError) as refused:
-            await shipments.create_reship(conn, order.id, 78, order.lines["shirt"], 5000)
+            await shipments.create_reship(conn, order.id, case, order.lines["shirt"], 5000)
     assert refused.value.problems[0].code == FulfilmentError.OUT_OF_STOCK
 
 

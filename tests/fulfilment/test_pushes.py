@@ -84,8 +84,9 @@ async def test_failing_twice_then_succeeding_is_one_parcel_then_shipped(db, sett
     assert [h["to_status"] for h in history][:3] == ["PENDING", "ACCEPTED", "SHIPPED"]
 
     # then the carrier tracks both parcels: SIGNED, the order's logistics sub-status follows
-    async def signed():
-        return await db.fetchval("SELECT logistics_status = 'SIGNED' FROM orders WHERE id = $1", order.id)
+    async def signed():        # and every tracking event in (a carrier's events may arrive in any order)
+        return await db.fetchval("SELECT logistics_status = 'SIGNED' FROM orders WHERE id = $1", order.id) and \
+            await db.fetchval("SELECT count(*) FROM tracking_events WHERE shipment_id = $1", phone["id"]) == 4
     await wait_for(signed, "the order's parcels to be signed")
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "SHIPPED"
     timeline = await db.fetch("SELECT status FROM tracking_events WHERE shipment_id = $1 ORDER BY occurred_at",

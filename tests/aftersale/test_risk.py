@@ -10,7 +10,7 @@ import pytest
 from app.risk.rules import after_sale_auto_approval, recent_denials
 from tests.aftersale.helpers import paid_order, ship_and_receive
 from tests.aftersale.test_flows import REQUEST, _ok, _request, staff_token
-from tests.payments.helpers import clear_job_queue, new_buyer
+from tests.payments.helpers import clear_job_queue, gid, new_buyer
 
 
 @pytest.mark.parametrize(("recent", "limit", "allowed", "rule"), [
@@ -44,6 +44,11 @@ async def test_a_frequent_buyer_is_reviewed_instead_of_auto_approved(api, http, 
     assert [r["detail"]["recent_after_sales"] for r in log] == [0, 1, 2, 3, 4, 5]
     async with db.connection() as conn:
         assert await recent_denials(conn, buyer.id, datetime.now(UTC)) == 0   # payments are not stepped up
+    back_office = await api.ok("query($b: ID) { riskDecisions(buyerId: $b, deniedOnly: true) { edges { node {"
+                               " stage decision rule } } } }", {"b": gid("Buyer", buyer.id)},
+                               token=await staff_token(db, settings, None))
+    assert [e["node"] for e in back_office["riskDecisions"]["edges"]] == [
+        {"stage": "AFTER_SALE", "decision": "DENY", "rule": "AFTER_SALE_FREQUENT"}]
 
     # the oldest cases leave the window: the buyer is trusted again
     await db.fetchval("UPDATE after_sales SET created_at = now() - make_interval(days => $2 + 1)"

@@ -139,9 +139,8 @@ async def create_shipment(request: Request) -> Response:
     if random.random() < config["failure_rate"]:
         return _error("sandbox partner failing at random (failure_rate)", 503)
     partner_ref = f"{code}-{uuid.uuid4().hex[:12]}"
-    made, partner_ref, final = await _receive(redis)(
-        keys=[_key(code, "ship", key), _key(code, "created")],
-        args=[partner_ref, _now(), json.dumps(body["lines"]), STATE_TTL_SECONDS])
+    made, partner_ref, final = await _receive(redis, [_key(code, "ship", key), _key(code, "created")],
+                                              [partner_ref, _now(), json.dumps(body["lines"]), STATE_TTL_SECONDS])
     if made and config["notices"]:
         _background(_fulfil(request, code, key, partner_ref, config), f"sandbox-partner-{key}")
     if final == "CANCELLED":
@@ -162,14 +161,14 @@ if made == 1 then
 end
 return {made, redis.call('HGET', KEYS[1], 'partner_ref'), redis.call('HGET', KEYS[1], 'final')}
 """
-_scripts: dict[int, AsyncScript] = {}
+_scripts: list[AsyncScript] = []
 
 
-def _receive(redis: Redis) -> AsyncScript:
-    """RECEIVE registered once per Redis client (it runs by its SHA, loaded again if Redis lost it)."""
-    if id(redis) not in _scripts:
-        _scripts[id(redis)] = redis.register_script(RECEIVE)
-    return _scripts[id(redis)]
+async def _receive(redis: Redis, keys: list[str], args: list) -> list:
+    """RECEIVE by its SHA (loaded again if this Redis lacks it), on the request's own client."""
+    if not _scripts:
+        _scripts.append(redis.register_script(RECEIVE))
+    return await _scripts[0](keys=keys, args=args, client=redis)
 
 
 async def cancel_shipment(request: Request) -> Response:

@@ -21,9 +21,12 @@ import asyncpg
 
 from app.auth.passwords import hash_password
 from app.auth.service import create_staff
+from app.catalog import warehouses
 from app.catalog.index import refresh_product_index
 from app.config import get_settings
 from app.db import Database
+from app.supply import purchasing, suppliers
+from app.supply.status import PurchaseOrderAction
 
 DEMO_PASSWORD = "demo-pass-123"
 DEMO_LOGINS = [
@@ -174,11 +177,14 @@ class ProductSeed:
     member_price: bool = False         # level-1 members pay 95 %
     weight_grams: int = 200
     listed_hours_ago: int = 0
+    dropship: bool = False             # a platform product its supplier ships (stock: the supplier's declaration)
 
     @property
     def fulfillment(self) -> str:
         if LEAF_PATHS[self.category][0] == "充值":
             return "VIRTUAL"
+        if self.dropship:
+            return "DROPSHIP"
         return "WAREHOUSE" if self.merchant_id == PLATFORM else "MERCHANT"
 
     def skus(self) -> Iterator[tuple[str, tuple[tuple[str, str], ...], int]]:
@@ -264,6 +270,10 @@ DEMO_PRODUCTS: list[ProductSeed] = [
     ProductSeed(PLATFORM, "SONY-XM5", "耳机音箱", "索尼", "索尼 Sony WH-1000XM5 头戴式无线降噪耳机",
                 "旗舰降噪 30小时续航 Hi-Res", 249900, (_axis("颜色", "黑色", "铂金银", "午夜蓝"),),
                 (("型号", "WH-1000XM5"), ("连接方式", "蓝牙"), ("降噪", "主动降噪")), 11800, weight_grams=250),
+    ProductSeed(PLATFORM, "MI-SOUND", "耳机音箱", "小米", "小米 Xiaomi Sound Pro 蓝牙音箱 供应商代发",
+                "优品代发 Youpin 直发 dropship: shipped by the supplier", 69900, (_axis("颜色", "黑色", "白色"),),
+                (("型号", "Xiaomi Sound Pro"), ("连接方式", "蓝牙"), ("降噪", "主动降噪")), 2300, weight_grams=900,
+                dropship=True),
     ProductSeed(PLATFORM, "HW-FBP4", "耳机音箱", "华为", "华为 HUAWEI FreeBuds Pro 4 真无线降噪耳机",
                 "星闪 高解析音质", 129900, (_axis("颜色", "冰霜银", "雅川青", "曜石黑"),),
                 (("型号", "FreeBuds Pro 4"), ("连接方式", "蓝牙"), ("降噪", "主动降噪")), 8700, weight_grams=60),
@@ -428,6 +438,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         ids = await _seed_catalog_setup(conn)
         added = await insert_products(conn, ids, DEMO_PRODUCTS)
         await _seed_promotions(conn)
+        await _seed_supply(conn, ids)
         await _seed_fulfilment_partners(conn)
         await _seed_review_demo(conn)
         await _seed_address_book(conn)
@@ -685,13 +696,17 @@ def _sku_rows(pid: int, seed: ProductSeed, ids: CatalogIds, values: dict[tuple[i
 
 def _stock_rows(ids: CatalogIds, seeds: list[ProductSeed], sku_rows) -> list[tuple[int, int, int]]:
     """Virtual SKUs: a large stock in the virtual-goods warehouse; the platform's physical SKUs:
-    Shanghai and Guangzhou (Guangzhou holds none of a low-stock SKU); merchants: their own."""
+    Shanghai and Guangzhou (Guangzhou holds none of a low-stock SKU); merchants: their own.
+    Dropship SKUs: none here — their supplier declares it (`_seed_supply`)."""
     fulfillment = {(s.merchant_id, s.code): s.fulfillment for s in seeds}
     rows = []
     for r in sku_rows:
         merchant, code = r["merchant_id"], r["code"]
-        if fulfillment[merchant, code.rsplit("-", 1)[0]] == "VIRTUAL":
+        kind = fulfillment[merchant, code.rsplit("-", 1)[0]]
+        if kind == "VIRTUAL":
             rows.append((r["id"], ids.warehouses[VIRTUAL_STOCK.name], 100_000))
+            continue
+        if kind == "DROPSHIP":
             continue
         level = _stock_level(code)
         for n, w in enumerate(PHYSICAL_WAREHOUSES[merchant]):
@@ -839,6 +854,58 @@ async def _seed_promotions(conn: asyncpg.Connection) -> None:
             kind, merchant, name, threshold, amount, *window, DEMO_ACTOR)
         await conn.execute("INSERT INTO buyer_coupons (template_id, buyer_id, expires_at) VALUES ($1, $2, $3)",
                            template, buyer, now + timedelta(days=30))
+
+
+# --- supply (DOMAIN §6): stock and dropship suppliers ---------------------------------------
+
+STOCK_SUPPLIER = "华东数码供应链 East China Digital Supply"
+DROPSHIP_SUPPLIER = "优品代发 Youpin Dropship"
+DEMO_PURCHASE_ORDER = "DEMO-PO-0001"
+SUPPLY_ACTOR = "system:demo"
+
+
+async def _seed_supply(conn: asyncpg.Connection, ids: CatalogIds) -> None:
+    """A STOCK supplier of the self-operated phones with one received purchase order into the
+    Shanghai DC; a DROPSHIP supplier (its warehouse, regions, contract and declared stock) for the
+    dropship products (the REALTIME_API one is `_seed_topup_supplier`'s). Through the supply
+    services, each piece only when it is not there yet."""
+    async def supplier(name: str, **fields) -> int:
+        pk = await conn.fetchval("SELECT id FROM suppliers WHERE name = $1", name)
+        return pk or (await suppliers.create_supplier(conn, SUPPLY_ACTOR, name=name, **fields))["id"]
+
+    async def platform_skus(fulfilment: str, category: str | None = None) -> list[asyncpg.Record]:
+        return await conn.fetch(
+            "SELECT k.id, k.code, k.price FROM skus k JOIN products p ON p.id = k.product_id"
+            " WHERE k.merchant_id = $1 AND p.fulfillment_type = $2 AND ($3::bigint IS NULL OR p.category_id = $3)"
+            " AND p.status = 'LISTED' ORDER BY k.code", PLATFORM, fulfilment,
+            None if category is None else ids.categories[category])
+
+    stock_id = await supplier(STOCK_SUPPLIER, kind="STOCK", contact_name="王经理", contact_phone="021-55550101",
+                              settlement_terms="NET_30")
+    phones = await platform_skus("WAREHOUSE", "手机")
+    for sku in phones:
+        await suppliers.set_contract_line(conn, stock_id, sku["id"], sku["price"] * 85 // 100, f"EC-{sku['code']}")
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM purchase_orders WHERE reference = $1)",
+                               DEMO_PURCHASE_ORDER):
+        well_stocked = [s for s in phones if _stock_level(s["code"]) >= 20][:2]
+        items = [purchasing.Quantity(s["id"], 10) for s in well_stocked]
+        po = await purchasing.create_purchase_order(conn, SUPPLY_ACTOR, stock_id, ids.warehouses[SHANGHAI.name],
+                                                    items, DEMO_PURCHASE_ORDER, "demo: restock two phones")
+        await purchasing.change_purchase_order(conn, SUPPLY_ACTOR, po["id"], PurchaseOrderAction.SUBMIT)
+        await purchasing.receive(conn, SUPPLY_ACTOR, po["id"], items, "demo: all arrived")
+
+    dropship_id = await supplier(DROPSHIP_SUPPLIER, kind="DROPSHIP", contact_name="李经理",
+                                 contact_phone="0571-55550202", settlement_terms="MONTHLY",
+                                 endpoint_url="sandbox://fulfilment/youpin",
+                                 secret=get_settings().sandbox_partner_secret,
+                                 delivery_region_codes=sorted(set(EAST + SOUTH + ["110000"])))
+    dropship = await platform_skus("DROPSHIP")
+    declared = await warehouses.available_in(conn, await suppliers.warehouse_id_of(conn, dropship_id),
+                                             [s["id"] for s in dropship])
+    for sku in dropship:
+        await suppliers.set_contract_line(conn, dropship_id, sku["id"], sku["price"] * 80 // 100, f"YP-{sku['code']}")
+        if sku["id"] not in declared:
+            await suppliers.declare_stock(conn, dropship_id, sku["id"], 50)
 
 
 REVIEW_BUYER_PHONE = "13800000002"

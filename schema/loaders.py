@@ -18,6 +18,7 @@ from app.catalog.brands import brand_category_ids_by_ids
 from app.db import Database
 from app.fulfilment import shipments
 from app.orders import reads as order_reads
+from app.supply import purchasing, suppliers
 from schema.catalog.setup_types import (
     Attribute,
     AttributeValue,
@@ -189,3 +190,32 @@ class Loaders:
     @cached_property
     def order_after_sales(self) -> DataLoader:
         return self._loader(aftersale_reads.cases_by_order_ids)
+
+    # -- supply (schema/supply.py): rows; the resolvers shape them ----------------------
+    @cached_property
+    def supplier(self) -> DataLoader:
+        return self._loader(suppliers.suppliers_by_ids)
+
+    @cached_property
+    def supplier_history(self) -> DataLoader:
+        return self._loader(suppliers.status_history_by_supplier_ids)
+
+    @cached_property
+    def supplier_warehouse(self) -> DataLoader:
+        return self._loader(warehouses.supplier_warehouses_by_supplier_ids, _each(Warehouse.from_row))
+
+    @cached_property
+    def purchase_order_lines(self) -> DataLoader:
+        return self._loader(purchasing.lines_by_po_ids)
+
+    @cached_property
+    def purchase_order_receipts(self) -> DataLoader:
+        return self._loader(purchasing.receipts_by_po_ids)
+
+    @cached_property
+    def inbound_receipt_lines(self) -> DataLoader:
+        return self._loader(purchasing.receipt_lines_by_receipt_ids)
+
+    @cached_property
+    def purchase_order_history(self) -> DataLoader:
+        return self._loader(purchasing.history_by_po_ids)

@@ -30,22 +30,25 @@ from schema.promotions import PromotionMutation, PromotionQuery
 from schema.reviews import ReviewMutation, ReviewQuery, ReviewSubscription
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
+from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
-               PaymentMutation, RiskMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation, AccountMutation):
+               PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
+               AccountMutation):
     pass
 
 
 @strawberry.type
-class Subscription(EventSubscription, OrderSubscription, AfterSaleSubscription, FulfilmentSubscription, ReviewSubscription, AccountSubscription):
+class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription):
     pass
 
 

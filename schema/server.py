@@ -36,6 +36,7 @@ from app.sandbox.partners import partner_routes
 from app.sandbox.provider import sandbox_routes
 from app.sandbox.sms import sms_routes
 from app.sandbox.topup import topup_routes
+from app.supply.webhooks import supplier_routes
 from app.uploads.storage import storage_for
 from schema.context import Context
 from schema.errors import RETRY_AFTER_SECONDS, is_outage
@@ -371,7 +372,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
-                *webhook_routes(), *fulfilment_webhook_routes(), *upload_routes(),
+                *webhook_routes(), *fulfilment_webhook_routes(), *supplier_routes(), *upload_routes(),
                 # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount, which would
                 # take their paths
                 *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *sandbox_routes())

@@ -89,7 +89,8 @@ async def test_phone_top_ups_are_virtual(db):
 async def test_warehouses_cover_regions_and_hold_stock(db):
     covered = {r["name"]: set(r["regions"]) for r in await db.fetch(
         "SELECT w.name, array_agg(wr.region_code) AS regions FROM warehouses w"
-        " JOIN warehouse_regions wr ON wr.warehouse_id = w.id WHERE w.merchant_id = 1 GROUP BY 1")}
+        " JOIN warehouse_regions wr ON wr.warehouse_id = w.id WHERE w.merchant_id = 1 AND w.supplier_id IS NULL"
+        " GROUP BY 1")}
     assert len(covered) == 2
     shanghai = next(v for k, v in covered.items() if k.startswith("上海仓"))
     guangzhou = next(v for k, v in covered.items() if k.startswith("广州仓"))

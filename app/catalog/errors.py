@@ -45,3 +45,5 @@ class CatalogError(StrEnum):
     INVALID_QUANTITY = "INVALID_QUANTITY"            # negative, zero where a change is needed, or too large
     STOCK_BELOW_RESERVED = "STOCK_BELOW_RESERVED"    # on hand would fall under what orders reserved
     WAREHOUSE_NOT_OURS = "WAREHOUSE_NOT_OURS"        # the warehouse is not the SKU's merchant's
+    WAREHOUSE_KIND_MISMATCH = "WAREHOUSE_KIND_MISMATCH"  # a DROPSHIP SKU outside a supplier's warehouse, or vice versa
+    SUPPLIER_WAREHOUSE = "SUPPLIER_WAREHOUSE"        # a supplier's warehouse changes with its supplier only

@@ -481,6 +481,13 @@ async def update_product(conn: asyncpg.Connection, principal: Principal, product
     checked = await _check_content(conn, row["merchant_id"], dataclasses.replace(current, **changes),
                                    product_id, released=deletable)
     c = checked.content
+    switches_dropship = (current.fulfillment_type == "DROPSHIP") != (c.fulfillment_type == "DROPSHIP")
+    if switches_dropship and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM stock st JOIN skus k ON k.id = st.sku_id"
+            " WHERE k.product_id = $1 AND st.on_hand > 0)", product_id):
+        # a DROPSHIP SKU's stock is its supplier's declaration, other SKUs' never is (warehouses.py)
+        raise DomainError.of(CatalogError.WAREHOUSE_KIND_MISMATCH, "the product holds stock: set it to 0 before "
+                             "switching to or from DROPSHIP", "fulfillmentType")
     back_to_draft = status in BACK_TO_REVIEW and row["merchant_id"] != PLATFORM_MERCHANT_ID
     await conn.execute(
         "UPDATE products SET category_id = $2, brand_id = $3, title = $4, subtitle = $5, description = $6,"

@@ -55,6 +55,23 @@ async def reserve_and_commit(conn: asyncpg.Connection, payment_order_id: int, pr
         raise OutOfStock([int(s) for s in exc.detail.split(",")]) from None
 
 
+async def sellable_skus(conn: asyncpg.Connection, sku_ids: list[int]) -> set[int]:
+    """The SKUs among `sku_ids` that have units to sell now; read before a stock change, it lets
+    `emit_stock_state_changes` tell whose state the change turned."""
+    return {r["id"] for r in await conn.fetch(
+        f"SELECT k.id FROM skus k WHERE k.id = ANY($1::bigint[]) AND {_SELLABLE}", sku_ids)}
+
+
+async def emit_stock_state_changes(conn: asyncpg.Connection, sku_ids: list[int], sellable_before: set[int]) -> None:
+    """`STOCK_STATE_CHANGED` for each SKU that became sellable (back in stock: IN_STOCK) or stopped
+    being so (OUT_OF_STOCK) since `sellable_before` was read, like placements and releases do."""
+    now = await sellable_skus(conn, sku_ids)
+    for state, changed in (("IN_STOCK", now - sellable_before), ("OUT_OF_STOCK", (sellable_before & set(sku_ids)) - now)):
+        if changed:
+            await conn.execute(f"INSERT INTO outbox (topic, event_type, payload, merchant_id) SELECT {_state_event(state)}"
+                               " FROM skus k WHERE k.id = ANY($1::bigint[]) ORDER BY k.id", sorted(changed))
+
+
 async def release_for_orders(conn: asyncpg.Connection, order_ids: list[int]) -> int:
     """Give back what the orders' lines hold (cancel, timeout, refund before shipment); held
     reservations only, so a second release changes nothing. Returns the units released."""

@@ -5,6 +5,12 @@ changes are single conditional statements (never read-modify-write), so concurre
 and order reservations cannot push `on_hand` below `reserved` or below 0; each change emits
 `STOCK_CHANGED` in the same transaction. Routing picks the merchant's active warehouse that
 delivers to the region and can supply the quantity: highest priority, then lowest id.
+
+A dropship supplier's declared stock lives in a warehouse of its own (`supplier_id` set, made and
+changed by app/supply through the functions at the end): a DROPSHIP SKU has stock only in such
+a warehouse and such a warehouse holds DROPSHIP SKUs only, so routing and reservations stay one
+mechanism. Stock raised by receiving (purchase orders) or declared by a supplier fires the same
+`STOCK_STATE_CHANGED` back-in-stock / sold-out events as placements and releases.
 """
 
 import re
@@ -17,6 +23,7 @@ from app.auth.principal import Principal
 from app.catalog.categories import clean_name
 from app.catalog.errors import CatalogError
 from app.catalog.lifecycle import PLATFORM_MERCHANT_ID
+from app.catalog.reservations import emit_stock_state_changes, sellable_skus
 from app.db import Database
 from app.errors import CommonError, DomainError, NotFound, Problem
 from app.events import emit
@@ -137,6 +144,9 @@ async def update_warehouse(conn: asyncpg.Connection, principal: Principal, wareh
     current = await conn.fetchrow("SELECT * FROM warehouses WHERE id = $1 FOR UPDATE", warehouse_id)
     if current is None or not principal.can_manage_merchant(current["merchant_id"]):
         raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", "id")
+    if current["supplier_id"] is not None:
+        raise DomainError.of(CatalogError.SUPPLIER_WAREHOUSE,
+                             "a supplier's warehouse changes with its supplier (updateSupplier)", "id")
     name = _check_warehouse_fields(name, address, priority)
     await _check_regions(conn, region_code, delivery_region_codes)
     row = await conn.fetchrow(
@@ -166,17 +176,30 @@ async def list_warehouses(conn: asyncpg.Connection, principal: Principal, mercha
 
 # ---- stock ------------------------------------------------------------------------------
 
-async def _sku_and_warehouse(conn: asyncpg.Connection, principal: Principal, sku_id: int,
-                             warehouse_id: int) -> asyncpg.Record:
-    sku = await conn.fetchrow("SELECT id, product_id, merchant_id FROM skus WHERE id = $1", sku_id)
-    if sku is None or not principal.can_manage_merchant(sku["merchant_id"]):
-        raise NotFound.of(CommonError.NOT_FOUND, "SKU not found", "skuId")
-    warehouse = await conn.fetchrow("SELECT merchant_id FROM warehouses WHERE id = $1", warehouse_id)
-    if warehouse is None:
-        raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", "warehouseId")
+_SKU_COLUMNS = "SELECT k.id, k.product_id, k.merchant_id, p.fulfillment_type FROM skus k JOIN products p ON p.id = k.product_id"
+
+
+def _check_fits(sku: asyncpg.Record, warehouse: asyncpg.Record, *field: str) -> None:
+    """The SKU may keep stock in the warehouse: the same merchant's, and a supplier's warehouse
+    exactly when the SKU is DROPSHIP (it sells its supplier's declared stock, nothing else)."""
     if warehouse["merchant_id"] != sku["merchant_id"]:
         raise DomainError.of(CatalogError.WAREHOUSE_NOT_OURS, "the warehouse does not belong to the SKU's merchant",
-                             "warehouseId")
+                             *field)
+    if (sku["fulfillment_type"] == "DROPSHIP") != (warehouse["supplier_id"] is not None):
+        raise DomainError.of(CatalogError.WAREHOUSE_KIND_MISMATCH,
+                             "a DROPSHIP SKU's stock is its supplier's declared stock, kept in the supplier's "
+                             "warehouse only; no other SKU has stock there", *field)
+
+
+async def _sku_and_warehouse(conn: asyncpg.Connection, principal: Principal, sku_id: int,
+                             warehouse_id: int) -> asyncpg.Record:
+    sku = await conn.fetchrow(f"{_SKU_COLUMNS} WHERE k.id = $1", sku_id)
+    if sku is None or not principal.can_manage_merchant(sku["merchant_id"]):
+        raise NotFound.of(CommonError.NOT_FOUND, "SKU not found", "skuId")
+    warehouse = await conn.fetchrow("SELECT merchant_id, supplier_id FROM warehouses WHERE id = $1", warehouse_id)
+    if warehouse is None:
+        raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", "warehouseId")
+    _check_fits(sku, warehouse, "warehouseId")
     return sku
 
 
@@ -246,3 +269,116 @@ async def route_warehouse(conn: asyncpg.Connection, sku_id: int, quantity: int, 
     if quantity <= 0:
         raise DomainError.of(CatalogError.INVALID_QUANTITY, "order at least one unit", "quantity")
     return await conn.fetchval("SELECT route_warehouse($1, $2, $3)", sku_id, quantity, province_code(region_code))
+
+# ---- receiving, and dropship suppliers' warehouses (called by app/supply) -----------------
+
+async def receive_stock(conn: asyncpg.Connection, warehouse_id: int, quantities: Sequence[tuple[int, int]],
+                        *field: str) -> list[asyncpg.Record]:
+    """Goods counted in (a purchase order's receipt): raise `on_hand` of each (SKU, quantity) in
+    the warehouse, SKUs in id order like placements lock them. A SKU back from sold out gets its
+    IN_STOCK event. The caller has checked the quantities (positive, at most MAX_STOCK)."""
+    warehouse = await conn.fetchrow("SELECT merchant_id, supplier_id FROM warehouses WHERE id = $1", warehouse_id)
+    if warehouse is None:
+        raise NotFound.of(CommonError.NOT_FOUND, "warehouse not found", *field)
+    items = sorted(quantities)
+    sku_ids = [sku_id for sku_id, _ in items]
+    skus = {r["id"]: r for r in await conn.fetch(f"{_SKU_COLUMNS} WHERE k.id = ANY($1::bigint[])", sku_ids)}
+    for sku_id in sku_ids:
+        _check_fits(skus[sku_id], warehouse, *field)
+    before = await sellable_skus(conn, sku_ids)
+    rows = []
+    for sku_id, quantity in items:
+        row = await conn.fetchrow(
+            "INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)"
+            " ON CONFLICT (sku_id, warehouse_id) DO UPDATE SET on_hand = stock.on_hand + $3, updated_at = now()"
+            "   WHERE stock.on_hand + $3 <= $4"
+            " RETURNING sku_id, warehouse_id, on_hand, reserved", sku_id, warehouse_id, quantity, MAX_STOCK)
+        if row is None:
+            raise DomainError.of(CatalogError.INVALID_QUANTITY, f"stock would exceed {MAX_STOCK:,} units", *field)
+        rows.append(await _stock_changed(conn, skus[sku_id], row))
+    await emit_stock_state_changes(conn, sku_ids, before)
+    return rows
+
+
+async def declare_supplier_stock(conn: asyncpg.Connection, warehouse_id: int, sku_id: int,
+                                 available: int) -> asyncpg.Record:
+    """A dropship supplier says how many units of a SKU it can ship now: the supplier warehouse's
+    `on_hand` becomes `reserved + available`, so what is left to sell is exactly the declaration
+    and what orders hold stays held (never below it). One conditional statement."""
+    check_quantity(available, "available")
+    sku = await conn.fetchrow(f"{_SKU_COLUMNS} WHERE k.id = $1", sku_id)
+    warehouse = await conn.fetchrow("SELECT merchant_id, supplier_id FROM warehouses WHERE id = $1", warehouse_id)
+    if sku is None:
+        raise NotFound.of(CommonError.NOT_FOUND, "SKU not found", "skuId")
+    if warehouse is None or warehouse["supplier_id"] is None:
+        raise DomainError.of(CatalogError.WAREHOUSE_KIND_MISMATCH, "only a supplier's warehouse takes declared stock",
+                             "supplierId")
+    _check_fits(sku, warehouse, "skuId")
+    before = await sellable_skus(conn, [sku_id])
+    row = await conn.fetchrow(
+        "INSERT INTO stock (sku_id, warehouse_id, on_hand) VALUES ($1, $2, $3)"
+        " ON CONFLICT (sku_id, warehouse_id) DO UPDATE SET on_hand = stock.reserved + EXCLUDED.on_hand,"
+        "   updated_at = now()"
+        " RETURNING sku_id, warehouse_id, on_hand, reserved", sku_id, warehouse_id, available)
+    await _stock_changed(conn, sku, row)
+    await emit_stock_state_changes(conn, [sku_id], before)
+    return row
+
+
+async def available_in(conn: asyncpg.Connection, warehouse_id: int, sku_ids: Sequence[int]) -> dict[int, int]:
+    """`on_hand - reserved` of each SKU that has a stock row in the warehouse."""
+    rows = await conn.fetch("SELECT sku_id, on_hand - reserved AS available FROM stock"
+                            " WHERE warehouse_id = $1 AND sku_id = ANY($2::bigint[])", warehouse_id, list(sku_ids))
+    return {r["sku_id"]: r["available"] for r in rows}
+
+
+async def supplier_warehouse(conn: asyncpg.Connection, supplier_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM warehouses WHERE supplier_id = $1", supplier_id)
+
+
+async def supplier_warehouses_by_supplier_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
+    rows = {r["supplier_id"]: r for r in await db.fetch(
+        "SELECT * FROM warehouses WHERE supplier_id = ANY($1::bigint[])", list(ids))}
+    return [rows.get(pk) for pk in ids]
+
+
+async def create_supplier_warehouse(conn: asyncpg.Connection, supplier_id: int, name: str,
+                                    delivery_region_codes: Sequence[str], endpoint_url: str,
+                                    secret: str) -> asyncpg.Record:
+    """The platform's warehouse standing for a dropship supplier: it ships to the given regions,
+    pushes go to the supplier's endpoint, and it holds the supplier's declared stock only."""
+    await _check_regions(conn, None, delivery_region_codes)
+    row = await conn.fetchrow(
+        "INSERT INTO warehouses (merchant_id, name, supplier_id, endpoint_url, secret) VALUES ($1, $2, $3, $4, $5)"
+        " RETURNING *", PLATFORM_MERCHANT_ID, clean_name(name, 100, "name"), supplier_id, endpoint_url, secret)
+    await _set_delivery_regions(conn, row["id"], delivery_region_codes)
+    return row
+
+
+async def update_supplier_warehouse(conn: asyncpg.Connection, warehouse_id: int, *,
+                                    delivery_region_codes: Sequence[str] | None = None,
+                                    endpoint_url: str | None = None, secret: str | None = None,
+                                    active: bool | None = None) -> None:
+    """None keeps a field. Deactivating (the supplier is suspended) makes every unit there
+    unsellable at once — routing and listings count active warehouses only — and reactivating
+    brings them back; each SKU whose stock state turns gets its STOCK_STATE_CHANGED event."""
+    if delivery_region_codes is not None:
+        await _check_regions(conn, None, delivery_region_codes)
+        await _set_delivery_regions(conn, warehouse_id, delivery_region_codes)
+    sku_ids = [r["sku_id"] for r in await conn.fetch(
+        "SELECT sku_id FROM stock WHERE warehouse_id = $1 ORDER BY sku_id", warehouse_id)] if active is not None else []
+    before = await sellable_skus(conn, sku_ids)
+    await conn.execute(
+        "UPDATE warehouses SET endpoint_url = coalesce($2, endpoint_url), secret = coalesce($3, secret),"
+        " active = coalesce($4, active) WHERE id = $1 AND supplier_id IS NOT NULL",
+        warehouse_id, endpoint_url, secret, active)
+    await emit_stock_state_changes(conn, sku_ids, before)
+
+
+async def stock_facts_of_sku(conn: asyncpg.Connection, sku_id: int) -> asyncpg.Record | None:
+    """id, product_id, merchant_id and fulfillment_type of a SKU (what decides where its stock lives)."""
+    return await conn.fetchrow(f"{_SKU_COLUMNS} WHERE k.id = $1", sku_id)
+
+
+async def get_warehouse(conn: asyncpg.Connection, warehouse_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM warehouses WHERE id = $1", warehouse_id)

@@ -12,7 +12,9 @@ with SQL; a real `ecom serve` (its sandbox partner told by a signed control call
 `--latency-ms` and to send no notices, so only pushes are measured) and, once N push jobs are
 queued, one `ecom worker`. The rate is N over the span between the first and the last
 `accepted_at`, so the worker's start-up is not counted. The run checks that every shipment is
-ACCEPTED and that the partner made exactly N parcels.
+ACCEPTED and that the partner made exactly N parcels, and reports the CPU each side spent per push
+(Linux /proc: the worker; the API processes, i.e. the partner; PostgreSQL and Redis are not
+counted) from the first push to the last — on a 2-core machine, the sum is the limit.
 """
 
 import argparse
@@ -123,6 +125,16 @@ async def seed(url: str, n: int, secret: str) -> list[int]:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process and its children (`ecom serve --workers n` forks them)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in children)
+
+
 def start(args: list[str], env: dict) -> subprocess.Popen:
     """Logs (JSON lines) go to /tmp/bench-pushes-<command>.log for a look when a run fails."""
     log = open(f"/tmp/bench-pushes-{args[0]}.log", "a")
@@ -171,10 +183,16 @@ async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_worke
             await queue.enqueue_job("push_shipment", sid, _job_id=f"push-shipment:{sid}:0")
         t0 = time.perf_counter()
         procs.append(start(["worker"], env))
+        while not await db.fetchval("SELECT count(*) FROM shipments WHERE status <> 'PENDING'"):
+            if time.perf_counter() - t0 > 60:
+                raise SystemExit("no push within a minute of the worker's start")
+            await asyncio.sleep(0.01)
+        started = {"worker": cpu_seconds(procs[1].pid), "api": cpu_seconds(procs[0].pid)}   # after start-up
         while await db.fetchval("SELECT count(*) FROM shipments WHERE status = 'PENDING'"):
             if time.perf_counter() - t0 > 600:
                 raise SystemExit("pushes did not finish within 10 minutes")
             await asyncio.sleep(0.1)
+        cpu = {"worker": cpu_seconds(procs[1].pid) - started["worker"], "api": cpu_seconds(procs[0].pid) - started["api"]}
         span = await db.fetchrow("SELECT min(accepted_at) AS first, max(accepted_at) AS last,"
                                  " count(*) FILTER (WHERE status = 'ACCEPTED') AS accepted,"
                                  " sum(push_attempts) AS attempts FROM shipments")
@@ -190,7 +208,8 @@ async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_worke
     seconds = (span["last"] - span["first"]).total_seconds()
     assert span["accepted"] == n and made == n, (span, made)
     return {"shipments": n, "latency_ms": latency_ms, "api_workers": api_workers, "attempts": span["attempts"],
-            "pushes_per_s": n / seconds if seconds else float("inf"), "seconds": seconds}
+            "pushes_per_s": n / seconds if seconds else float("inf"), "seconds": seconds,
+            "cpu_ms_per_push": {side: 1000 * used / n for side, used in cpu.items()}}
 
 
 async def main() -> None:
@@ -207,7 +226,8 @@ async def main() -> None:
              f" ({os.cpu_count()} CPUs)",
              f"shipments={result['shipments']} partner latency={result['latency_ms']} ms api workers="
              f"{result['api_workers']} worker=1 attempts={result['attempts']}",
-             f"pushes: {result['pushes_per_s']:,.0f}/s ({result['seconds']:.2f} s)"]
+             f"pushes: {result['pushes_per_s']:,.0f}/s ({result['seconds']:.2f} s)",
+             "CPU per push: " + ", ".join(f"{side} {ms:.2f} ms" for side, ms in result["cpu_ms_per_push"].items())]
     print("\n".join(lines))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from app.auth.principal import Principal  # noqa: E402
 from app.auth.sessions import open_session  # noqa: E402
 from app.config import DEV_SANDBOX_SECRET, Settings  # noqa: E402
-from app.payments.signing import signed_headers  # noqa: E402
+from app.signing import signed_headers  # noqa: E402
 from bench._procs import ecom_env, free_port, fresh_database, start, stop, wait_http  # noqa: E402
 
 DATABASE = "ecom_bench_callbacks"

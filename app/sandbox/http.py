@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 def error(message: str, status: int) -> JSONResponse:

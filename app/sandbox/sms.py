@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from app.payments.signing import signed_headers
 from app.sandbox.http import error, signed_json
+from app.signing import signed_headers
 
 INBOX_SIZE = 50
 INBOX_TTL_SECONDS = 24 * 3600

@@ -12,7 +12,7 @@ import httpx
 from arq import Worker
 
 from app.orders import service
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.jobs import burst_worker, run_burst
 from workers import fulfilment as fulfilment_jobs
 

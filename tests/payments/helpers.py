@@ -15,7 +15,7 @@ from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.ids import encode_id
 from app.payments.gateway import http_client
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.jobs import WAIT, burst_worker, run_burst, wait_for
 from workers import payments as payment_jobs
 

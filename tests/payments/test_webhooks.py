@@ -4,7 +4,7 @@ second row, an unknown transaction and a wrong amount are flagged with nothing a
 
 import time
 
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.jobs import clear_job_queue
 from tests.payments.helpers import (
     add_payment,

@@ -14,7 +14,7 @@ import httpx
 
 from app.events import relay_outbox
 from app.jobs import start_reactions
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.jobs import WAIT, run_burst
 from tests.orders.helpers import key
 from tests.payments.helpers import gid

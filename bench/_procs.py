@@ -50,9 +50,9 @@ def ecom_env(url: str, redis_url: str, port: int, **extra: str) -> dict:
             "COUNT_SQL": "false", **extra}
 
 
-def start(args: list[str], env: dict) -> subprocess.Popen:
-    """Logs (JSON lines) go to /tmp/bench-callbacks-<command>.log for a look when a run fails."""
-    log = open(f"/tmp/bench-callbacks-{args[0]}.log", "a")
+def start(args: list[str], env: dict, log_name: str) -> subprocess.Popen:
+    """`ecom <args>`; logs (JSON lines) go to /tmp/bench-<log_name>-<command>.log for a look when a run fails."""
+    log = open(f"/tmp/bench-{log_name}-{args[0]}.log", "a")
     return subprocess.Popen([ECOM, *args], env=env, stdout=log, stderr=log)
 
 

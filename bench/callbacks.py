@@ -101,7 +101,7 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = ecom_env(url, redis_url, port)
-    api = start(["serve", "--port", str(port), "--workers", "1"], env)
+    api = start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")
     procs = [api]
     db = await asyncpg.connect(url)
     try:
@@ -119,7 +119,7 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
             intake_seconds = time.perf_counter() - t0
         assert status["failed"] == 0, status
         stored = await db.fetchval("SELECT count(*) FROM payment_notifications")
-        procs += [start(["worker"], env) for _ in range(workers)]
+        procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
         while await db.fetchval("SELECT count(*) FROM payment_notifications WHERE status = 'RECEIVED'"):
             await asyncio.sleep(0.1)
         span = await db.fetchrow("SELECT min(applied_at) AS first, max(applied_at) AS last,"
@@ -169,8 +169,8 @@ async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> d
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = ecom_env(url, redis_url, port)
-    procs = [start(["serve", "--port", str(port), "--workers", "1"], env)]
-    procs += [start(["worker"], env) for _ in range(workers)]
+    procs = [start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")]
+    procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
     db = await asyncpg.connect(url)
     arrivals: dict[int, float] = {}
     try:

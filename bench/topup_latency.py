@@ -99,8 +99,8 @@ async def run(admin_url: str, redis_url: str, n: int, rate: int, workers: int) -
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = ecom_env(url, redis_url, port, SANDBOX_TOPUP_LATENCY_MS=str(LATENCY_MS))
-    procs = [start(["serve", "--port", str(port), "--workers", "1"], env)]
-    procs += [start(["worker"], env) for _ in range(workers)]
+    procs = [start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")]
+    procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
     db = await asyncpg.connect(url)
     try:
         await wait_http(base)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     aftersale_merchant_review_days: int = 2       # a request the merchant leaves unanswered is approved after this
     aftersale_return_days: int = 7                # an approved return the buyer never ships is closed after this
     aftersale_escalation_days: int = 7            # a rejection the buyer does not escalate is final after this
+    risk_after_sale_max_requests: int = 5         # a buyer with this many after-sales in the window …
+    risk_after_sale_window_days: int = 30         # … loses their auto-approval (app/risk/rules.py)
     # The sandbox payment provider (app/sandbox/) and the callbacks it sends; on by default
     # except in production, where turning it on needs a real secret
     sandbox_enabled: bool | None = None

@@ -19,6 +19,8 @@ from itertools import product as combinations
 
 import asyncpg
 
+from app.aftersale import service as aftersale
+from app.aftersale.status import AfterSaleKind, AfterSaleReason
 from app.auth.passwords import hash_password
 from app.auth.service import create_staff
 from app.catalog import warehouses
@@ -34,6 +36,8 @@ DEMO_LOGINS = [
     ("admin (staff)", "admin", DEMO_PASSWORD),
     ("merchant owner", "acme-owner", DEMO_PASSWORD),
     ("merchant owner", "lumen-owner", DEMO_PASSWORD),
+    ("review buyer", "13800000002", DEMO_PASSWORD),
+    ("after-sale buyer", "13800000003", DEMO_PASSWORD),
 ]
 PLATFORM, ACME, LUMEN = 1, 2, 3
 MERCHANTS = [(PLATFORM, "平台自营 Platform Self-operated", "SELF_OPERATED"),
@@ -443,6 +447,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_review_demo(conn)
         await _seed_address_book(conn)
         await _seed_topup_supplier(conn)
+        await _seed_aftersale_demo(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -945,3 +950,50 @@ async def _seed_review_demo(conn: asyncpg.Connection) -> None:
         "INSERT INTO order_status_history (order_id, from_status, to_status, actor) VALUES ($1, $2, $3, 'system:demo')",
         [(order, None, "PENDING_PAYMENT"), (order, "PENDING_PAYMENT", "PAID"), (order, "PAID", "SHIPPED"),
          (order, "SHIPPED", "RECEIVED")])
+
+
+AFTERSALE_BUYER_PHONE = "13800000003"
+AFTERSALE_SKU = "LM-OXFORD-01"
+
+
+async def _seed_aftersale_demo(conn: asyncpg.Connection) -> None:
+    """A third demo buyer ("售后体验官", same password) who received a Lumen order of two shirts
+    yesterday and asked, through the after-sale rules themselves, to return one (RETURN_REFUND,
+    WRONG_SIZE): it waits in `lumen-owner`'s afterSaleQueue (docs/aftersale.md). The second shirt
+    is free for another after-sale. The order's payment was never made at the sandbox provider,
+    so a refund of it stays unsent; the guide says how to see one end to end. Written once."""
+    if await conn.fetchval("SELECT 1 FROM buyers WHERE phone = $1", AFTERSALE_BUYER_PHONE):
+        return
+    now = datetime.now(UTC)
+    buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, '售后体验官')"
+                                " RETURNING id", AFTERSALE_BUYER_PHONE, await hash_password(DEMO_PASSWORD))
+    sku = await conn.fetchrow("SELECT s.id, s.price, s.spec_label, p.id AS product_id, p.title FROM skus s"
+                              " JOIN products p ON p.id = s.product_id WHERE s.code = $1", AFTERSALE_SKU)
+    quantity, total = 2, 2 * sku["price"]
+    address = {"receiver": "售后体验官", "phone": AFTERSALE_BUYER_PHONE, "region_code": "330106",
+               "detail": "西湖区文三路 90 号"}
+    po = await conn.fetchval(
+        "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, status, goods_total, total_discount,"
+        " shipping_total, payable, pricing, expires_at, paid_at) VALUES ($1, 'demo-aftersale-order', 'demo', 'PAID',"
+        " $2, 0, 0, $2, '{}', $3, $3) RETURNING id", buyer, total, now - timedelta(days=3))
+    payment = await conn.fetchval(
+        "INSERT INTO payments (payment_order_id, provider, channel, amount, status, auth_level, provider_txn_id,"
+        " succeeded_at) VALUES ($1, 'sandbox', 'ALIPAY', $2, 'SUCCEEDED', 'NONE', 'demo-aftersale-txn', $3)"
+        " RETURNING id", po, total, now - timedelta(days=3))
+    await conn.execute("UPDATE payment_orders SET paid_by_payment_id = $2 WHERE id = $1", po, payment)
+    order = await conn.fetchval(
+        "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, status, payment_status, logistics_status,"
+        " goods_total, discount, shipping, payable, address, carrier, tracking_number, paid_at, shipped_at, received_at)"
+        " VALUES ($1, $2, $3, 'RECEIVED', 'PAID', 'SIGNED', $4, 0, 0, $4, $5, 'SF', 'SF0000000003', $6, $7, $8)"
+        " RETURNING id", po, buyer, LUMEN, total, address, now - timedelta(days=3), now - timedelta(days=2),
+        now - timedelta(days=1))
+    line = await conn.fetchval(
+        "INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,"
+        " unit_price, goods_amount, paid_amount) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8, $8) RETURNING id",
+        order, sku["id"], sku["product_id"], sku["title"], sku["spec_label"] or "", quantity, sku["price"], total)
+    await conn.executemany(
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor) VALUES ($1, $2, $3, 'system:demo')",
+        [(order, None, "PENDING_PAYMENT"), (order, "PENDING_PAYMENT", "PAID"), (order, "PAID", "SHIPPED"),
+         (order, "SHIPPED", "RECEIVED")])
+    await aftersale.request(conn, get_settings(), buyer, order, AfterSaleKind.RETURN_REFUND,
+                            [aftersale.LineClaim(line, 1)], AfterSaleReason.WRONG_SIZE, "尺码偏小，想退一件", [], now)

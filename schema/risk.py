@@ -48,7 +48,8 @@ class BlacklistEntry:
     created_at: datetime
 
 
-@strawberry.type(description="One decision with the rule that fired (PASS, BLACKLIST_<KIND>, VELOCITY, AUTH_*).")
+@strawberry.type(description="One decision with the rule that fired (PASS, BLACKLIST_<KIND>, VELOCITY, AUTH_*, "
+                                  "AFTER_SALE_FREQUENT); stage PLACEMENT, PAYMENT or AFTER_SALE.")
 class RiskDecision:
     id: strawberry.ID
     stage: str

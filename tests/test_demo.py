@@ -153,3 +153,45 @@ async def test_every_demo_product_is_in_a_category_its_shop_may_sell(db):
         for seed in [*DEMO_PRODUCTS, *(generated_product(i) for i in range(24))]:
             assert await sells_in(conn, seed.merchant_id, paths[seed.category]), seed.code
         assert not await sells_in(conn, LUMEN, paths["手机"]) and not await sells_in(conn, ACME, paths["衬衫"])
+
+
+AFTERSALE_TABLES = ["buyers", "orders", "order_lines", "payments", "after_sales", "after_sale_lines",
+                    "after_sale_status_history", "outbox"]
+
+
+async def test_the_demo_after_sale_waits_for_the_merchant_and_is_seeded_once(db, gql, tokens, settings):
+    from app.auth.principal import Principal
+    from app.auth.sessions import open_session
+    from app.demo import AFTERSALE_BUYER_PHONE, LUMEN
+    from app.ids import encode_id
+
+    await seed_demo(db, progress=lambda _: None)
+    before = {t: await db.fetchval(f"SELECT count(*) FROM {t}") for t in AFTERSALE_TABLES}
+    await seed_demo(db, progress=lambda _: None)
+    assert {t: await db.fetchval(f"SELECT count(*) FROM {t}") for t in AFTERSALE_TABLES} == before
+
+    buyer_id = await db.fetchval("SELECT id FROM buyers WHERE phone = $1", AFTERSALE_BUYER_PHONE)
+    cases = await db.fetch("SELECT a.*, l.quantity, l.amount, o.aftersale_status, o.status AS order_status,"
+                           " ol.quantity AS bought, ol.paid_amount FROM after_sales a"
+                           " JOIN after_sale_lines l ON l.after_sale_id = a.id JOIN orders o ON o.id = a.order_id"
+                           " JOIN order_lines ol ON ol.id = l.order_line_id WHERE a.buyer_id = $1", buyer_id)
+    assert len(cases) == 1
+    case = cases[0]
+    assert (case["kind"], case["status"], case["merchant_id"], case["reason"]) == \
+        ("RETURN_REFUND", "REQUESTED", LUMEN, "WRONG_SIZE")
+    assert (case["order_status"], case["aftersale_status"], case["bought"], case["quantity"]) == \
+        ("RECEIVED", "IN_PROGRESS", 2, 1)
+    assert case["amount"] == case["goods_amount"] == case["paid_amount"] // 2
+    history = await db.fetch("SELECT to_status, actor FROM after_sale_status_history WHERE after_sale_id = $1",
+                             case["id"])
+    assert [(h["to_status"], h["actor"]) for h in history] == [("REQUESTED", f"buyer:{buyer_id}")]
+
+    queue = "{ afterSaleQueue(status: REQUESTED, first: 50) { edges { node { id kind status } } } }"
+    mine = [e["node"] for e in (await gql.ok(queue, token=tokens["lumen"]))["afterSaleQueue"]["edges"]]
+    assert {"id": encode_id("AfterSale", case["id"]), "kind": "RETURN_REFUND", "status": "REQUESTED"} in mine
+    others = (await gql.ok(queue, token=tokens["acme"]))["afterSaleQueue"]["edges"]
+    assert encode_id("AfterSale", case["id"]) not in [e["node"]["id"] for e in others]
+    async with db.transaction() as conn:
+        token = (await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))).access_token
+    tab = await gql.ok("{ myOrders(tab: AFTER_SALE) { edges { node { id } } } }", token=token)
+    assert [e["node"]["id"] for e in tab["myOrders"]["edges"]] == [encode_id("Order", case["order_id"])]

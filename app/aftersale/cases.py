@@ -1,7 +1,8 @@
 """Moving an after-sale case (no money here, so payments may call it): the AFTER_SALE machine's
 move plus what follows every move — the buyer's notification, the lines freed when a case ends,
-and the order's after-sale sub-status (IN_PROGRESS while any case of it is open, DONE when the
-last one closes). `refund_settled` is what the payment domain calls when a case's refund
+the order's after-sale sub-status (IN_PROGRESS while any case of it is open, DONE when the
+last one closes), and, on a refund, the order's review status (a line refunded in full is no
+longer waited for). `refund_settled` is what the payment domain calls when a case's refund
 succeeded."""
 
 from datetime import datetime
@@ -10,6 +11,7 @@ import asyncpg
 
 from app.aftersale.status import AFTER_SALE_MACHINE, BUYER_NOTICES, FINAL, AfterSaleAction, AfterSaleStatus
 from app.orders import service as orders
+from app.reviews import service as reviews
 
 A, S = AfterSaleAction, AfterSaleStatus
 # a column an action stamps with the time of the move
@@ -48,6 +50,8 @@ async def move(conn: asyncpg.Connection, case_ids: list[int], action: AfterSaleA
                            [r["id"] for r in rows], target == S.REFUNDED)
         for order_id in sorted({r["order_id"] for r in rows}):
             await sync_order(conn, order_id)
+            if target == S.REFUNDED:
+                await reviews.line_refunded(conn, order_id, actor)
     return rows
 
 

@@ -22,6 +22,7 @@ from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.fulfilment import shipments
 from app.payments.refunds import request_refund
+from app.risk import rules as risk
 from app.uploads import service as uploads
 
 A, S, K = AfterSaleAction, AfterSaleStatus, AfterSaleKind
@@ -51,7 +52,8 @@ async def request(conn: asyncpg.Connection, settings: Settings, buyer_id: int, o
                   now: datetime) -> Outcome:
     """Open a case on units of the order's lines: the next free units of each line's unit split
     (amounts.next_units). A refund-only before shipment is approved at once when the auto rule
-    allows it; everything else waits for the merchant's review."""
+    and risk (a buyer with many recent after-sales is reviewed) allow it; everything else waits
+    for the merchant's review."""
     description = description.strip()
     if reason == AfterSaleReason.OTHER and not description:
         raise DomainError.of(AfterSaleError.REASON_REQUIRED, "say what is wrong when the reason is OTHER",
@@ -101,9 +103,23 @@ async def request(conn: asyncpg.Connection, settings: Settings, buyer_id: int, o
                {"after_sale_id": case_id, "order_id": order_id, "buyer_id": buyer_id, "kind": kind.value,
                 "from": None, "to": "REQUESTED", "goods_amount": goods}, merchant_id=order["merchant_id"])
     await cases.sync_order(conn, order_id)
-    if kind == K.REFUND_ONLY and before_shipment and _auto_approved(settings, goods):
+    if kind == K.REFUND_ONLY and before_shipment and _auto_approved(settings, goods) \
+            and await _risk_allows_auto_approval(conn, settings, buyer_id, case_id, now):
         return await _approve(conn, await _case(conn, case_id), now, "system:auto-approve")
     return Outcome(case_id)
+
+
+async def _risk_allows_auto_approval(conn: asyncpg.Connection, settings: Settings, buyer_id: int, case_id: int,
+                                     now: datetime) -> bool:
+    """Risk's word on the auto-approval, from the buyer's other after-sales in its window,
+    logged in the request's transaction (the decision holds only if the case is created)."""
+    recent = await conn.fetchval(
+        "SELECT count(*) FROM after_sales WHERE buyer_id = $1 AND id <> $2 AND created_at > $3", buyer_id, case_id,
+        now - timedelta(days=settings.risk_after_sale_window_days))
+    decision = risk.after_sale_auto_approval(recent, settings.risk_after_sale_max_requests,
+                                             settings.risk_after_sale_window_days)
+    await risk.record(conn, "AFTER_SALE", buyer_id, decision)
+    return decision.allowed
 
 
 def _check_order(settings: Settings, order: asyncpg.Record, kind: AfterSaleKind, now: datetime) -> bool:

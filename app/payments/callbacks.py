@@ -88,9 +88,17 @@ async def _split(conn: asyncpg.Connection, claimed: list[asyncpg.Record]
     payments = {r["id"]: r for r in await conn.fetch(
         "SELECT id, provider, amount, status, payment_order_id FROM payments WHERE id = ANY($1::bigint[])",
         [p for p in wanted.values() if p is not None])}
+    # refunds of one payment order confirmed in two batches at once would each lock its orders
+    # and cases in their own order: their payment orders are locked here too, in the same order
+    refunded = await conn.fetch(
+        "SELECT DISTINCT p.payment_order_id FROM refunds r JOIN payments p ON p.id = r.payment_id"
+        " WHERE r.id = ANY($1::bigint[])",
+        [r for r in (reference_id(n["body"].get("refund_reference")) for n in claimed if n["kind"] == "REFUND")
+         if r is not None])
     pending = {r["id"] for r in await conn.fetch(
         "SELECT id, status FROM payment_orders WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-        sorted({p["payment_order_id"] for p in payments.values()})) if r["status"] == "PENDING_PAYMENT"}
+        sorted({p["payment_order_id"] for p in payments.values()} | {r["payment_order_id"] for r in refunded}))
+        if r["status"] == "PENDING_PAYMENT"}
     quick, slow, paying = [], [], set()
     for n in claimed:
         p = payments.get(wanted.get(n["id"]))
@@ -152,6 +160,10 @@ async def _apply_refund(conn: asyncpg.Connection, n: asyncpg.Record, now: dateti
                         actor: str) -> tuple[str, str, int | None]:
     body = n["body"]
     refund_id = reference_id(body.get("refund_reference"))
+    payment_order_id = refund_id and await conn.fetchval(
+        "SELECT p.payment_order_id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1", refund_id)
+    if payment_order_id:       # payment order first, like every path (a batch locked it already)
+        await orders.lock_payment_order(conn, payment_order_id)
     refund = refund_id and await conn.fetchrow(
         "SELECT r.* FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1 AND p.provider = $2"
         " FOR UPDATE OF r", refund_id, n["provider"])

@@ -5,7 +5,7 @@ its review sub-status becomes DONE (app/orders/service.py `mark_reviewed`), whic
 待评价 tab. The merchant replies once to a review of its own products.
 
 Reviewable: orders RECEIVED or COMPLETED (a CLOSED order was refunded in full), lines that are
-not gifts. The order row is locked first, so two reviews of one order landing together see
+not gifts and not refunded in full through after-sales (asked of app/aftersale). The order row is locked first, so two reviews of one order landing together see
 each other when they decide whether the order is done.
 """
 
@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from app.aftersale.units import refunded_units
 from app.auth.principal import Principal
 from app.catalog.ratings import add_rating
 from app.errors import CommonError, DomainError, NotFound
@@ -50,7 +51,8 @@ def _text(value: str, field: str, required: bool = False) -> str:
 async def create_review(conn: asyncpg.Connection, buyer_id: int, order_line_id: int, rating: int, text: str,
                         image_ids: Sequence[int], now: datetime) -> int:
     line = await conn.fetchrow(
-        "SELECT l.order_id, l.product_id, l.spec_label, l.gift_of_promotion_id, o.buyer_id, o.merchant_id, o.status"
+        "SELECT l.order_id, l.product_id, l.spec_label, l.quantity, l.gift_of_promotion_id, o.buyer_id, o.merchant_id,"
+        " o.status"
         " FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.id = $1 FOR UPDATE OF o", order_line_id)
     if line is None or line["buyer_id"] != buyer_id:
         raise NotFound.of(CommonError.NOT_FOUND, "order line not found", "orderLineId")
@@ -58,6 +60,8 @@ async def create_review(conn: asyncpg.Connection, buyer_id: int, order_line_id: 
         raise DomainError.of(ReviewError.NOT_RECEIVED, "review an order once it is received", "orderLineId")
     if line["gift_of_promotion_id"] is not None:
         raise DomainError.of(ReviewError.NOT_REVIEWABLE, "gifts are not reviewed", "orderLineId")
+    if (await refunded_units(conn, [order_line_id])).get(order_line_id, 0) >= line["quantity"]:
+        raise DomainError.of(ReviewError.REFUNDED, "every unit of this line was refunded", "orderLineId")
     if not 1 <= rating <= 5:
         raise DomainError.of(ReviewError.INVALID_RATING, "rating is 1 to 5", "rating")
     body = _text(text, "text")
@@ -79,14 +83,31 @@ async def create_review(conn: asyncpg.Connection, buyer_id: int, order_line_id: 
                            " SELECT $1, p - 1, u FROM unnest($2::bigint[]) WITH ORDINALITY AS t(u, p)",
                            review_id, list(image_ids))
     await add_rating(conn, line["product_id"], rating)
-    if await conn.fetchval(
-            "SELECT NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = $1 AND l.gift_of_promotion_id IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.order_line_id = l.id))", line["order_id"]):
-        await mark_reviewed(conn, line["order_id"], actor)
+    await _done_if_all_reviewed(conn, line["order_id"], actor)
     await emit(conn, "review", "REVIEW_CREATED",
                {"review_id": review_id, "order_id": line["order_id"], "order_line_id": order_line_id,
                 "product_id": line["product_id"], "rating": rating}, merchant_id=line["merchant_id"])
     return review_id
+
+
+async def _done_if_all_reviewed(conn: asyncpg.Connection, order_id: int, actor: str) -> None:
+    """The order's review status is DONE once each line that is neither a gift nor refunded in
+    full has its review (the caller holds the order's lock)."""
+    waiting = await conn.fetch(
+        "SELECT l.id, l.quantity FROM order_lines l WHERE l.order_id = $1 AND l.gift_of_promotion_id IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.order_line_id = l.id)", order_id)
+    refunded = await refunded_units(conn, [w["id"] for w in waiting]) if waiting else {}
+    if all(refunded.get(w["id"], 0) >= w["quantity"] for w in waiting):
+        await mark_reviewed(conn, order_id, actor)
+
+
+async def line_refunded(conn: asyncpg.Connection, order_id: int, actor: str) -> None:
+    """An after-sale refunded units of the order (its order row locked by the refund): a line
+    refunded in full no longer holds up the review status, so the other lines may have finished
+    it. Orders not received (or closed) are left as they are."""
+    status = await conn.fetchval("SELECT status FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    if status in REVIEWABLE_STATUSES:
+        await _done_if_all_reviewed(conn, order_id, actor)
 
 
 async def reply_to_review(conn: asyncpg.Connection, principal: Principal, review_id: int, text: str,

@@ -1,4 +1,4 @@
-"""Risk rules at placement and payment, and the decision log."""
+"""Risk rules at placement, payment and after-sale, and the decision log."""
 
 import hashlib
 import unicodedata
@@ -77,9 +77,22 @@ def payment_auth_level(amount: int, recent_denials: int) -> Decision:
     return Decision(True, "AUTH_NONE", {"level": "NONE"})
 
 
+def after_sale_auto_approval(recent_requests: int, max_requests: int, window_days: int) -> Decision:
+    """Whether a refund-only before shipment may skip the merchant's review (DOMAIN §9, §11): a
+    buyer who already asked `max_requests` after-sales in the last `window_days` days goes to
+    review (rule AFTER_SALE_FREQUENT); `recent_requests` counts them, this one left out."""
+    detail = {"recent_after_sales": recent_requests, "max": max_requests, "window_days": window_days}
+    if recent_requests >= max_requests:
+        return Decision(False, "AFTER_SALE_FREQUENT", detail)
+    return Decision(True, "PASS", detail)
+
+
 async def recent_denials(conn: asyncpg.Connection, buyer_id: int, now: datetime) -> int:
+    """Refused placements and payments of the last day; an after-sale sent to review is not a
+    refusal of money, so it does not step up payment authentication."""
     return await conn.fetchval("SELECT count(*) FROM risk_decisions WHERE buyer_id = $1 AND decision = 'DENY'"
-                               " AND created_at > $2", buyer_id, now - timedelta(days=1))
+                               " AND stage IN ('PLACEMENT', 'PAYMENT') AND created_at > $2",
+                               buyer_id, now - timedelta(days=1))
 
 
 async def record(conn: asyncpg.Connection, stage: str, buyer_id: int | None, decision: Decision) -> None:

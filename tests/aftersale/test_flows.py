@@ -338,3 +338,16 @@ async def test_a_line_whose_parcel_left_stays_out_of_a_refund_before_shipment(ap
         "SELECT order_line_id FROM after_sale_lines WHERE after_sale_id = $1", _pk(case))] == [order.lines[0]]
     assert await db.fetchval("SELECT sum(amount) FROM refunds WHERE order_id = $1", order.id) == 1500
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "SHIPPED"
+
+
+async def test_refunds_of_several_lines_before_shipment_run_at_once_without_deadlock(api, http, db, settings):
+    """One refund-only case per line of one order, their withdrawals run by one burst worker at the
+    same moment: every lock path takes the payment order first, so none deadlocks (the worker's
+    run_check fails on any failed job)."""
+    buyer = await new_buyer(db, settings)
+    order = await paid_order(http, db, settings, buyer, [(1, 1000), (1, 1000), (1, 1000), (1, 1000)])
+    cases = [await _ok(api, REQUEST, _request(order, n, 1), buyer.token, "requestAfterSale") for n in range(4)]
+    await run_jobs(settings, db)
+    for case in cases:
+        await settle(settings, db, _pk(case))
+    assert await db.fetchval("SELECT refunded_amount FROM orders WHERE id = $1", order.id) == 4000

@@ -6,7 +6,7 @@ is one transaction and tests can inject a connection.
 
 import contextvars
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -127,3 +127,12 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+def grouped(rows: Sequence[asyncpg.Record], keys: Sequence[int], column: str) -> list[list[asyncpg.Record]]:
+    """`rows` grouped by `column`, one list per key in `keys`' order (empty when none): the
+    answer a DataLoader's batch function gives for a one-to-many read."""
+    by_key: dict[int, list[asyncpg.Record]] = {k: [] for k in keys}
+    for r in rows:
+        by_key[r[column]].append(r)
+    return [by_key[k] for k in keys]

@@ -26,14 +26,11 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -47,33 +44,10 @@ sys.path.insert(0, str(ROOT))
 from app.auth.principal import Principal  # noqa: E402
 from app.auth.sessions import open_session  # noqa: E402
 from app.config import DEV_SANDBOX_SECRET, Settings  # noqa: E402
-from app.migrate import migrate  # noqa: E402
-from app.payments.signing import signed_headers  # noqa: E402
+from app.signing import signed_headers  # noqa: E402
+from bench._procs import ecom_env, free_port, fresh_database, start, stop, wait_http  # noqa: E402
 
-ECOM = str(Path(sys.executable).parent / "ecom")
 DATABASE = "ecom_bench_callbacks"
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def fresh_database(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(admin_url, DATABASE)
-    await migrate(url, progress=lambda _: None)
-    return url
 
 
 async def seed(url: str, n: int) -> list[tuple[int, int]]:
@@ -119,34 +93,15 @@ async def seed(url: str, n: int) -> list[tuple[int, int]]:
         await conn.close()
 
 
-def start(args: list[str], env: dict) -> subprocess.Popen:
-    """Logs (JSON lines) go to /tmp/bench-callbacks-<command>.log for a look when a run fails."""
-    log = open(f"/tmp/bench-callbacks-{args[0]}.log", "a")
-    return subprocess.Popen([ECOM, *args], env=env, stdout=log, stderr=log)
-
-
-async def wait_http(base: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):
-            try:
-                if (await http.get(base + "/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("the API did not start")
-
-
 async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
-    url = await fresh_database(admin_url)
+    url = await fresh_database(admin_url, DATABASE)
     payments = await seed(url, n)
     redis = Redis.from_url(redis_url)
     await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
-           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false"}
-    api = start(["serve", "--port", str(port), "--workers", "1"], env)
+    env = ecom_env(url, redis_url, port)
+    api = start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")
     procs = [api]
     db = await asyncpg.connect(url)
     try:
@@ -164,7 +119,7 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
             intake_seconds = time.perf_counter() - t0
         assert status["failed"] == 0, status
         stored = await db.fetchval("SELECT count(*) FROM payment_notifications")
-        procs += [start(["worker"], env) for _ in range(workers)]
+        procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
         while await db.fetchval("SELECT count(*) FROM payment_notifications WHERE status = 'RECEIVED'"):
             await asyncio.sleep(0.1)
         span = await db.fetchrow("SELECT min(applied_at) AS first, max(applied_at) AS last,"
@@ -172,10 +127,7 @@ async def run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
         paid = await db.fetchval("SELECT count(*) FROM payment_orders WHERE status = 'PAID'")
         history = await db.fetchval("SELECT count(*) FROM order_status_history WHERE to_status = 'PAID'")
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(30)
+        stop(procs)
         await db.close()
         await redis.aclose()
     seconds = (span["last"] - span["first"]).total_seconds()
@@ -210,16 +162,15 @@ async def subscribe_paid(ws_url: str, token: str, arrivals: dict[int, float]) ->
 
 
 async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> dict:
-    url = await fresh_database(admin_url)
+    url = await fresh_database(admin_url, DATABASE)
     payments = await seed(url, n)
     redis = Redis.from_url(redis_url)
     await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
-           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false"}
-    procs = [start(["serve", "--port", str(port), "--workers", "1"], env)]
-    procs += [start(["worker"], env) for _ in range(workers)]
+    env = ecom_env(url, redis_url, port)
+    procs = [start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")]
+    procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
     db = await asyncpg.connect(url)
     arrivals: dict[int, float] = {}
     try:
@@ -245,10 +196,7 @@ async def latency_run(admin_url: str, redis_url: str, n: int, workers: int) -> d
             " JOIN payments p ON p.id = (n.body->>'reference')::bigint JOIN orders o ON o.payment_order_id = p.payment_order_id"
             " GROUP BY o.id")}
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(30)
+        stop(procs)
         await db.close()
         await redis.aclose()
     latencies = sorted((arrivals[o] - received[o]) * 1000 for o in arrivals if o in received)

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -34,23 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import DEV_PARTNER_SECRET  # noqa: E402
-from app.migrate import migrate  # noqa: E402
-from bench.callbacks import free_port, sandbox_batch, start, wait_http, with_database  # noqa: E402
+from bench._procs import ecom_env, free_port, fresh_database, start, stop, wait_http  # noqa: E402
+from bench.callbacks import sandbox_batch  # noqa: E402
 
 DATABASE = "ecom_bench_topup"
 LATENCY_MS = 200
-
-
-async def fresh_database(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(admin_url, DATABASE)
-    await migrate(url, progress=lambda _: None)
-    return url
 
 
 async def seed(url: str, n: int, secret: str) -> list[tuple[int, int]]:
@@ -104,18 +91,16 @@ async def seed(url: str, n: int, secret: str) -> list[tuple[int, int]]:
 
 async def run(admin_url: str, redis_url: str, n: int, rate: int, workers: int) -> dict:
     secret = os.environ.get("SANDBOX_PARTNER_SECRET", DEV_PARTNER_SECRET)
-    url = await fresh_database(admin_url)
+    url = await fresh_database(admin_url, DATABASE)
     payments = await seed(url, n, secret)
     redis = Redis.from_url(redis_url)
     await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
     await redis.delete(*[k async for k in redis.scan_iter("sandbox:topup:bench:*")] or ["-"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
-           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false",
-           "SANDBOX_TOPUP_LATENCY_MS": str(LATENCY_MS)}
-    procs = [start(["serve", "--port", str(port), "--workers", "1"], env)]
-    procs += [start(["worker"], env) for _ in range(workers)]
+    env = ecom_env(url, redis_url, port, SANDBOX_TOPUP_LATENCY_MS=str(LATENCY_MS))
+    procs = [start(["serve", "--port", str(port), "--workers", "1"], env, "callbacks")]
+    procs += [start(["worker"], env, "callbacks") for _ in range(workers)]
     db = await asyncpg.connect(url)
     try:
         await wait_http(base)
@@ -140,10 +125,7 @@ async def run(admin_url: str, redis_url: str, n: int, rate: int, workers: int) -
         completed = await db.fetchval("SELECT count(*) FROM orders WHERE status = 'COMPLETED'")
         bought = await db.fetchval("SELECT count(*) FROM topup_purchases WHERE status = 'SUCCEEDED' AND attempts = 1")
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            proc.wait(30)
+        stop(procs)
         await db.close()
         await redis.aclose()
     assert completed == n and len(rows) == n, (completed, len(rows))

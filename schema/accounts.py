@@ -188,13 +188,6 @@ def _fields(i: AddAddressInput | UpdateAddressInput) -> addresses.AddressFields:
                                    label=i.label)
 
 
-def _http(info: Info):
-    """The process's shared HTTP client (made in the app's lifespan)."""
-    request = info.context.request
-    assert request is not None, "sending a code runs on an HTTP request"
-    return request.app.state.http
-
-
 # ---------------------------------------------------------------- resolvers
 
 
@@ -241,7 +234,7 @@ class AccountMutation:
         c = info.context
 
         async def act(_db, _who) -> None:
-            await auth.send_registration_code(c.redis, _http(info), c.settings, input.phone, c.client_ip)
+            await auth.send_registration_code(c.redis, c.http, c.settings, input.phone, c.client_ip)
         return await mutate(info, SendSmsCodePayload, act, lambda _: SendSmsCodePayload(
             sent=True, expires_in_seconds=c.settings.sms_code_ttl_seconds,
             resend_after_seconds=c.settings.sms_resend_seconds), transaction=False)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import httpx
 import strawberry
 from redis.asyncio import Redis
 from starlette.requests import Request
@@ -35,6 +36,12 @@ class Context:
         """The signed-in caller, for resolvers whose permission class already refused anonymous ones."""
         assert self.principal is not None, "a permission class lets only signed-in callers through"
         return self.principal
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The process's shared HTTP client (made in the app's lifespan), for operations that call out."""
+        assert self.request is not None, "operations that call out run on a request"
+        return self.request.app.state.http
 
     @cached_property
     def loaders(self):

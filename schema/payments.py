@@ -161,13 +161,6 @@ class ResolvePaymentNotificationPayload:
     user_errors: list[PaymentUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
-def _http(info: Info):
-    """The process's shared HTTP client (made in the app's lifespan)."""
-    request = info.context.request
-    assert request is not None, "payments' operations run on an HTTP request"
-    return request.app.state.http
-
-
 @strawberry.type
 class PaymentQuery:
     @strawberry.field(permission_classes=[IsAdmin], description=(
@@ -197,7 +190,7 @@ class PaymentMutation:
         async def act(db, who) -> cashier.OpenedPayment:     # commits before the provider is called
             return await cashier.create_payment(
                 db, who.id, input_pk("PaymentOrder", input.payment_order_id, "paymentOrderId"), input.channel.value,
-                datetime.now(UTC), ctx.settings, _http(info))
+                datetime.now(UTC), ctx.settings, ctx.http)
         return await mutate(info, CreatePaymentPayload, act, lambda opened: CreatePaymentPayload(
             payment=Payment.from_row(opened.payment),
             instructions=PaymentInstructions(provider=opened.payment["provider"],

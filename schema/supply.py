@@ -16,7 +16,7 @@ from app.events import Event
 from app.supply import purchasing, suppliers
 from app.supply.errors import SupplyError
 from app.supply.purchasing import Quantity
-from app.supply.status import PurchaseOrderAction, SupplierAction
+from app.supply.status import PurchaseOrderAction, PurchaseOrderStatus, SupplierAction, SupplierStatus
 from schema.catalog.setup_types import StockLevel, Warehouse
 from schema.context import Info
 from schema.errors import user_error_type
@@ -28,6 +28,8 @@ from schema.permissions import IsAdmin
 from schema.scalars import Money
 
 SupplyUserError = user_error_type("Supply", SupplyError, CatalogError)
+strawberry.enum(SupplierStatus, name="SupplierStatus")
+strawberry.enum(PurchaseOrderStatus, name="PurchaseOrderStatus")
 
 
 @strawberry.enum(description="STOCK sells to the platform ahead (purchase orders); DROPSHIP ships the platform's "
@@ -39,27 +41,11 @@ class SupplierKind(Enum):
 
 
 @strawberry.enum
-class SupplierStatus(Enum):
-    ACTIVE = "ACTIVE"
-    SUSPENDED = "SUSPENDED"
-
-
-@strawberry.enum
 class SettlementTerms(Enum):
     PREPAID = "PREPAID"
     ON_RECEIPT = "ON_RECEIPT"
     NET_30 = "NET_30"
     MONTHLY = "MONTHLY"
-
-
-@strawberry.enum
-class PurchaseOrderStatus(Enum):
-    DRAFT = "DRAFT"
-    ORDERED = "ORDERED"
-    PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED"
-    RECEIVED = "RECEIVED"
-    CANCELLED = "CANCELLED"
-    CLOSED = "CLOSED"
 
 
 @strawberry.type

@@ -8,7 +8,7 @@
 - `check_code`: consumes the code when it matches (single use, even against two parallel
   registrations: only the one whose DEL removed it passes); a wrong code uses up one attempt.
 - `send_sms`: one message through the SMS gateway over HTTP, signed with SMS_GATEWAY_SECRET
-  (app/payments/signing.py). The gateway is the sandbox SMS service (app/sandbox/sms.py) unless
+  (app/signing.py). The gateway is the sandbox SMS service (app/sandbox/sms.py) unless
   SMS_GATEWAY_URL names another one speaking the same API. The buyer notification outbox's SMS
   channel goes through it too (workers/orders.py).
 Losing Redis loses pending codes only: the buyer asks for a new one.
@@ -28,7 +28,7 @@ from app.accounts.errors import AccountError
 from app.auth.limits import count_sends
 from app.config import Settings
 from app.errors import DomainError
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 
 log = structlog.get_logger(__name__)
 

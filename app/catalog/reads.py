@@ -17,7 +17,7 @@ from functools import cached_property
 import asyncpg
 
 from app.catalog import words
-from app.db import Database
+from app.db import Database, grouped
 from app.errors import CommonError, DomainError, Problem
 
 # Columns a `Product` is built from; search pages select the same list.
@@ -45,13 +45,6 @@ def _in_key_order(rows: Sequence[asyncpg.Record], keys: Sequence[int], column: s
     return [by_key.get(k) for k in keys]
 
 
-def _grouped(rows: Sequence[asyncpg.Record], keys: Sequence[int], column: str) -> list[list]:
-    groups: dict[int, list] = {k: [] for k in keys}
-    for r in rows:
-        groups[r[column]].append(r)
-    return [groups[k] for k in keys]
-
-
 async def products_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
     rows = await db.fetch(f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ANY($1::bigint[])", ids)
     return _in_key_order(rows, ids)
@@ -60,7 +53,7 @@ async def products_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Reco
 async def skus_by_product_ids(db: Database, product_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch(_SKU_SELECT + " WHERE s.product_id = ANY($1::bigint[]) ORDER BY s.product_id, s.id",
                           product_ids)
-    return _grouped(rows, product_ids, "product_id")
+    return grouped(rows, product_ids, "product_id")
 
 
 async def skus_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
@@ -75,13 +68,13 @@ async def stock_by_sku_ids(db: Database, sku_ids: Sequence[int]) -> list[list[as
         " FROM stock st JOIN skus s ON s.id = st.sku_id"
         " JOIN warehouses w ON w.id = st.warehouse_id AND w.merchant_id = s.merchant_id"
         " WHERE st.sku_id = ANY($1::bigint[]) ORDER BY st.sku_id, w.priority DESC, w.id", sku_ids)
-    return _grouped(rows, sku_ids, "sku_id")
+    return grouped(rows, sku_ids, "sku_id")
 
 
 async def images_by_product_ids(db: Database, product_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT product_id, url, sort FROM product_images"
                           " WHERE product_id = ANY($1::bigint[]) ORDER BY product_id, sort, id", product_ids)
-    return _grouped(rows, product_ids, "product_id")
+    return grouped(rows, product_ids, "product_id")
 
 
 async def attribute_values_by_product_ids(db: Database,
@@ -94,7 +87,7 @@ async def attribute_values_by_product_ids(db: Database,
         " LEFT JOIN attribute_values av ON av.id = pa.value_id"
         " WHERE pa.product_id = ANY($1::bigint[])"
         " ORDER BY pa.product_id, a.sort, a.id, av.sort, pa.id", product_ids)
-    return _grouped(rows, product_ids, "product_id")
+    return grouped(rows, product_ids, "product_id")
 
 
 async def sales_values_by_product_ids(db: Database, product_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
@@ -106,7 +99,7 @@ async def sales_values_by_product_ids(db: Database, product_ids: Sequence[int]) 
         " JOIN attribute_values av ON av.id = psv.value_id"
         " WHERE psv.product_id = ANY($1::bigint[])"
         " ORDER BY psv.product_id, a.sort, a.id, psv.sort, av.sort, av.id", product_ids)
-    return _grouped(rows, product_ids, "product_id")
+    return grouped(rows, product_ids, "product_id")
 
 
 async def brands_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
@@ -126,7 +119,7 @@ async def frontend_categories_by_backend_ids(db: Database,
         " JOIN frontend_categories f ON f.id = m.frontend_category_id"
         " WHERE m.backend_category_id = ANY($1::bigint[])"
         " ORDER BY m.backend_category_id, f.sort, f.id", backend_ids)
-    return _grouped(rows, backend_ids, "backend_category_id")
+    return grouped(rows, backend_ids, "backend_category_id")
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from app.auth.principal import Principal
-from app.db import Database
+from app.db import Database, grouped
 from app.errors import CommonError, NotFound
 from app.orders.status import BUYER_TAB_SQL, BuyerStatus
 
@@ -61,38 +61,32 @@ def _may_read(principal: Principal, order: asyncpg.Record) -> bool:
 
 # -- batch functions of the order DataLoaders: one statement per batch, results in key order
 
-def _grouped(rows: list[asyncpg.Record], keys: Sequence[int], column: str) -> list[list[asyncpg.Record]]:
-    by_key: dict[int, list[asyncpg.Record]] = {k: [] for k in keys}
-    for r in rows:
-        by_key[r[column]].append(r)
-    return [by_key[k] for k in keys]
-
 
 async def lines_by_order_ids(db: Database, order_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM order_lines WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, position",
                           order_ids)
-    return _grouped(rows, order_ids, "order_id")
+    return grouped(rows, order_ids, "order_id")
 
 
 async def shares_by_line_ids(db: Database, line_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM order_line_shares WHERE order_line_id = ANY($1::bigint[])"
                           " ORDER BY order_line_id, level", line_ids)
-    return _grouped(rows, line_ids, "order_line_id")
+    return grouped(rows, line_ids, "order_line_id")
 
 
 async def history_by_order_ids(db: Database, order_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM order_status_history WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, id",
                           order_ids)
-    return _grouped(rows, order_ids, "order_id")
+    return grouped(rows, order_ids, "order_id")
 
 
 async def payments_by_payment_order_ids(db: Database, payment_order_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     """Payments of each checkout (one checkout pays all its orders)."""
     rows = await db.fetch("SELECT * FROM payments WHERE payment_order_id = ANY($1::bigint[]) ORDER BY id",
                           payment_order_ids)
-    return _grouped(rows, payment_order_ids, "payment_order_id")
+    return grouped(rows, payment_order_ids, "payment_order_id")
 
 
 async def refunds_by_order_ids(db: Database, order_ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM refunds WHERE order_id = ANY($1::bigint[]) ORDER BY id", order_ids)
-    return _grouped(rows, order_ids, "order_id")
+    return grouped(rows, order_ids, "order_id")

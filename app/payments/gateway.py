@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from app.config import Settings
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 
 SANDBOX = "sandbox"
 PROVIDER_TIMEOUT_SECONDS = 10

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from app.db import Database
 from app.payments.gateway import provider_secret
 from app.payments.jobs import enqueue_apply
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = structlog.get_logger(__name__)
 

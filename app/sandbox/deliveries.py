@@ -13,7 +13,7 @@ import httpx
 import structlog
 from redis.asyncio import Redis
 
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,6 @@ the signed control call `POST /sandbox/logistics/{carrier}/parcels` {"tracking_n
 "step_ms"?} (signed with the sandbox partner secret): in development that is the merchant's
 carrier starting to track what the merchant shipped."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,8 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.config import Settings
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.sandbox.deliveries import Delivery, Pacing, start_batch
+from app.sandbox.http import error, signed_json
 
 TIMELINE = (("COLLECTED", "快递员已揽收 Collected", "上海市 Shanghai"),
             ("IN_TRANSIT", "运输中 In transit", "杭州转运中心 Hangzhou hub"),
@@ -45,19 +44,14 @@ def _at(offset_ms: int) -> str:
 async def track_parcel(request: Request) -> Response:
     state = request.app.state
     settings: Settings = state.settings
-    raw = await request.body()
-    if verify(settings.sandbox_partner_secret, request.headers.get(TIMESTAMP_HEADER),
-              request.headers.get(SIGNATURE_HEADER), raw, settings.callback_tolerance_seconds) is not None:
-        return JSONResponse({"error": "invalid signature"}, 401)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return JSONResponse({"error": "body is not JSON"}, 400)
+    body = await signed_json(request, settings.sandbox_partner_secret)
+    if isinstance(body, Response):
+        return body
     number, step = (body.get("tracking_number"), body.get("step_ms", settings.sandbox_carrier_step_ms)) \
         if isinstance(body, dict) else (None, None)
     if not isinstance(number, str) or not 1 <= len(number) <= 50 or not isinstance(step, int) \
             or not 0 <= step <= 600_000:
-        return JSONResponse({"error": "tracking_number (1 to 50 characters) and step_ms (0 to 600000) expected"}, 400)
+        return error("tracking_number (1 to 50 characters) and step_ms (0 to 600000) expected", 400)
     await start_tracking(state.redis, state.http, settings, request.path_params["carrier"], number, step)
     return JSONResponse({"tracking_number": number, "events": [s for s, _, _ in TIMELINE]})
 

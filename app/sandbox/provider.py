@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.sandbox.deliveries import Delivery, Pacing, batch_status, start_batch
+from app.sandbox.http import error, signed_object
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 # what the buyer types for each authentication level risk decided (docs/payments.md)
@@ -42,26 +42,13 @@ def _txn_key(txn_id: str) -> str:
     return f"sandbox:txn:{txn_id}"
 
 
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
 async def _signed_body(request: Request) -> dict | Response:
     """The merchant's request body once its signature checks out (else the error response)."""
-    settings = request.app.state.settings
-    raw = await request.body()
-    if verify(settings.sandbox_provider_secret, request.headers.get(TIMESTAMP_HEADER),
-              request.headers.get(SIGNATURE_HEADER), raw, settings.callback_tolerance_seconds) is not None:
-        return _error("invalid signature", 401)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error("body is not JSON", 400)
-    return body if isinstance(body, dict) else _error("body is not an object", 400)
+    return await signed_object(request, request.app.state.settings.sandbox_provider_secret)
 
 
 def _valid_order(item: dict) -> str | None:
@@ -123,10 +110,10 @@ async def create_transaction(request: Request) -> Response:
         return body
     problem = _valid_order(body)
     if problem:
-        return _error(problem, 400)
+        return error(problem, 400)
     auth_level = body.get("auth_level", "NONE")
     if auth_level not in AUTH_FIELDS:
-        return _error(f"auth_level is one of {', '.join(AUTH_FIELDS)}", 400)
+        return error(f"auth_level is one of {', '.join(AUTH_FIELDS)}", 400)
     txn = await _new_transaction(request, body["reference"], body["amount"], str(body.get("channel", "")),
                                  "CREATED", auth_level)
     base = request.app.state.settings.base_url
@@ -135,7 +122,7 @@ async def create_transaction(request: Request) -> Response:
 
 async def show_transaction(request: Request) -> Response:
     txn = await _transaction(request, request.path_params["txn_id"])
-    return JSONResponse(txn) if txn else _error("no such transaction", 404)
+    return JSONResponse(txn) if txn else error("no such transaction", 404)
 
 
 async def pay_page(request: Request) -> Response:
@@ -166,7 +153,7 @@ async def pay(request: Request) -> Response:
     txn_id = request.path_params["txn_id"]
     txn = await _transaction(request, txn_id)
     if txn is None:
-        return _error("no such transaction", 404)
+        return error("no such transaction", 404)
     if txn["status"] != "PAID":
         field = AUTH_FIELDS[txn.get("auth_level", "NONE")]
         if field is not None:
@@ -193,13 +180,13 @@ async def pay_batch(request: Request) -> Response:
         return body
     items, ratio = body.get("payments"), body.get("duplicate_ratio", 0)
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        return _error(f"payments must be a list of 1 to {MAX_BATCH} items", 400)
+        return error(f"payments must be a list of 1 to {MAX_BATCH} items", 400)
     if not isinstance(ratio, int | float) or not 0 <= ratio <= 10:
-        return _error("duplicate_ratio must be between 0 and 10", 400)
+        return error("duplicate_ratio must be between 0 and 10", 400)
     for item in items:
         problem = _valid_order(item) if isinstance(item, dict) else "items are objects"
         if problem:
-            return _error(problem, 400)
+            return error(problem, 400)
     txns = [await _new_transaction(request, i["reference"], i["amount"], str(i.get("channel", "")), "PAID")
             for i in items]
     deliveries = [_payment_notification(t) for t in txns]
@@ -213,7 +200,7 @@ async def pay_batch(request: Request) -> Response:
 
 async def show_batch(request: Request) -> Response:
     status = await batch_status(request.app.state.redis, request.path_params["batch_id"])
-    return JSONResponse(status) if status else _error("no such batch", 404)
+    return JSONResponse(status) if status else error("no such batch", 404)
 
 
 async def create_refund(request: Request) -> Response:
@@ -225,11 +212,11 @@ async def create_refund(request: Request) -> Response:
     redis = request.app.state.redis
     txn = await _transaction(request, str(body.get("txn_id", "")))
     if txn is None or txn["status"] != "PAID":
-        return _error("no such paid transaction", 404)
+        return error("no such paid transaction", 404)
     amount, reference = body.get("amount"), body.get("refund_reference")
     problem = _valid_order({"reference": reference, "amount": amount})
     if problem:
-        return _error(problem, 400)
+        return error(problem, 400)
     assert isinstance(amount, int), "_valid_order checked it"
     dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
     refund = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
@@ -237,7 +224,7 @@ async def create_refund(request: Request) -> Response:
         if await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", amount) > txn["amount"]:
             await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", -amount)
             await redis.delete(dedupe_key)
-            return _error("refunds would exceed the amount paid", 409)
+            return error("refunds would exceed the amount paid", 409)
     else:
         refund = json.loads(await redis.get(dedupe_key))
     refund_id, amount = refund["refund_id"], refund["amount"]

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
+from app.sandbox.http import error, signed_json
+from app.signing import signed_headers
 
 INBOX_SIZE = 50
 INBOX_TTL_SECONDS = 24 * 3600
@@ -31,21 +32,12 @@ def _inbox_key(phone: str) -> str:
     return f"sandbox:sms:inbox:{phone}"
 
 
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status)
-
-
 async def _signed_body(request: Request, secret: str) -> dict | Response:
-    raw = await request.body()
-    if verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), raw,
-              request.app.state.settings.callback_tolerance_seconds) is not None:
-        return _error("invalid signature", 401)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error("body is not JSON", 400)
+    body = await signed_json(request, secret)
+    if isinstance(body, Response):
+        return body
     if not isinstance(body, dict) or not isinstance(body.get("phone"), str) or not PHONE.match(body["phone"]):
-        return _error("a JSON object with a phone of 6 to 20 digits", 400)
+        return error("a JSON object with a phone of 6 to 20 digits", 400)
     return body
 
 
@@ -55,7 +47,7 @@ async def receive_message(request: Request) -> Response:
         return body
     text = body.get("text")
     if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
-        return _error(f"a text of 1 to {MAX_TEXT} characters", 400)
+        return error(f"a text of 1 to {MAX_TEXT} characters", 400)
     message = {"message_id": uuid.uuid4().hex, "phone": body["phone"], "text": text,
                "template": str(body.get("template") or ""), "received_at": datetime.now(UTC).isoformat()}
     redis: Redis = request.app.state.redis
@@ -74,7 +66,7 @@ async def read_inbox(request: Request) -> Response:
         return body
     limit = body.get("limit", 10)
     if not isinstance(limit, int) or not 1 <= limit <= INBOX_SIZE:
-        return _error(f"limit is 1 to {INBOX_SIZE}", 400)
+        return error(f"limit is 1 to {INBOX_SIZE}", 400)
     rows = await request.app.state.redis.lrange(_inbox_key(body["phone"]), 0, limit - 1)
     return JSONResponse({"messages": [json.loads(r) for r in rows]})
 

@@ -30,17 +30,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.sandbox.http import error, signed_object, verified_body
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 
 
 def _key(code: str, *parts: str) -> str:
     return ":".join(("sandbox:topup", code, *parts))
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status)
 
 
 def behaviour(account: str) -> str | None:
@@ -54,23 +50,11 @@ def behaviour(account: str) -> str | None:
 
 
 async def _verified(request: Request) -> bytes | Response:
-    settings = request.app.state.settings
-    raw = await request.body()
-    if verify(settings.sandbox_partner_secret, request.headers.get(TIMESTAMP_HEADER),
-              request.headers.get(SIGNATURE_HEADER), raw, settings.callback_tolerance_seconds) is not None:
-        return _error("invalid signature", 401)
-    return raw
+    return await verified_body(request, request.app.state.settings.sandbox_partner_secret)
 
 
 async def _json(request: Request) -> dict | Response:
-    raw = await _verified(request)
-    if isinstance(raw, Response):
-        return raw
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error("body is not JSON", 400)
-    return body if isinstance(body, dict) else _error("body is not an object", 400)
+    return await signed_object(request, request.app.state.settings.sandbox_partner_secret)
 
 
 async def _control(request: Request, code: str) -> dict:
@@ -99,7 +83,7 @@ async def buy(request: Request) -> Response:
         return body
     problem = _valid_purchase(body)
     if problem:
-        return _error(problem, 400)
+        return error(problem, 400)
     code, redis = request.path_params["code"], request.app.state.redis
     control = await _control(request, code)
     await asyncio.sleep(control["latency_ms"] / 1000)
@@ -114,7 +98,7 @@ async def buy(request: Request) -> Response:
                    "TIMEOUT" if roll < control["failure_rate"] + control["timeout_rate"] else "SUCCEEDED")
     if outcome == "FLAKY" and await redis.incr(_key(code, "flaky", body["reference"])) == 1:
         await redis.expire(_key(code, "flaky", body["reference"]), STATE_TTL_SECONDS)
-        return _error("temporarily unavailable", 503)
+        return error("temporarily unavailable", 503)
     status = {"FAILED": "FAILED", "PENDING": "PROCESSING"}.get(outcome, "SUCCEEDED")
     state = {"reference": body["reference"], "account": body["account"], "status": status,
              "supplier_ref": "sbt_" + uuid.uuid4().hex, "reason": "account refused" if status == "FAILED" else "",
@@ -157,7 +141,7 @@ async def control(request: Request) -> Response:
         if name in body:
             value = body[name]
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= top:
-                return _error(f"{name} must be between 0 and {top}", 400)
+                return error(f"{name} must be between 0 and {top}", 400)
             values[name] = value
     key = _key(request.path_params["code"], "control")
     if values:

@@ -17,6 +17,7 @@ from app.catalog import warehouses
 from app.catalog.errors import CatalogError
 from app.catalog.lifecycle import PLATFORM_MERCHANT_ID
 from app.catalog.warehouses import MAX_STOCK
+from app.db import grouped
 from app.errors import CommonError, DomainError, NotFound, Problem
 from app.events import emit
 from app.supply.errors import SupplyError
@@ -207,32 +208,25 @@ async def list_purchase_orders(conn: asyncpg.Connection, supplier_id: int | None
         supplier_id, status, after_id, first + 1)
 
 
-def _grouped(rows: list[asyncpg.Record], ids: Sequence[int], key: str) -> list[list[asyncpg.Record]]:
-    grouped: dict[int, list[asyncpg.Record]] = {pk: [] for pk in ids}
-    for r in rows:
-        grouped[r[key]].append(r)
-    return [grouped[pk] for pk in ids]
-
-
 async def lines_by_po_ids(db, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM purchase_order_lines WHERE purchase_order_id = ANY($1::bigint[])"
                           " ORDER BY id", list(ids))
-    return _grouped(rows, ids, "purchase_order_id")
+    return grouped(rows, ids, "purchase_order_id")
 
 
 async def receipts_by_po_ids(db, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM inbound_receipts WHERE purchase_order_id = ANY($1::bigint[]) ORDER BY id",
                           list(ids))
-    return _grouped(rows, ids, "purchase_order_id")
+    return grouped(rows, ids, "purchase_order_id")
 
 
 async def receipt_lines_by_receipt_ids(db, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM inbound_receipt_lines WHERE receipt_id = ANY($1::bigint[])"
                           " ORDER BY purchase_order_line_id", list(ids))
-    return _grouped(rows, ids, "receipt_id")
+    return grouped(rows, ids, "receipt_id")
 
 
 async def history_by_po_ids(db, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
     rows = await db.fetch("SELECT * FROM purchase_order_status_history WHERE purchase_order_id = ANY($1::bigint[])"
                           " ORDER BY id", list(ids))
-    return _grouped(rows, ids, "purchase_order_id")
+    return grouped(rows, ids, "purchase_order_id")

@@ -1,6 +1,6 @@
 """`POST /partners/suppliers/{supplier id}/stock`: a DROPSHIP supplier's own system declares its
 available stock, signed with the supplier's secret like every partner call (HMAC over
-`timestamp + "." + body`, app/payments/signing.py).
+`timestamp + "." + body`, app/signing.py).
 
 Body: `{"items": [{"supplier_sku_code": "YP-…", "available": 12}, …]}` (at most 100), in the
 supplier's own SKU codes (its contract lines). All items or none: 200 `{"ok": true, "items":
@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from app.errors import DomainError
 from app.ids import InvalidId, decode_id
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.supply import suppliers
 
 log = structlog.get_logger(__name__)

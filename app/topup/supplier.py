@@ -1,7 +1,7 @@
 """Our client of a REALTIME_API supplier's recharge API (the sandbox, app/sandbox/topup.py,
 speaks it): buy (deduped by the supplier on our idempotency key, the purchase id) and query a
 purchase by that key. Every request is signed with the supplier's secret (HMAC over the body,
-app/payments/signing.py). An answer is an `Answer`; what cannot be known — a timeout, a 5xx, a
+app/signing.py). An answer is an `Answer`; what cannot be known — a timeout, a 5xx, a
 broken connection — is UNKNOWN, never a failure, since the supplier may have recharged."""
 
 import json
@@ -11,8 +11,8 @@ from enum import StrEnum
 import httpx
 
 from app.config import Settings
-from app.payments.signing import signed_headers
 from app.sandbox import partner_url
+from app.signing import signed_headers
 
 
 class Outcome(StrEnum):

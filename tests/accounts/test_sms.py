@@ -11,7 +11,7 @@ from app.accounts.errors import AccountError
 from app.auth.errors import AuthError
 from app.config import DEV_SANDBOX_SECRET
 from app.errors import DomainError
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from tests.auth.helpers import PASSWORD, REGISTER, SEND_SMS_CODE, app_client, own_ip, sandbox_sms, sms_code
 from tests.conftest import unique_phone
 from tests.servers import free_port

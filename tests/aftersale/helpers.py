@@ -6,12 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from arq import Worker
-from arq.worker import func
-
-from app.payments.gateway import http_client
-from app.redis import arq_settings
-from tests.payments.helpers import add_payment, make_goods, sandbox_pay, wait_for
+from tests.jobs import run_burst, wait_for
+from tests.payments.helpers import add_payment, make_goods, sandbox_pay
 from workers import aftersale as aftersale_jobs
 from workers import payments as payment_jobs
 
@@ -92,24 +88,9 @@ async def ship_and_receive(db, order_id: int, received_days_ago: float = 0) -> N
                         " received_at = $2 WHERE id = $1", order_id, at)
 
 
-def worker(settings, db) -> Worker:
-    """The payment and after-sale jobs in a burst worker, as `ecom worker` runs them."""
-    return Worker(functions=[func(f, name=f.__name__) for f in (*payment_jobs.FUNCTIONS, *aftersale_jobs.FUNCTIONS)],
-                  redis_settings=arq_settings(settings.redis_url),
-                  ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
-                  burst=True, handle_signals=False, poll_delay=0.01, max_jobs=20)
-
-
-async def _close_http(ctx: dict) -> None:
-    await ctx["http"].aclose()
-
-
 async def run_jobs(settings, db) -> int:
-    w = worker(settings, db)
-    try:
-        return await w.run_check()
-    finally:
-        await w.close()
+    """The payment and after-sale jobs in a burst worker, as `ecom worker` runs them."""
+    return await run_burst(settings, db, payment_jobs, aftersale_jobs)
 
 
 async def settle(settings, db, after_sale_id: int) -> None:

@@ -10,7 +10,8 @@ import pytest
 from app.risk.rules import after_sale_auto_approval, recent_denials
 from tests.aftersale.helpers import paid_order, ship_and_receive
 from tests.aftersale.test_flows import REQUEST, _ok, _request, staff_token
-from tests.payments.helpers import clear_job_queue, gid, new_buyer
+from tests.jobs import clear_job_queue
+from tests.payments.helpers import gid, new_buyer
 
 
 @pytest.mark.parametrize(("recent", "limit", "allowed", "rule"), [

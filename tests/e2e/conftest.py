@@ -16,9 +16,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from app.config import Settings
-from app.events import CHANNEL_PREFIX, Event, run_outbox_relay
+from app.events import CHANNEL_PREFIX, Event
 from tests.conftest import GraphQLClient
-from tests.servers import free_port, serving
+from tests.servers import free_port, relaying, serving
 
 PRODUCT_EVENTS = "subscription { productEvents { eventId type productId merchantId payload } }"
 WAIT = 10  # seconds; generous for a loaded machine, never reached when things work
@@ -35,14 +35,8 @@ def settings(database_url, services) -> Settings:
 @pytest.fixture(scope="module")
 async def server(settings, db, redis):
     """uvicorn serving the app in this event loop, plus the outbox relay the worker would run."""
-    async with serving(settings):
-        relay = asyncio.create_task(run_outbox_relay(db, redis, settings.database_url, 0.2))
-        try:
-            yield settings.port
-        finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+    async with serving(settings), relaying(db, redis, settings, 0.2):
+        yield settings.port
 
 
 @pytest.fixture(scope="module")

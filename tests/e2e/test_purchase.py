@@ -9,8 +9,9 @@ from tests.cart.helpers import staff_token
 from tests.checkout.helpers import CART_PREVIEW, SHENZHEN_NANSHAN, gid, make_market
 from tests.conftest import unique_phone
 from tests.e2e.conftest import Subscriber
+from tests.jobs import clear_job_queue, wait_for
 from tests.orders.helpers import ADDRESS, ORDER, RECEIVE, SHIP, key
-from tests.payments.helpers import clear_job_queue, payment_worker, wait_for
+from tests.payments.helpers import run_jobs
 
 REGISTER = """mutation($i: RegisterBuyerInput!) { registerBuyer(input: $i) { accessToken userErrors { code } } }"""
 ADD = """mutation($i: AddCartLineInput!) { addCartLine(input: $i) { userErrors { code } } }"""
@@ -58,11 +59,7 @@ async def test_register_to_receipt(server, http, db, settings, redis):
         await wait_for(lambda: db.fetchval("SELECT count(*) FROM payment_notifications WHERE body->>'reference' = $1",
                                            str(_pk("Payment", opened["payment"]["id"]))), "the callback stored once")
 
-        worker = payment_worker(settings, db)
-        try:
-            await worker.run_check()
-        finally:
-            await worker.close()
+        await run_jobs(settings, db)
         event = await console.event(lambda e: e["orderId"] == order["id"] and e["type"] == "ORDER_PAID")
         assert (event["status"], event["payable"]) == ("PAID", preview["payable"])
 

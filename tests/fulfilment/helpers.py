@@ -3,7 +3,6 @@ dropship supplier's warehouse (DROPSHIP goods) and a warehouse of its own (MERCH
 written with SQL; paid orders over them (lines reserved where asked, then `mark_paid`); and a
 burst arq worker running the fulfilment jobs."""
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -11,15 +10,12 @@ from types import SimpleNamespace
 
 import httpx
 from arq import Worker
-from arq.worker import func
 
 from app.orders import service
-from app.payments.gateway import http_client
-from app.payments.signing import signed_headers
-from app.redis import arq_settings
+from app.signing import signed_headers
+from tests.jobs import burst_worker, run_burst
 from workers import fulfilment as fulfilment_jobs
 
-WAIT = 30
 REGION = "310000"
 
 
@@ -111,34 +107,14 @@ async def stock(db, sku: int) -> tuple[int, int]:
     return row["on_hand"], row["reserved"]
 
 
-def fulfilment_worker(settings, db, *families, max_jobs: int = 50) -> Worker:
+def fulfilment_worker(settings, db, *families) -> Worker:
     """The fulfilment job functions (and other `families`' modules) in a burst worker on the
     default queue, as `ecom worker` runs them."""
-    return Worker(functions=[func(f, name=f.__name__) for m in (fulfilment_jobs, *families) for f in m.FUNCTIONS],
-                  redis_settings=arq_settings(settings.redis_url),
-                  ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
-                  burst=True, handle_signals=False, poll_delay=0.01, max_jobs=max_jobs)
-
-
-async def _close_http(ctx: dict) -> None:
-    await ctx["http"].aclose()
+    return burst_worker(settings, db, fulfilment_jobs, *families, max_jobs=50)
 
 
 async def run_jobs(settings, db) -> int:
-    worker = fulfilment_worker(settings, db)
-    try:
-        return await worker.run_check()
-    finally:
-        await worker.close()
-
-
-async def wait_for(predicate, what: str):
-    for _ in range(WAIT * 20):
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return await run_burst(settings, db, fulfilment_jobs, max_jobs=50)
 
 
 async def control(http: httpx.AsyncClient, secret: str, code: str, **config) -> dict:

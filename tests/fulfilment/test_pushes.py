@@ -22,8 +22,8 @@ from tests.fulfilment.helpers import (
     partner_view,
     run_jobs,
     stock,
-    wait_for,
 )
+from tests.jobs import wait_for
 from workers import fulfilment as jobs
 
 ADMIN = Principal(kind="staff", id=1, staff_kind="ADMIN")

@@ -7,7 +7,8 @@ buyer (RECEIVED) and COMPLETED by the completion job (review window 0)."""
 
 from app.ids import decode_id
 from tests.cart.helpers import staff_token
-from tests.fulfilment.helpers import fulfilment_worker, make_partners, new_buyer_id, paid_order, wait_for
+from tests.fulfilment.helpers import fulfilment_worker, make_partners, new_buyer_id, paid_order
+from tests.jobs import wait_for
 from tests.orders.helpers import key
 from tests.payments.helpers import new_buyer
 from workers import payments as payment_jobs

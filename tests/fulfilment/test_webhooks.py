@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from app.fulfilment import shipments
-from app.payments.signing import signed_headers
-from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels, wait_for
+from app.signing import signed_headers
+from tests.fulfilment.helpers import make_partners, new_buyer_id, paid_order, parcels
+from tests.jobs import wait_for
 from tests.payments.helpers import new_buyer
 
 MY_ORDERS = """query($n: Int!) { myOrders(first: $n) { edges { node { id

@@ -1,47 +1,14 @@
 """Payment tests run the real app and its sandbox provider under uvicorn on a free port (the
 cashier and the sandbox call each other over real HTTP), with `public_base_url` pointing there."""
 
-
-import httpx
 import pytest
 
 from app.config import Settings
-from tests.conftest import GraphQLClient
-from tests.payments.helpers import WAIT, clear_job_queue
-from tests.servers import free_port, serving
+from tests.servers import _empty_job_queue, api, app_settings, http, port, server
 
-
-@pytest.fixture(scope="module")
-def port() -> int:
-    return free_port()
+__all__ = ["_empty_job_queue", "api", "http", "port", "server"]
 
 
 @pytest.fixture(scope="module")
 def settings(database_url, services, port) -> Settings:
-    return Settings(env="test", database_url=database_url, redis_url=services[1], count_sql=True,
-                    log_level="WARNING", login_attempts_per_ip=10_000, response_cache_seconds=0,
-                    host="127.0.0.1", port=port)
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def _empty_job_queue(redis):
-    await clear_job_queue(redis)
-    yield
-    await clear_job_queue(redis)
-
-
-@pytest.fixture(scope="module")
-async def server(settings, db):
-    async with serving(settings):
-        yield settings.base_url
-
-
-@pytest.fixture(scope="module")
-async def http(server):
-    async with httpx.AsyncClient(base_url=server, timeout=WAIT) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def api(http) -> GraphQLClient:
-    return GraphQLClient(http)
+    return app_settings(database_url, services[1], port)

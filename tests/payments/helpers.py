@@ -10,17 +10,14 @@ from types import SimpleNamespace
 
 import httpx
 from arq import Worker
-from arq.worker import func
 
 from app.auth.principal import Principal
 from app.auth.sessions import open_session
 from app.ids import encode_id
 from app.payments.gateway import http_client
-from app.payments.signing import signed_headers
-from app.redis import arq_settings
+from app.signing import signed_headers
+from tests.jobs import WAIT, burst_worker, run_burst, wait_for
 from workers import payments as payment_jobs
-
-WAIT = 30  # seconds; generous for a loaded machine, never reached when things work
 
 
 def gid(type_name: str, pk: int) -> str:
@@ -118,32 +115,13 @@ async def post_signed(http: httpx.AsyncClient, secret: str, body: dict, timestam
     return await http.post(f"/webhooks/payments/{provider}", content=raw, headers=signed_headers(secret, raw, timestamp))
 
 
-async def clear_job_queue(redis) -> None:
-    """The default arq queue of this Redis database: jobs of an earlier module name rows of
-    another database clone."""
-    keys = [k async for k in redis.scan_iter("arq:*")]
-    if keys:
-        await redis.delete(*keys)
-
-
 def payment_worker(settings, db) -> Worker:
     """The payment job functions in a burst worker on the default queue, as `ecom worker` runs them."""
-    return Worker(functions=[func(f, name=f.__name__) for f in payment_jobs.FUNCTIONS],
-                  redis_settings=arq_settings(settings.redis_url),
-                  ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
-                  burst=True, handle_signals=False, poll_delay=0.01, max_jobs=20)
-
-
-async def _close_http(ctx: dict) -> None:
-    await ctx["http"].aclose()
+    return burst_worker(settings, db, payment_jobs)
 
 
 async def run_jobs(settings, db) -> int:
-    worker = payment_worker(settings, db)
-    try:
-        return await worker.run_check()
-    finally:
-        await worker.close()
+    return await run_burst(settings, db, payment_jobs)
 
 
 async def wait_batch(http: httpx.AsyncClient, batch_id: str) -> dict:
@@ -154,16 +132,6 @@ async def wait_batch(http: httpx.AsyncClient, batch_id: str) -> dict:
             return status
         await asyncio.sleep(0.05)
     raise AssertionError(f"sandbox batch {batch_id} never finished: {status}")
-
-
-async def wait_for(predicate, what: str):
-    """Poll an async predicate until it returns something truthy."""
-    for _ in range(WAIT * 20):
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def sandbox_batch(http: httpx.AsyncClient, secret: str, body: dict) -> httpx.Response:

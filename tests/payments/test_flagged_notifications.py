@@ -5,9 +5,9 @@ primitive) or DISMISS — with the review on record."""
 
 import uuid
 
+from tests.jobs import clear_job_queue
 from tests.payments.helpers import (
     add_payment,
-    clear_job_queue,
     gid,
     make_goods,
     new_buyer,

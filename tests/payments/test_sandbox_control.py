@@ -3,17 +3,9 @@ webhook, whatever URL a request names (issue 8 §1.3)."""
 
 import json
 
-from app.payments.signing import signed_headers
-from tests.payments.helpers import (
-    add_payment,
-    make_goods,
-    new_buyer,
-    place,
-    run_jobs,
-    sandbox_batch,
-    wait_batch,
-    wait_for,
-)
+from app.signing import signed_headers
+from tests.jobs import wait_for
+from tests.payments.helpers import add_payment, make_goods, new_buyer, place, run_jobs, sandbox_batch, wait_batch
 
 
 async def _unpaid(db, settings) -> tuple[int, int]:

@@ -4,10 +4,10 @@ second row, an unknown transaction and a wrong amount are flagged with nothing a
 
 import time
 
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
+from tests.jobs import clear_job_queue
 from tests.payments.helpers import (
     add_payment,
-    clear_job_queue,
     make_goods,
     new_buyer,
     payment_notification,

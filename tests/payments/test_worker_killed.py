@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.payments.helpers import WAIT, add_payment, make_goods, new_buyer, place, sandbox_pay
+from tests.jobs import WAIT
+from tests.payments.helpers import add_payment, make_goods, new_buyer, place, sandbox_pay
 
 PAYMENTS = 2000    # a worker applies up to 200 per transaction: enough batches to be killed among them
 ECOM = str(Path(sys.executable).parent / "ecom")

@@ -4,7 +4,7 @@ all items or none, the same rule as the admin mutation."""
 import json
 import time
 
-from app.payments.signing import signed_headers
+from app.signing import signed_headers
 from app.supply.errors import SupplyError
 from tests.supply.helpers import SECRET, SET_SKU, create_supplier, gid, pk, platform_skus
 

@@ -11,16 +11,13 @@ import uuid
 from types import SimpleNamespace
 
 import httpx
-from arq import Worker
-from arq.worker import func
 
 from app.events import relay_outbox
 from app.jobs import start_reactions
-from app.payments.gateway import http_client
-from app.payments.signing import signed_headers
-from app.redis import arq_settings
+from app.signing import signed_headers
+from tests.jobs import WAIT, run_burst
 from tests.orders.helpers import key
-from tests.payments.helpers import WAIT, gid
+from tests.payments.helpers import gid
 from workers import payments as payment_jobs
 from workers import topup as topup_jobs
 
@@ -96,18 +93,6 @@ async def place_and_pay(api, http: httpx.AsyncClient, token: str, sku: int, acco
     return order["id"]
 
 
-def jobs_worker(settings, db) -> Worker:
-    """The payment and top-up jobs in a burst worker, as `ecom worker` runs them."""
-    return Worker(functions=[func(f, name=f.__name__) for f in (*payment_jobs.FUNCTIONS, *topup_jobs.FUNCTIONS)],
-                  redis_settings=arq_settings(settings.redis_url),
-                  ctx={"db": db, "settings": settings, "http": http_client()}, on_shutdown=_close_http,
-                  burst=True, handle_signals=False, poll_delay=0.01, max_jobs=20)
-
-
-async def _close_http(ctx: dict) -> None:
-    await ctx["http"].aclose()
-
-
 async def run_until(settings, db, redis, predicate, what: str, reactions: bool = True):
     """Relay the outbox with the top-up reactions (unless not `reactions`: then the test runs
     the top-up job itself) and run the jobs until `predicate()` is truthy."""
@@ -116,11 +101,7 @@ async def run_until(settings, db, redis, predicate, what: str, reactions: bool =
     for _ in range(WAIT * 10):
         while await relay_outbox(db, redis, on_published=on_published):
             pass
-        worker = jobs_worker(settings, db)
-        try:
-            await worker.run_check()
-        finally:
-            await worker.close()
+        await run_burst(settings, db, payment_jobs, topup_jobs)
         value = await predicate()
         if value:
             return value

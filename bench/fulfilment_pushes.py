@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import DEV_PARTNER_SECRET  # noqa: E402
 from app.migrate import migrate  # noqa: E402
-from app.payments.signing import signed_headers  # noqa: E402
+from app.signing import signed_headers  # noqa: E402
 
 ECOM = str(Path(sys.executable).parent / "ecom")
 DATABASE = "ecom_bench_pushes"

@@ -1,6 +1,6 @@
 """Our client of the partner systems shipments are pushed to (DOMAIN §6): a warehouse's own
 endpoint, or for a dropship supplier's warehouse with none of its own, the supplier's. Every
-request is HMAC-signed with the partner's secret (app/payments/signing.py) and carries the
+request is HMAC-signed with the partner's secret (app/signing.py) and carries the
 shipment's idempotency key, on which the partner dedupes: a push retried after a timeout or a
 killed worker never makes a second parcel.
 
@@ -19,8 +19,8 @@ import asyncpg
 import httpx
 
 from app.config import Settings
-from app.payments.signing import signed_headers
 from app.sandbox import SANDBOX_SCHEME, partner_url
+from app.signing import signed_headers
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 

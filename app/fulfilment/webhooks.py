@@ -21,7 +21,7 @@ from starlette.routing import Route
 from app.config import DEV_LOGISTICS_SECRET
 from app.fulfilment import notices, tracking
 from app.fulfilment.partners import partner_by_code
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 log = structlog.get_logger(__name__)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -33,9 +33,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from app.config import Settings
-from app.payments.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.sandbox import logistics
 from app.sandbox.deliveries import Delivery, Pacing, start_batch
+from app.sandbox.http import error, signed_object
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 CARRIER = "SBX"
@@ -52,25 +52,13 @@ def _key(code: str, *parts: str) -> str:
     return ":".join(("sandbox:partner", code, *parts))
 
 
-def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
 async def _signed(request: Request) -> dict | Response:
-    settings = request.app.state.settings
-    raw = await request.body()
-    if verify(settings.sandbox_partner_secret, request.headers.get(TIMESTAMP_HEADER),
-              request.headers.get(SIGNATURE_HEADER), raw, settings.callback_tolerance_seconds) is not None:
-        return _error("invalid signature", 401)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error("body is not JSON", 400)
-    return body if isinstance(body, dict) else _error("body is not an object", 400)
+    """A request from the platform, signed with the partner secret every sandbox partner shares."""
+    return await signed_object(request, request.app.state.settings.sandbox_partner_secret)
 
 
 def _defaults(settings: Settings) -> dict:
@@ -96,16 +84,16 @@ async def control(request: Request) -> Response:
     changes = {}
     for name, value in body.items():
         if name not in CONTROLS:
-            return _error(f"unknown control {name!r}; known: {', '.join(CONTROLS)}", 400)
+            return error(f"unknown control {name!r}; known: {', '.join(CONTROLS)}", 400)
         kind, low, high = CONTROLS[name]
         if kind is bool:
             if not isinstance(value, bool):
-                return _error(f"{name} is true or false", 400)
+                return error(f"{name} is true or false", 400)
             changes[name] = "1" if value else "0"
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
                 or (kind is int and not isinstance(value, int)):
-            return _error(f"{name} is a {kind.__name__} from {low} to {high}", 400)
+            return error(f"{name} is a {kind.__name__} from {low} to {high}", 400)
         changes[name] = str(value)
     if changes:
         await request.app.state.redis.hset(_key(code, "config"), mapping=changes)
@@ -121,7 +109,7 @@ async def show_partner(request: Request) -> Response:
 
 async def show_shipment(request: Request) -> Response:
     parcel = await request.app.state.redis.hgetall(_key(request.path_params["code"], "ship", request.path_params["key"]))
-    return JSONResponse(parcel) if parcel else _error("no such shipment", 404)
+    return JSONResponse(parcel) if parcel else error("no such shipment", 404)
 
 
 async def create_shipment(request: Request) -> Response:
@@ -131,13 +119,13 @@ async def create_shipment(request: Request) -> Response:
     code, redis = request.path_params["code"], request.app.state.redis
     key = body.get("idempotency_key")
     if not isinstance(key, str) or not 1 <= len(key) <= 64 or not isinstance(body.get("lines"), list):
-        return _error("idempotency_key (1 to 64 characters) and lines are required", 400)
+        return error("idempotency_key (1 to 64 characters) and lines are required", 400)
     config = await _config(request, code)
     await asyncio.sleep(config["latency_ms"] / 1000)
     if config["fail_next"] > 0 and await redis.hincrby(_key(code, "config"), "fail_next", -1) >= 0:
-        return _error("sandbox partner failing as told (fail_next)", 503)
+        return error("sandbox partner failing as told (fail_next)", 503)
     if random.random() < config["failure_rate"]:
-        return _error("sandbox partner failing at random (failure_rate)", 503)
+        return error("sandbox partner failing at random (failure_rate)", 503)
     partner_ref = f"{code}-{uuid.uuid4().hex[:12]}"
     made, partner_ref, final = await _receive(redis, [_key(code, "ship", key), _key(code, "created")],
                                               [partner_ref, _now(), json.dumps(body["lines"]), STATE_TTL_SECONDS])

@@ -4,7 +4,7 @@ A tiny runner (../shared/STACK.md §3) under one advisory lock, so concurrent st
 file once:
 - a numbered file runs in its own transaction and is recorded with its sha256; a landed file
   that was edited afterwards is refused rather than ignored (tests/test_migrate.py also checks
-  the files against the committed `migrations/CHECKSUMS`);
+  the files against their committed checksums, `migrations/CHECKSUMS` and `*.sql.sha256`);
 - a numbered file whose first line is `-- migrate: no-transaction` (for `CREATE INDEX
   CONCURRENTLY`) runs statement by statement outside a transaction and is recorded once all of
   them succeeded; a failure leaves its earlier statements applied, so such a file must be safe to

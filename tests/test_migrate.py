@@ -66,22 +66,25 @@ def test_bad_file_name_is_refused(tmp_path):
         load_migrations(tmp_path)
 
 
-# --- The landed files never change (migrations/CHECKSUMS) -------------------------------------
+# --- The landed files never change (their recorded sha256) ------------------------------------
 
 def _manifest_problems(directory: Path) -> list[str]:
-    """What differs between the numbered files and `CHECKSUMS` (sha256sum's format)."""
+    """What differs between the numbered files and their recorded checksums (sha256sum's format):
+    the frozen list `CHECKSUMS` (files up to 0014) and one `<file>.sha256` per later file, so
+    adding a migration adds files and never edits a landed one."""
     listed = {}
-    for line in (directory / "CHECKSUMS").read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        listed[name.lstrip("*")] = digest
+    for record in [directory / "CHECKSUMS", *sorted(directory.glob("*.sql.sha256"))]:
+        for line in record.read_text().splitlines():
+            digest, name = line.split(maxsplit=1)
+            listed[name.lstrip("*")] = digest
     problems = []
     for path in sorted(directory.glob("*.sql")):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if path.name not in listed:
-            problems.append(f"{path.name} is not in CHECKSUMS: cd migrations && sha256sum {path.name} >> CHECKSUMS")
+            problems.append(f"{path.name} has no checksum: cd migrations && sha256sum {path.name} > {path.name}.sha256")
         elif listed[path.name] != digest:
             problems.append(f"{path.name} was edited after it landed: restore it and add a new migration")
-    problems += [f"{name} is listed in CHECKSUMS but missing" for name in listed
+    problems += [f"{name} has a checksum but is missing" for name in listed
                  if not (directory / name).exists()]
     return problems
 
@@ -91,17 +94,21 @@ def test_landed_migrations_are_never_edited():
 
 
 def test_manifest_check_catches_an_edit_a_new_file_and_a_deletion(tmp_path):
-    for name in ("0001_a.sql", "0002_b.sql"):
+    for name in ("0001_a.sql", "0002_b.sql", "0003_c.sql"):
         (tmp_path / name).write_text(f"-- {name}\n")
     (tmp_path / "CHECKSUMS").write_text("".join(
         f"{hashlib.sha256((tmp_path / n).read_bytes()).hexdigest()}  {n}\n" for n in ("0001_a.sql", "0002_b.sql")))
+    (tmp_path / "0003_c.sql.sha256").write_text(
+        f"{hashlib.sha256((tmp_path / '0003_c.sql').read_bytes()).hexdigest()}  0003_c.sql\n")
     assert _manifest_problems(tmp_path) == []
     (tmp_path / "0001_a.sql").write_text("-- 0001_a.sql, edited\n")
     (tmp_path / "0002_b.sql").unlink()
-    (tmp_path / "0003_c.sql").write_text("SELECT 1;\n")
+    (tmp_path / "0003_c.sql").write_text("-- 0003_c.sql, edited\n")
+    (tmp_path / "0004_d.sql").write_text("SELECT 1;\n")
     problems = _manifest_problems(tmp_path)
-    assert [p.split()[0] for p in problems] == ["0001_a.sql", "0003_c.sql", "0002_b.sql"]
-    assert "edited" in problems[0] and "not in CHECKSUMS" in problems[1] and "missing" in problems[2]
+    assert [p.split()[0] for p in problems] == ["0001_a.sql", "0003_c.sql", "0004_d.sql", "0002_b.sql"]
+    assert "edited" in problems[0] and "edited" in problems[1] and "no checksum" in problems[2]
+    assert "missing" in problems[3]
 
 
 # --- Migrations outside a transaction ----------------------------------------------------------

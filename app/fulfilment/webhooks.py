@@ -9,7 +9,6 @@ Both verify the HMAC and the timestamp window (401, nothing stored otherwise), s
 answer at once; a duplicate answers 200 and writes nothing.
 """
 
-import json
 import re
 from datetime import UTC, datetime
 
@@ -21,22 +20,10 @@ from starlette.routing import Route
 from app.config import DEV_LOGISTICS_SECRET
 from app.fulfilment import notices, tracking
 from app.fulfilment.partners import partner_by_code
-from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.webhooks import json_of, signed_body
 
 log = structlog.get_logger(__name__)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-def _json(raw: bytes) -> object:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-def _signature_problem(request: Request, secret: str, raw: bytes) -> str | None:
-    return verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), raw,
-                  request.app.state.settings.callback_tolerance_seconds)
 
 
 async def receive_partner_notice(request: Request) -> Response:
@@ -45,12 +32,10 @@ async def receive_partner_notice(request: Request) -> Response:
     partner = await partner_by_code(state.db, code) if _CODE.match(code) else None
     if partner is None:
         return JSONResponse({"error": "unknown partner"}, 404)
-    raw = await request.body()
-    problem = _signature_problem(request, partner.secret, raw)
-    if problem is not None:
-        log.warning("partner notice refused", partner=code, reason=problem)
-        return JSONResponse({"error": "invalid signature"}, 401)
-    body = notices.parse(_json(raw))
+    raw = await signed_body(request, partner.secret, "partner notice", partner=code)
+    if isinstance(raw, Response):
+        return raw
+    body = notices.parse(json_of(raw))
     if body is None:
         log.warning("partner notice malformed", partner=code, body=raw[:500].decode(errors="replace"))
         return JSONResponse({"error": "malformed notice"}, 400)
@@ -63,12 +48,10 @@ async def receive_tracking_event(request: Request) -> Response:
     carrier = request.path_params["carrier"]
     if not _CODE.match(carrier) or (settings.is_production and settings.logistics_webhook_secret == DEV_LOGISTICS_SECRET):
         return JSONResponse({"error": "unknown carrier"}, 404)
-    raw = await request.body()
-    problem = _signature_problem(request, settings.logistics_webhook_secret, raw)
-    if problem is not None:
-        log.warning("tracking event refused", carrier=carrier, reason=problem)
-        return JSONResponse({"error": "invalid signature"}, 401)
-    event = tracking.parse(_json(raw))
+    raw = await signed_body(request, settings.logistics_webhook_secret, "tracking event", carrier=carrier)
+    if isinstance(raw, Response):
+        return raw
+    event = tracking.parse(json_of(raw))
     if event is None:
         log.warning("tracking event malformed", carrier=carrier, body=raw[:500].decode(errors="replace"))
         return JSONResponse({"error": "malformed tracking event"}, 400)

@@ -8,8 +8,6 @@ stored and applied on its own — answer at once, and enqueue the job that appli
 committed. A lost enqueue loses nothing: the sweeper job applies every notification left RECEIVED.
 """
 
-import json
-
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,7 +16,7 @@ from starlette.routing import Route
 from app.db import Database
 from app.payments.gateway import provider_secret
 from app.payments.jobs import enqueue_apply
-from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.webhooks import json_of, signed_body
 
 log = structlog.get_logger(__name__)
 
@@ -41,12 +39,9 @@ async def receive_payment_notification(request: Request) -> Response:
     secret = provider_secret(state.settings, provider)
     if secret is None:
         return JSONResponse({"error": "unknown provider"}, 404)
-    raw = await request.body()
-    problem = verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), raw,
-                     state.settings.callback_tolerance_seconds)
-    if problem is not None:
-        log.warning("payment notification refused", provider=provider, reason=problem)
-        return JSONResponse({"error": "invalid signature"}, 401)
+    raw = await signed_body(request, secret, "payment notification", provider=provider)
+    if isinstance(raw, Response):
+        return raw
     body = _parse(raw)
     if body is None:
         log.warning("payment notification malformed", provider=provider, body=raw[:500].decode(errors="replace"))
@@ -59,10 +54,7 @@ async def receive_payment_notification(request: Request) -> Response:
 
 
 def _parse(raw: bytes) -> dict | None:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
+    body = json_of(raw)
     if not isinstance(body, dict) or body.get("type") not in _TXN_FIELD:
         return None
     txn = body.get(_TXN_FIELD[body["type"]])

@@ -9,7 +9,6 @@ supplier (or one that is not DROPSHIP), 400 for a malformed body, 422 with `prob
 message, field) when a rule refuses an item. The same rule as `declareSupplierStock`.
 """
 
-import json
 from typing import Any
 
 import structlog
@@ -19,18 +18,15 @@ from starlette.routing import Route
 
 from app.errors import DomainError
 from app.ids import InvalidId, decode_id
-from app.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from app.supply import suppliers
+from app.webhooks import json_of, signed_body
 
 log = structlog.get_logger(__name__)
 MAX_ITEMS = 100
 
 
 def _items(raw: bytes) -> list[tuple[str, int]] | None:
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    body: Any = json_of(raw)
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
         return None
@@ -54,12 +50,9 @@ async def receive_stock_declaration(request: Request) -> Response:
         secret = await suppliers.dropship_secret(conn, supplier_id)
     if secret is None:
         return JSONResponse({"error": "unknown supplier"}, 404)
-    raw = await request.body()
-    problem = verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), raw,
-                     state.settings.callback_tolerance_seconds)
-    if problem is not None:
-        log.warning("supplier stock declaration refused", supplier_id=supplier_id, reason=problem)
-        return JSONResponse({"error": "invalid signature"}, 401)
+    raw = await signed_body(request, secret, "supplier stock declaration", supplier_id=supplier_id)
+    if isinstance(raw, Response):
+        return raw
     items = _items(raw)
     if items is None:
         return JSONResponse({"error": "malformed declaration"}, 400)

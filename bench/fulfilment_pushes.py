@@ -22,14 +22,10 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -40,34 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import DEV_PARTNER_SECRET  # noqa: E402
-from app.migrate import migrate  # noqa: E402
 from app.signing import signed_headers  # noqa: E402
+from bench._procs import ecom_env, free_port, fresh_database, start, stop, wait_http  # noqa: E402
 
-ECOM = str(Path(sys.executable).parent / "ecom")
 DATABASE = "ecom_bench_pushes"
 PARTNER = "bench"
 
 
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def fresh_database(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(admin_url, DATABASE)
-    await migrate(url, progress=lambda _: None)
-    return url
 
 
 async def seed(url: str, n: int, secret: str) -> list[int]:
@@ -135,22 +111,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in children)
 
 
-def start(args: list[str], env: dict) -> subprocess.Popen:
-    """Logs (JSON lines) go to /tmp/bench-pushes-<command>.log for a look when a run fails."""
-    log = open(f"/tmp/bench-pushes-{args[0]}.log", "a")
-    return subprocess.Popen([ECOM, *args], env=env, stdout=log, stderr=log)
-
-
-async def wait_http(base: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):
-            try:
-                if (await http.get(base + "/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("the API did not start")
 
 
 async def control(base: str, secret: str, **config) -> None:
@@ -163,17 +123,15 @@ async def control(base: str, secret: str, **config) -> None:
 
 async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_workers: int) -> dict:
     secret = os.environ.get("SANDBOX_PARTNER_SECRET", DEV_PARTNER_SECRET)
-    url = await fresh_database(admin_url)
+    url = await fresh_database(admin_url, DATABASE)
     shipments = await seed(url, n, secret)
     redis = Redis.from_url(redis_url)
     await redis.delete(*[k async for k in redis.scan_iter("arq:*")] or ["-"])
     await redis.delete(*[k async for k in redis.scan_iter(f"sandbox:partner:{PARTNER}:*")] or ["-"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis_url, "PORT": str(port),
-           "PUBLIC_BASE_URL": base, "LOG_LEVEL": "WARNING", "LOG_JSON": "true", "COUNT_SQL": "false",
-           "SANDBOX_PARTNER_SECRET": secret}
-    procs = [start(["serve", "--port", str(port), "--workers", str(api_workers)], env)]
+    env = ecom_env(url, redis_url, port, SANDBOX_PARTNER_SECRET=secret)
+    procs = [start(["serve", "--port", str(port), "--workers", str(api_workers)], env, "pushes")]
     db = await asyncpg.connect(url)
     try:
         await wait_http(base)
@@ -182,7 +140,7 @@ async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_worke
         for sid in shipments:
             await queue.enqueue_job("push_shipment", sid, _job_id=f"push-shipment:{sid}:0")
         t0 = time.perf_counter()
-        procs.append(start(["worker"], env))
+        procs.append(start(["worker"], env, "pushes"))
         while not await db.fetchval("SELECT count(*) FROM shipments WHERE status <> 'PENDING'"):
             if time.perf_counter() - t0 > 60:
                 raise SystemExit("no push within a minute of the worker's start")
@@ -199,10 +157,7 @@ async def run(admin_url: str, redis_url: str, n: int, latency_ms: int, api_worke
         async with httpx.AsyncClient(base_url=base) as http:
             made = (await http.get(f"/sandbox/fulfilment/{PARTNER}/")).json()["created"]
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(30)
+        stop(procs)
         await db.close()
         await redis.aclose()
     seconds = (span["last"] - span["first"]).total_seconds()

@@ -22,6 +22,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -33,6 +34,7 @@ from app.checkout.preview import CheckoutRequest, check_request, price_checkout
 from app.db import Database
 from app.errors import CommonError, DomainError, Problem
 from app.events import emit_many
+from app.merchants import commission
 from app.orders import service
 from app.orders.errors import OrderError
 from app.pricing.model import PricingResult
@@ -273,7 +275,8 @@ async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequ
             address, request.recharge_account, now)
         order_ids.append(order_id)
         lines = [x for x in result.lines if x.merchant_id == m.merchant_id]
-        line_ids = await _insert_lines(conn, order_id, lines, m.gifts, skus)
+        rates = await commission.rates_in_force(conn, m.merchant_id, [r["product_id"] for r in skus.values()], now)
+        line_ids = await _insert_lines(conn, order_id, lines, m.gifts, skus, rates)
         await _insert_shares(conn, lines, line_ids)
         events.append(("ORDER_CREATED", {"order_id": order_id, "payment_order_id": payment_order_id,
                                          "buyer_id": buyer_id, "to": "PENDING_PAYMENT", "payable": payable},
@@ -284,22 +287,27 @@ async def _write(conn: asyncpg.Connection, buyer_id: int, request: PlacementRequ
     return Placement(payment_order_id, order_ids, result.payable, expires_at, pricing=result)
 
 
-async def _insert_lines(conn: asyncpg.Connection, order_id: int, lines, gifts, skus) -> dict[int, int]:
-    """The order's lines, then its gifts; returns order line ids by SKU of the priced lines."""
-    rows = [(x.sku_id, skus[x.sku_id]["product_id"], skus[x.sku_id]["title"], skus[x.sku_id]["spec_label"],
-             x.position, x.quantity, x.price, x.unit_price, x.goods_amount, x.item_promotion_id, x.item_discount,
-             x.item_discount_platform, x.promo_units, x.paid_amount, None) for x in lines]
+async def _insert_lines(conn: asyncpg.Connection, order_id: int, lines, gifts, skus,
+                        rates: dict[int, Decimal]) -> dict[int, int]:
+    """The order's lines (each with the commission rate in force), then its gifts; returns order
+    line ids by SKU of the priced lines."""
+    def product(sku_id: int) -> tuple:
+        sku = skus[sku_id]
+        return sku["product_id"], sku["title"], sku["spec_label"], rates.get(sku["product_id"], Decimal(0))
+    rows = [(x.sku_id, *product(x.sku_id), x.position, x.quantity, x.price, x.unit_price, x.goods_amount,
+             x.item_promotion_id, x.item_discount, x.item_discount_platform, x.promo_units, x.paid_amount, None)
+            for x in lines]
     last = max((x.position for x in lines), default=0)
-    rows += [(g.sku_id, skus[g.sku_id]["product_id"], skus[g.sku_id]["title"], skus[g.sku_id]["spec_label"],
-              last + n, g.quantity, 0, 0, 0, None, 0, 0, 0, 0, g.promotion_id) for n, g in enumerate(gifts, 1)]
+    rows += [(g.sku_id, *product(g.sku_id), last + n, g.quantity, 0, 0, 0, None, 0, 0, 0, 0, g.promotion_id)
+             for n, g in enumerate(gifts, 1)]
     inserted = await conn.fetch(
         """
-        INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,
-                                 unit_price, goods_amount, item_promotion_id, item_discount, item_discount_platform,
-                                 promo_units, paid_amount, gift_of_promotion_id)
-        SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[],
-                                 $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                                 $13::bigint[], $14::int[], $15::bigint[], $16::bigint[])
+        INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, commission_rate, position,
+                                 quantity, price, unit_price, goods_amount, item_promotion_id, item_discount,
+                                 item_discount_platform, promo_units, paid_amount, gift_of_promotion_id)
+        SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::int[],
+                                 $8::int[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                                 $13::bigint[], $14::bigint[], $15::int[], $16::bigint[], $17::bigint[])
         RETURNING id, sku_id, gift_of_promotion_id
         """, order_id, *map(list, zip(*rows)))
     return {r["sku_id"]: r["id"] for r in inserted if r["gift_of_promotion_id"] is None}

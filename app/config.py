@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     fulfilment_push_backoff_seconds: float = 1.0
     fulfilment_push_timeout_seconds: float = 10.0
     fulfilment_sweep_after_seconds: float = 10.0  # a PENDING shipment not pushed after this is pushed again
+    fulfilment_push_batch: int = Field(default=100, ge=1)  # shipments of paid orders per push job (pushed concurrently)
     # Sandbox partner systems (warehouses, suppliers): one secret for all of them (the demo rows
     # store it), and their defaults; a signed control call overrides them per partner
     sandbox_partner_secret: str = DEV_PARTNER_SECRET

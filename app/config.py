@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     credit_penalty_daily_rate: Decimal = Decimal("0.0005")
     credit_grace_days: int = 0
     credit_reminder_days: int = 3
+    # when a loan is sold to a funder (§8.1): at the credit payment, or once its orders are received
+    credit_financing_time: Literal["PAYMENT", "RECEIPT"] = "PAYMENT"
     # Virtual goods (app/topup/): a top-up not recharged this long after payment is refunded;
     # a supplier call not answered within topup_http_timeout_seconds is an unknown outcome
     topup_deadline_seconds: int = 10 * 60

@@ -3,14 +3,14 @@ credit line and applications; trial pricing lists the installment plans (`Checko
 installmentPlans`); the back office reads applications and decisions, changes limits and
 configures plans, excluded categories and interest-free offers."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 
 import asyncpg
 import strawberry
 
-from app.credit import lines, plans
+from app.credit import financing, lines, loans, plans
 from app.credit.errors import CreditError
 from schema.context import Info
 from schema.errors import user_error_type
@@ -186,6 +186,100 @@ def _offer(r: asyncpg.Record) -> InterestFreeOffer:
                              min_amount=r["min_amount"], starts_at=r["starts_at"], ends_at=r["ends_at"])
 
 
+@strawberry.type(description="One period of a loan: what it asks and what was paid of it.")
+class CreditBill:
+    id: strawberry.ID
+    loan_id: strawberry.ID
+    period: int
+    due_on: date
+    principal: Money
+    fee: Money
+    penalty: Money = strawberry.field(description="Accrued while overdue (§8.1: per day on unpaid principal + fee).")
+    paid_principal: Money
+    paid_fee: Money
+    paid_penalty: Money
+    owed: Money
+    status: str = strawberry.field(description="PENDING, OVERDUE, PAID or CLOSED.")
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> "CreditBill":
+        owed = r["principal"] - r["paid_principal"] + r["fee"] - r["paid_fee"] + r["penalty"] - r["paid_penalty"]
+        return cls(id=gid("CreditBill", r["id"]), loan_id=gid("Loan", r["loan_id"]), period=r["period"],
+                   due_on=r["due_on"], principal=r["principal"], fee=r["fee"], penalty=r["penalty"],
+                   paid_principal=r["paid_principal"], paid_fee=r["paid_fee"], paid_penalty=r["paid_penalty"],
+                   owed=owed, status=r["status"])
+
+
+@strawberry.type(description="A credit payment's loan and its bills.")
+class Loan:
+    id: strawberry.ID
+    principal: Money
+    periods: int
+    rate_percent: Decimal
+    interest_free: bool
+    status: str = strawberry.field(description="ACTIVE, PAID_OFF or CLOSED.")
+    funding: str = strawberry.field(description="PENDING, FUNDED (sold to a funder), SELF_FUNDED (自持) or NEVER.")
+    created_at: datetime
+    bills: list[CreditBill]
+
+
+def _loans(rows: list[asyncpg.Record], bills: dict[int, list[asyncpg.Record]]) -> list[Loan]:
+    return [Loan(id=gid("Loan", r["id"]), principal=r["principal"], periods=r["periods"], rate_percent=r["rate_percent"],
+                 interest_free=r["interest_free"], status=r["status"], funding=r["funding"], created_at=r["created_at"],
+                 bills=[CreditBill.of(b) for b in bills[r["id"]]]) for r in rows]
+
+
+@strawberry.type(description="A funder (资金方) that buys loans, with its asset rules.")
+class CreditFunder:
+    id: strawberry.ID
+    name: str
+    kind: str = strawberry.field(description="DIRECT_LENDING, TRUST or FACTORING.")
+    capital: Money = strawberry.field(description="What it may still lend.")
+    max_amount: Money
+    periods: list[int]
+    min_tier: CreditTier = strawberry.field(description="The worst buyer tier it takes (A is best).")
+    priority: int
+    active: bool
+    loans: int
+    assets: Money = strawberry.field(description="Principal of its loans, net of refunds.")
+
+
+def _funder(r: asyncpg.Record) -> CreditFunder:
+    return CreditFunder(id=gid("Funder", r["id"]), name=r["name"], kind=r["kind"], capital=r["capital"],
+                  max_amount=r["max_amount"], periods=list(r["periods"]), min_tier=CreditTier(r["min_tier"]),
+                  priority=r["priority"], active=r["active"], loans=r["loans"], assets=r["assets"])
+
+
+@strawberry.input
+class CreateFunderInput:
+    name: str
+    kind: str
+    capital: Money
+    max_amount: Money
+    periods: list[int]
+    min_tier: CreditTier
+    priority: int = 0
+
+
+@strawberry.input(description="`addCapital` tops the capital up; `active: false` stops new loans going to it.")
+class UpdateFunderInput:
+    funder_id: strawberry.ID
+    add_capital: Money = Money(0)
+    active: bool | None = None
+    priority: int | None = None
+
+
+@strawberry.type
+class CreditFunderPayload:
+    funder: CreditFunder | None = None
+    user_errors: list[CreditUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
+
+
+async def _funder_payload(info: Info, funder_id: int) -> CreditFunderPayload:
+    rows = await query(info, financing.funders)
+    return CreditFunderPayload(funder=next(_funder(r) for r in rows if r["id"] == funder_id))
+
+
 @strawberry.input(description="`monthlyIncome` in cents; `phone` must be your account's verified phone.")
 class ApplyForCreditInput:
     id_number: str
@@ -284,6 +378,28 @@ class CreditQuery:
             return connection_of(rows, size, after, CreditApplication.of)
         return await query(info, act)
 
+    @strawberry.field(permission_classes=[IsBuyer], description="Your loans, newest first, each with its bills.")
+    async def my_loans(self, info: Info, first: int = 20, after: str | None = None) -> Connection[Loan]:
+        async def act(conn) -> Connection[Loan]:
+            size = page_size(first)
+            rows = await loans.buyer_loans(conn, info.context.caller.id, after_id(after), size + 1)
+            bills = await loans.bills_of(conn, [r["id"] for r in rows])
+            page = dict(zip([r["id"] for r in rows], _loans(rows, bills), strict=True))
+            return connection_of(rows, size, after, lambda r: page[r["id"]])
+        return await query(info, act)
+
+    @strawberry.field(permission_classes=[IsAdmin], description="The overdue list: every overdue bill, in bill order.")
+    async def overdue_bills(self, info: Info, first: int = 50, after: str | None = None) -> Connection[CreditBill]:
+        async def act(conn) -> Connection[CreditBill]:
+            size = page_size(first)
+            rows = await loans.overdue_bills(conn, after_id(after), size + 1)
+            return connection_of(rows, size, after, CreditBill.of)
+        return await query(info, act)
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Funders by priority, with their capital and assets.")
+    async def funders(self, info: Info) -> list[CreditFunder]:
+        return [_funder(r) for r in await query(info, financing.funders)]
+
     @strawberry.field(permission_classes=[IsAdmin], description="Every credit application and its decision, newest "
                                                                 "first; `buyerId` / `status` narrow it.")
     async def credit_applications(self, info: Info, buyer_id: strawberry.ID | None = None,
@@ -365,3 +481,21 @@ class CreditMutation:
             rows = await query(info, plans.offers)
             return InterestFreeOfferPayload(offer=next(_offer(r) for r in rows if r["id"] == offer_id))
         return await mutate(info, InterestFreeOfferPayload, act, present)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Add a funder with its capital and asset rules.")
+    async def create_funder(self, info: Info, input: CreateFunderInput) -> CreditFunderPayload:
+        async def act(conn, who) -> int:
+            return await financing.create_funder(conn, who.subject, input.name, input.kind, input.capital,
+                                                 input.max_amount, input.periods, input.min_tier.value, input.priority,
+                                                 datetime.now(UTC))
+        return await mutate(info, CreditFunderPayload, act, lambda pk: _funder_payload(info, pk))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Top up a funder's capital, pause it, or change its "
+                                                                   "priority.")
+    async def update_funder(self, info: Info, input: UpdateFunderInput) -> CreditFunderPayload:
+        async def act(conn, who) -> int:
+            pk = input_pk("Funder", input.funder_id, "funderId")
+            await financing.update_funder(conn, who.subject, pk, input.add_capital, input.active, input.priority,
+                                          datetime.now(UTC))
+            return pk
+        return await mutate(info, CreditFunderPayload, act, lambda pk: _funder_payload(info, pk))

@@ -12,3 +12,5 @@ class CreditError(StrEnum):
     INVALID_LIMIT = "INVALID_LIMIT"                       # a limit is 0 .. ¥1,000,000 in cents
     INVALID_PLAN = "INVALID_PLAN"                         # periods 3/6/9/12, rate 0..100 %, amounts ordered
     INVALID_OFFER = "INVALID_OFFER"                       # an interest-free offer's periods, dates or subsidiser
+    INVALID_FUNDER = "INVALID_FUNDER"                     # a funder's kind, capital, maximum, periods or minimum tier
+    FUNDER_NAME_TAKEN = "FUNDER_NAME_TAKEN"               # funders' names are unique

@@ -32,3 +32,23 @@ async def create_loan(conn: asyncpg.Connection, buyer_id: int, payment_id: int |
         loan_id, buyer_id, list(range(1, plan.periods + 1)), dues, [x.principal for x in plan.installments],
         [x.fee for x in plan.installments])
     return loan_id
+
+
+async def buyer_loans(conn: asyncpg.Connection, buyer_id: int, after_id: int | None, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM loans WHERE buyer_id = $1 AND ($2::bigint IS NULL OR id < $2)"
+                            " ORDER BY id DESC LIMIT $3", buyer_id, after_id, limit)
+
+
+async def bills_of(conn: asyncpg.Connection, loan_ids: list[int]) -> dict[int, list[asyncpg.Record]]:
+    """Each loan's bills in period order (one statement for a page of loans)."""
+    rows = await conn.fetch("SELECT * FROM bills WHERE loan_id = ANY($1::bigint[]) ORDER BY loan_id, period", loan_ids)
+    out: dict[int, list[asyncpg.Record]] = {i: [] for i in loan_ids}
+    for r in rows:
+        out[r["loan_id"]].append(r)
+    return out
+
+
+async def overdue_bills(conn: asyncpg.Connection, after_id: int | None, limit: int) -> list[asyncpg.Record]:
+    """The back office's overdue list: every OVERDUE bill, oldest due first (cursor: bill id)."""
+    return await conn.fetch("SELECT * FROM bills WHERE status = 'OVERDUE' AND ($1::bigint IS NULL OR id > $1)"
+                            " ORDER BY id LIMIT $2", after_id, limit)

@@ -4,7 +4,6 @@ a day counted once, a missed day caught up, nothing once paid; reminders go out 
 property: the SQL run equals a day-by-day replay of schedule.daily_penalty."""
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -12,23 +11,14 @@ from hypothesis import strategies as st
 
 from app.credit import lines
 from app.credit.billing import run_billing
-from app.credit.loans import create_loan
-from app.credit.plans import Plan
-from app.credit.schedule import Bill, daily_penalty, schedule
-from tests.cart.helpers import new_buyer
-from tests.credit.helpers import new_id
+from app.credit.schedule import Bill, daily_penalty
+from tests.credit.helpers import make_loan
 
 LOAN_DAY = datetime(2026, 1, 15, 9, tzinfo=UTC)       # bills due 02-10, 03-10, 04-10
 
 
 async def loan_of(db, settings, principal: int = 300000, periods: int = 3, rate: str = "2.3") -> int:
-    buyer_id, _ = await new_buyer(db, settings)
-    phone = await db.fetchval("SELECT phone FROM buyers WHERE id = $1", buyer_id)
-    async with db.transaction() as conn:
-        await lines.apply(conn, settings, buyer_id, new_id(), 2_000_000, phone, 10, datetime.now(UTC))
-        await conn.execute("UPDATE credit_lines SET frozen = $2 WHERE buyer_id = $1", buyer_id, principal)
-        plan = Plan(periods, Decimal(rate), False, None, None, schedule(principal, periods, Decimal(rate)), 0)
-        return await create_loan(conn, buyer_id, None, principal, plan, LOAN_DAY)
+    return await make_loan(db, settings, principal, periods, rate, at=LOAN_DAY)
 
 
 async def bill(db, loan_id: int, period: int = 1):

@@ -14,3 +14,5 @@ class CreditError(StrEnum):
     INVALID_OFFER = "INVALID_OFFER"                       # an interest-free offer's periods, dates or subsidiser
     INVALID_FUNDER = "INVALID_FUNDER"                     # a funder's kind, capital, maximum, periods or minimum tier
     FUNDER_NAME_TAKEN = "FUNDER_NAME_TAKEN"               # funders' names are unique
+    LOAN_NOT_ACTIVE = "LOAN_NOT_ACTIVE"                   # the loan is paid off or closed
+    INVALID_REPAYMENT = "INVALID_REPAYMENT"               # a repayment is 1 cent up to what the loan owes

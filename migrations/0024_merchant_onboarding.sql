@@ -101,3 +101,9 @@ CREATE TABLE commission_rates (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX commission_rates_key ON commission_rates (category_id, coalesce(merchant_id, 0), effective_from);
+
+-- A staff member's role change or deactivation ends their sessions (app/merchants/staff.py).
+ALTER TABLE auth_sessions DROP CONSTRAINT auth_sessions_end_reason_check;
+ALTER TABLE auth_sessions ADD CONSTRAINT auth_sessions_end_reason_check
+    CHECK (end_reason IN ('LOGOUT', 'LOGOUT_EVERYWHERE', 'REFRESH_TOKEN_REUSED', 'ACCOUNT_DELETED', 'ROLE_CHANGED',
+                          'DEACTIVATED'));

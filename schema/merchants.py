@@ -14,6 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.auth.errors import AuthError
+from app.errors import CommonError, DomainError
 from app.events import Event
 from app.ledger import journal
 from app.ledger.accounts import Account
@@ -412,8 +413,12 @@ class MerchantQuery:
         caller = info.context.caller
 
         async def act(conn) -> list[asyncpg.Record]:
-            pk = (caller.staff_merchant_id if caller.is_merchant_staff or merchant_id is None
-                  else input_pk("Merchant", merchant_id, "merchantId"))
+            if caller.is_merchant_staff:
+                pk = caller.staff_merchant_id
+            elif merchant_id is None:
+                raise DomainError.of(CommonError.INVALID_VALUE, "name the shop (merchantId)", "merchantId")
+            else:
+                pk = input_pk("Merchant", merchant_id, "merchantId")
             return await staff.staff_of(conn, caller, pk)
         return [StaffMember.of(r) for r in await query(info, act)]
 

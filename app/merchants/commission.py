@@ -5,10 +5,12 @@ change never reprices a sale. Self-operated shops settle to the platform itself 
 Dated rates live in `commission_rates` (a row per change, in force from `effective_from` until
 the next row of the same category and merchant). The older undated columns stay the base: the
 rate of a sale at `at` is the first of
-  1. the merchant's dated override for the category in force at `at`,
-  2. the merchant's undated override (merchant_commission_rates),
-  3. the category's dated rate in force at `at`,
-  4. the category's undated rate (backend_categories.commission_rate).
+  1. the merchant's override nearest the product's leaf along its ancestry — at each level the
+     dated one in force at `at`, else the undated one (merchant_commission_rates),
+  2. the leaf category's dated rate in force at `at`,
+  3. the leaf category's undated rate (backend_categories.commission_rate).
+A category's own rate is its leaf's (products bind to leaves), so category rates are set on
+leaves; a merchant's override may name any ancestor and covers its subtree.
 Changes take effect from a date (00:00 UTC) today or later — from now when the date is today —
 so no sale already placed is ever re-rated.
 """
@@ -24,20 +26,35 @@ from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.merchants.errors import ShopError
 
-_DATED = ("(SELECT r.rate FROM commission_rates r WHERE r.category_id = c.id AND coalesce(r.merchant_id, 0) = {who}"
+_DATED = ("(SELECT r.rate FROM commission_rates r WHERE r.category_id = {category} AND coalesce(r.merchant_id, 0) = {who}"
           " AND r.effective_from <= $3 ORDER BY r.effective_from DESC LIMIT 1)")
 
 
 async def rates_in_force(conn: asyncpg.Connection, merchant_id: int, product_ids: Sequence[int],
                          at: datetime) -> dict[int, Decimal]:
-    """The commission rate of each product's sale by the merchant at `at`, by product id."""
+    """The commission rate of each product's sale by the merchant at `at`, by product id: the
+    merchant's override nearest the product's leaf category along its ancestry (dated before
+    undated at each level, as the catalog's effectiveCommissionRate walks it), else the leaf's
+    dated rate, else the leaf's undated rate; 0 for self-operated shops."""
     rows = await conn.fetch(
-        "SELECT p.id, CASE WHEN m.kind = 'SELF_OPERATED' THEN 0"
-        f"   ELSE coalesce({_DATED.format(who='m.id')}, r.commission_rate, {_DATED.format(who='0')},"
-        "                  c.commission_rate) END AS rate"
-        " FROM products p JOIN backend_categories c ON c.id = p.category_id JOIN merchants m ON m.id = $1"
-        " LEFT JOIN merchant_commission_rates r ON r.merchant_id = m.id AND r.category_id = c.id"
-        " WHERE p.id = ANY($2::bigint[])", merchant_id, list(product_ids), at)
+        f"""
+        WITH RECURSIVE path AS (
+            SELECT p.id AS product_id, c.id, c.parent_id, 0 AS depth
+            FROM products p JOIN backend_categories c ON c.id = p.category_id WHERE p.id = ANY($2::bigint[])
+            UNION ALL
+            SELECT path.product_id, c.id, c.parent_id, path.depth + 1
+            FROM backend_categories c JOIN path ON c.id = path.parent_id),
+        override AS (
+            SELECT path.product_id, path.depth, coalesce({_DATED.format(category="path.id", who="$1")},
+                (SELECT o.commission_rate FROM merchant_commission_rates o
+                 WHERE o.category_id = path.id AND o.merchant_id = $1)) AS rate
+            FROM path)
+        SELECT p.id, CASE WHEN m.kind = 'SELF_OPERATED' THEN 0 ELSE coalesce(
+            (SELECT o.rate FROM override o WHERE o.product_id = p.id AND o.rate IS NOT NULL ORDER BY o.depth LIMIT 1),
+            {_DATED.format(category="c.id", who="0")}, c.commission_rate) END AS rate
+        FROM products p JOIN backend_categories c ON c.id = p.category_id JOIN merchants m ON m.id = $1
+        WHERE p.id = ANY($2::bigint[])
+        """, merchant_id, list(product_ids), at)
     return {r["id"]: Decimal(r["rate"]) for r in rows}
 
 
@@ -66,8 +83,12 @@ async def set_rate(conn: asyncpg.Connection, admin: Principal, category_id: int,
     same start again replaces that change."""
     value = _rate(rate)
     start = effective_from(day, now)
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM backend_categories WHERE id = $1)", category_id):
+    leaf = await conn.fetchval("SELECT is_leaf FROM backend_categories WHERE id = $1", category_id)
+    if leaf is None:
         raise NotFound.of(CommonError.NOT_FOUND, "category not found", "categoryId")
+    if merchant_id is None and not leaf:
+        raise DomainError.of(CommonError.INVALID_VALUE, "a category's rate is set on a leaf category (products bind "
+                             "to leaves); a merchant's override may name any category", "categoryId")
     if merchant_id is not None and not await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1 AND kind = 'MARKETPLACE')", merchant_id):
         raise NotFound.of(CommonError.NOT_FOUND, "shop not found", "merchantId")

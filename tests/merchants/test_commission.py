@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from app.auth.principal import Principal
 from app.checkout.lines import CheckoutItem
 from app.checkout.preview import CheckoutRequest
+from app.errors import DomainError
 from app.ids import decode_id
 from app.merchants import commission
 from app.orders import placement
@@ -113,6 +114,32 @@ async def test_a_rate_from_tomorrow_rates_orders_placed_tomorrow_not_today(api, 
     assert [await _rate(db, m, p, at) for m, p, at, _ in cases] == [Decimal(r) for *_, r in cases]
     listed = (await api.ok(CHANGES, {"c": gid("BackendCategory", cat)}, token=admin.token))["commissionRateChanges"]
     assert [c["rate"] for c in listed] == ["0.0200", "0.0300", "0.0800"]   # latest start first, then latest made
+
+
+async def test_a_merchants_override_covers_the_subtree_of_its_category(db):
+    """Worked by hand: leaf 7% (undated), the merchant's override on the parent 6% (undated),
+    its dated override on the leaf 1% from day+2; the nearest override wins, dated before undated."""
+    parent = await db.fetchval("INSERT INTO backend_categories (name, is_leaf, commission_rate) VALUES ($1, false,"
+                               " 0.0900) RETURNING id", f"p-{uuid.uuid4().hex[:8]}")
+    leaf = await db.fetchval("INSERT INTO backend_categories (name, parent_id, depth, commission_rate)"
+                             " VALUES ($1, $2, 2, 0.0700) RETURNING id", f"l-{uuid.uuid4().hex[:8]}", parent)
+    shop = await _shop(db, parent)
+    goods = await listed_product(db, shop, leaf, 5_000)
+    stranger = await _shop(db, parent)
+    their_goods = await listed_product(db, stranger, leaf, 5_000)
+    now = datetime.now(UTC)
+    day2 = now.date() + timedelta(days=2)
+    assert await _rate(db, shop, goods.product, now) == Decimal("0.0700")          # the leaf's own rate
+    await db.fetchval("INSERT INTO merchant_commission_rates (merchant_id, category_id, commission_rate)"
+                      " VALUES ($1, $2, 0.0600) RETURNING 1", shop, parent)
+    async with db.transaction() as conn:
+        await commission.set_rate(conn, ADMIN, leaf, shop, "0.01", day2, now)
+        with pytest.raises(DomainError) as refused:       # a category's own rate is its leaf's
+            await commission.set_rate(conn, ADMIN, parent, None, "0.02", day2, now)
+        assert refused.value.problems[0].field == ("categoryId",)
+    assert [await _rate(db, shop, goods.product, at) for at in (now, _midnight(day2))] == \
+        [Decimal("0.0600"), Decimal("0.0100")]
+    assert await _rate(db, stranger, their_goods.product, _midnight(day2)) == Decimal("0.0700")
 
 
 async def test_refusals(api, db, settings, admin):

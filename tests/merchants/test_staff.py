@@ -9,7 +9,7 @@ from app.auth.principal import Principal
 from app.errors import DomainError
 from app.merchants.errors import ShopError
 from app.merchants.staff import require_owner
-from tests.merchants.helpers import STAFF_LOGIN, category, codes, open_shop, staff_token, top_codes
+from tests.merchants.helpers import STAFF_LOGIN, category, codes, gid, open_shop, staff_token, top_codes
 
 INVITE = """mutation($r: MerchantRole!) { inviteStaff(input: {role: $r, note: "仓库"}) {
   invitation { id role note acceptedAt } code userErrors { code } } }"""
@@ -97,6 +97,11 @@ async def test_staff_see_only_their_shop(api, http, db, settings, admin):
         ["NOT_FOUND"]
     assert {s["username"] for s in (await api.ok(STAFF, token=a.owner_token))["shopStaff"]} == \
         {a.app.username, f"a-op-{a.merchant}"}
+    # the back office names the shop
+    by_admin = await api.ok("query($m: ID) { shopStaff(merchantId: $m) { username } }",
+                            {"m": gid("Merchant", b.merchant)}, token=admin.token)
+    assert {s["username"] for s in by_admin["shopStaff"]} == {b.app.username}
+    assert top_codes(await api(STAFF, token=admin.token)) == ["INVALID_VALUE"]
 
 
 def test_require_owner_is_the_one_rule_for_owner_only_acts():

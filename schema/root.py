@@ -24,6 +24,7 @@ from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
 from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
 from schema.limits import BoundedParserCache
+from schema.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.pricing import CheckoutQuery
@@ -37,20 +38,20 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
             PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
-            CreditQuery):
+            CreditQuery, MerchantQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation, CreditMutation):
+               AccountMutation, CreditMutation, MerchantMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
-                   FulfilmentSubscription, ReviewSubscription, AccountSubscription):
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription, MerchantSubscription):
     pass
 
 

@@ -65,3 +65,13 @@ class IsAdmin(_NeedsPrincipal):
 
     def allowed(self, principal: Principal) -> bool:
         return principal.is_admin
+
+
+class IsMerchantOwner(_NeedsPrincipal):
+    """A merchant's OWNER only: operators may not withdraw (DOMAIN §10; app/payouts/withdrawals.py
+    `is_owner` is the one check, to be switched to app/merchants' staff roles when they land)."""
+    refusal = "only the merchant's owner may do this"
+
+    def allowed(self, principal: Principal) -> bool:
+        from app.payouts.withdrawals import is_owner
+        return is_owner(principal)

@@ -25,8 +25,10 @@ from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSub
 from schema.limits import BoundedParserCache
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.payouts import PayoutMutation, PayoutQuery, PayoutSubscription
 from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
+from schema.reconciliation import ReconciliationMutation, ReconciliationQuery, ReconciliationSubscription
 from schema.reviews import ReviewMutation, ReviewQuery, ReviewSubscription
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
@@ -35,20 +37,22 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
+            PayoutQuery, ReconciliationQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation):
+               AccountMutation, PayoutMutation, ReconciliationMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
-                   FulfilmentSubscription, ReviewSubscription, AccountSubscription):
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription, PayoutSubscription,
+                   ReconciliationSubscription):
     pass
 
 

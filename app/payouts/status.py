@@ -35,5 +35,8 @@ WITHDRAWAL = StateMachine[WithdrawalStatus, WithdrawalAction](
         WithdrawalAction.SEND: (frozenset({S.APPROVED}), S.IN_TRANSIT),
         WithdrawalAction.PAY: (frozenset({S.IN_TRANSIT}), S.PAID),
         WithdrawalAction.FAIL: (frozenset({S.APPROVED, S.IN_TRANSIT}), S.FAILED),
-    })
+    },
+    events={WithdrawalAction.APPROVE: "WITHDRAWAL_APPROVED", WithdrawalAction.REJECT: "WITHDRAWAL_REJECTED",
+            WithdrawalAction.SEND: "WITHDRAWAL_IN_TRANSIT", WithdrawalAction.PAY: "WITHDRAWAL_PAID",
+            WithdrawalAction.FAIL: "WITHDRAWAL_FAILED"})
 

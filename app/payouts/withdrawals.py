@@ -141,7 +141,7 @@ async def mark_sent(conn: asyncpg.Connection, withdrawal_id: int, channel_ref: s
                     now: datetime) -> bool:
     """The channel accepted it: APPROVED → IN_TRANSIT, reserved → in transit. False if it had moved on."""
     w = await _moved(conn, withdrawal_id, WithdrawalAction.SEND, actor,
-                     sets="channel_ref = coalesce($4, channel_ref), sent_at = $5, retry_at = NULL, last_error = NULL",
+                     sets="channel_ref = coalesce($4, t.channel_ref), sent_at = $5, retry_at = NULL, last_error = NULL",
                      args=(channel_ref, now))
     if w is None:
         return False

@@ -229,7 +229,7 @@ async def create_refund(request: Request) -> Response:
         return error(problem, 400)
     assert isinstance(amount, int), "_valid_order checked it"
     dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
-    refund = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
+    refund: dict[str, Any] = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
     made = await redis.set(dedupe_key, json.dumps(refund), nx=True, ex=STATE_TTL_SECONDS)
     if made:
         if await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", amount) > txn["amount"]:
@@ -243,7 +243,7 @@ async def create_refund(request: Request) -> Response:
     notification = {"type": "REFUND", "refund_id": refund_id, "refund_reference": reference, "txn_id": txn["txn_id"],
                     "amount": amount, "status": "SUCCESS", "refunded_at": refunded_at}
     if made:
-        await record(redis, "REFUND", refund_id, txn["txn_id"], str(reference), amount, refunded_at)
+        await record(redis, "REFUND", refund_id, str(txn["txn_id"]), str(reference), amount, refunded_at)
     await _start(request, [notification], Pacing(concurrency=1))
     return JSONResponse({"refund_id": refund_id, "status": "PROCESSING"})
 

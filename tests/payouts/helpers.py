@@ -44,12 +44,13 @@ def pk_of(global_id: str) -> int:
     return decode_id("Withdrawal", global_id)
 
 
-async def shop(db, settings) -> SimpleNamespace:
-    """A new merchant with an OWNER and an OPERATOR, and their access tokens."""
+async def shop(db, settings, merchant: int | None = None) -> SimpleNamespace:
+    """A merchant (new unless given) with an OWNER and an OPERATOR, and their access tokens."""
     tag = uuid.uuid4().hex[:8]
     async with db.transaction() as conn:
-        merchant = await conn.fetchval("INSERT INTO merchants (name, kind) VALUES ($1, 'MARKETPLACE') RETURNING id",
-                                       f"提现店-{tag}")
+        if merchant is None:
+            merchant = await conn.fetchval("INSERT INTO merchants (name, kind) VALUES ($1, 'MARKETPLACE') RETURNING id",
+                                           f"提现店-{tag}")
         tokens = {}
         for role in ("OWNER", "OPERATOR"):
             staff = await conn.fetchval(

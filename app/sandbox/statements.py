@@ -4,8 +4,8 @@ refund it made on a day (UTC), as the CSV a real provider publishes for reconcil
 - `GET /sandbox/statements/{day}.csv` (signed with the provider secret, empty body): columns
   `type,id,txn_id,reference,amount,occurred_at` — type PAYMENT (id = the transaction id,
   reference = our payment id) or REFUND (id = the refund id, reference = our refund id).
-- `POST /sandbox/statements/control` (signed) {day, drop: [ids], alter: {id: amount},
-  add: [{type, id, txn_id?, reference, amount}]}: change that day's statement — the injected
+- `POST /sandbox/statements/control` (signed) {day, reset?, drop: [ids], alter: {id: amount},
+  add: [{type, id, txn_id?, reference, amount}]}: change that day's statement (`reset` empties it first) — the injected
   differences reconciliation tests and demos need.
 
 The provider (app/sandbox/provider.py) records each row as it happens (`record`), in a hash per
@@ -76,6 +76,8 @@ async def control(request: Request) -> Response:
     drop, alter, add = body.get("drop", []), body.get("alter", {}), body.get("add", [])
     if not isinstance(drop, list) or not isinstance(alter, dict) or not isinstance(add, list):
         return error("drop is a list of ids, alter an object id → amount, add a list of rows", 400)
+    if body.get("reset") is True:
+        await redis.delete(key)
     for row_id in drop:
         await redis.hdel(key, str(row_id))
     for row_id, amount in alter.items():

@@ -3,7 +3,7 @@ written by hand (orders, refunds, settlement entries posted with journal.post as
 settlement run posts them); every expected number is worked out in the test."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest

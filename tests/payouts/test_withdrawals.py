@@ -11,7 +11,6 @@ from app.payments.gateway import http_client
 from app.payouts import sending, withdrawals
 from app.signing import signed_headers
 from tests.jobs import wait_for
-from tests.servers import relaying
 from tests.payouts.helpers import (
     ACCOUNT,
     APPROVE,
@@ -26,6 +25,7 @@ from tests.payouts.helpers import (
     settle,
     shop,
 )
+from tests.servers import relaying
 from workers import payouts as payout_jobs
 
 

@@ -208,7 +208,7 @@ async def reconcile_day(settings: Settings, day, progress=_step) -> int:
     from app.db import Database
     from app.payments.gateway import http_client
     from app.reconciliation.service import reconcile
-    db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    db = await Database.connect(_require_urls(settings), min_size=1, max_size=2)
     try:
         async with http_client() as http:
             result = await reconcile(db, settings, http, day, progress=progress)

@@ -22,11 +22,13 @@ import asyncpg
 from app.aftersale import service as aftersale
 from app.aftersale.status import AfterSaleKind, AfterSaleReason
 from app.auth.passwords import hash_password
+from app.auth.principal import Principal
 from app.auth.service import create_staff
 from app.catalog import warehouses
 from app.catalog.index import refresh_product_index
 from app.config import get_settings
 from app.db import Database
+from app.payouts import adjustments, withdrawals
 from app.supply import purchasing, suppliers
 from app.supply.status import PurchaseOrderAction
 
@@ -448,6 +450,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_address_book(conn)
         await _seed_topup_supplier(conn)
         await _seed_aftersale_demo(conn)
+        await _seed_payouts_demo(conn)
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -997,3 +1000,37 @@ async def _seed_aftersale_demo(conn: asyncpg.Connection) -> None:
          (order, "SHIPPED", "RECEIVED")])
     await aftersale.request(conn, get_settings(), buyer, order, AfterSaleKind.RETURN_REFUND,
                             [aftersale.LineClaim(line, 1)], AfterSaleReason.WRONG_SIZE, "尺码偏小，想退一件", [], now)
+
+
+PAYOUTS_DEMO_KEY = "demo-payouts-opening-credit"
+
+
+async def _seed_payouts_demo(conn: asyncpg.Connection) -> None:
+    """Acme's account (docs/payouts.md): a ¥5,000.00 adjustment (补差) credited by the admin, a
+    ¥1,200.00 withdrawal paid out (requested, approved, sent, PAID — through the services, so
+    every step has its entry and history) and a ¥800.00 one waiting for review in the back
+    office: available ¥3,000.00, reserved ¥800.00. And yesterday's reconciliation run with one
+    difference to resolve (a statement row unknown to us). Written once."""
+    if await conn.fetchval("SELECT 1 FROM merchant_adjustments WHERE client_key = $1", PAYOUTS_DEMO_KEY):
+        return
+    now = datetime.now(UTC)
+    staff = {r["username"]: r for r in await conn.fetch(
+        "SELECT id, username FROM staff_accounts WHERE username IN ('admin', 'acme-owner')")}
+    admin = Principal(kind="staff", id=staff["admin"]["id"], staff_kind="ADMIN")
+    owner = Principal(kind="staff", id=staff["acme-owner"]["id"], staff_kind="MERCHANT", merchant_id=ACME,
+                      merchant_role="OWNER")
+    await adjustments.adjust(conn, admin, ACME, 500_000, "开店扶持补贴 (demo)", PAYOUTS_DEMO_KEY, now - timedelta(days=3))
+    paid = await withdrawals.request(conn, owner, 120_000, "demo-withdrawal-paid", now - timedelta(days=2))
+    await withdrawals.approve(conn, admin, paid["id"], now - timedelta(days=2))
+    await withdrawals.mark_sent(conn, paid["id"], "sbp_demo_paid", "system:payouts", now - timedelta(days=2))
+    await withdrawals.finish(conn, paid["id"], True, None, "sbp_demo_paid", "channel:sandbox", now - timedelta(days=1))
+    await withdrawals.request(conn, owner, 80_000, "demo-withdrawal-pending", now)
+    day = (now - timedelta(days=1)).date()
+    run = await conn.fetchval(
+        "INSERT INTO reconciliation_runs (provider, day, status, their_rows, our_rows, matched, open_differences, runs,"
+        " finished_at) VALUES ('sandbox', $1, 'DONE', 1, 0, 0, 1, 1, now()) ON CONFLICT (provider, day) DO NOTHING"
+        " RETURNING id", day)
+    if run is not None:
+        await conn.execute(
+            "INSERT INTO reconciliation_differences (run_id, item_kind, provider_ref, kind, their_amount)"
+            " VALUES ($1, 'PAYMENT', 'sbx_demo_unknown', 'MISSING_OURS', 1990)", run)

@@ -15,7 +15,8 @@ from tests.payments.helpers import add_payment, make_goods, new_buyer, place, ru
 
 RUN = """mutation($d: Date!) { runReconciliation(input: {date: $d}) {
   run { id day status theirRows ourRows matched openDifferences runs } userErrors { code message } } }"""
-DIFFS = """query($s: ReconciliationDifferenceStatus) { reconciliationDifferences(status: $s) { edges { node {
+DIFFS = """query($s: ReconciliationDifferenceStatus, $r: ID) { reconciliationDifferences(status: $s, runId: $r) {
+  edges { node {
   id itemKind providerRef kind ourAmount theirAmount status note resolvedBy } } } }"""
 RESOLVE = """mutation($id: ID!, $note: String!) { resolveReconciliationDifference(input: {differenceId: $id, note: $note})
   { difference { status note } userErrors { code } } }"""
@@ -76,7 +77,7 @@ async def test_every_difference_is_listed_resolved_and_cleared(api, http, db, se
     await db.fetchval("UPDATE payments SET amount = 299 WHERE id = $1", rows[2]["id"])
     run = (await api.ok(RUN, {"d": day.isoformat()}, tokens["admin"]))["runReconciliation"]["run"]
     assert (run["theirRows"], run["ourRows"], run["matched"], run["openDifferences"]) == (4, 4, 1, 4)
-    listed = [e["node"] for e in (await api.ok(DIFFS, {"s": "OPEN"}, tokens["admin"]))[
+    listed = [e["node"] for e in (await api.ok(DIFFS, {"s": "OPEN", "r": run["id"]}, tokens["admin"]))[
         "reconciliationDifferences"]["edges"]]
     assert sorted((d["kind"], d["itemKind"], d["providerRef"], d["ourAmount"], d["theirAmount"]) for d in listed) == [
         ("AMOUNT_MISMATCH", "PAYMENT", rows[2]["provider_txn_id"], 299, 300),
@@ -95,7 +96,7 @@ async def test_every_difference_is_listed_resolved_and_cleared(api, http, db, se
 
     rerun = (await api.ok(RUN, {"d": day.isoformat()}, tokens["admin"]))["runReconciliation"]["run"]
     assert rerun["openDifferences"] == 3
-    statuses = {d["providerRef"]: d["status"] for d in (e["node"] for e in (await api.ok(DIFFS, {}, tokens["admin"]))[
+    statuses = {d["providerRef"]: d["status"] for d in (e["node"] for e in (await api.ok(DIFFS, {"r": run["id"]}, tokens["admin"]))[
         "reconciliationDifferences"]["edges"])}
     assert statuses["sbx_phantom"] == "RESOLVED"
 

@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from app.auth.principal import Principal
+from app.payouts.withdrawals import is_owner
 from schema.context import Info
 from schema.errors import PublicError
 
@@ -73,5 +74,4 @@ class IsMerchantOwner(_NeedsPrincipal):
     refusal = "only the merchant's owner may do this"
 
     def allowed(self, principal: Principal) -> bool:
-        from app.payouts.withdrawals import is_owner
         return is_owner(principal)

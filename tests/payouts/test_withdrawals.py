@@ -276,3 +276,31 @@ async def test_a_merchant_sees_only_its_own_account_and_withdrawals(api, db, set
     by_admin = await api.ok("query($m: ID) { withdrawals(merchantId: $m) { edges { node { id } } } }",
                             {"m": gid("Merchant", a.id)}, tokens["admin"])
     assert [e["node"]["id"] for e in by_admin["withdrawals"]["edges"]] == [wid]
+
+
+async def test_nothing_is_lost_when_the_job_dies_after_the_channel_accepted(api, http, db, redis, settings, tokens):
+    """The payout job reached the channel (which accepted the payout) and died before its commit,
+    and its enqueue was lost; the channel paid it, but its callback is lost too. The sweeper finds
+    the approved withdrawal once its retry time has passed, the new job sends it again and the
+    channel answers the first send's payout — PAID, same channel ref — which finishes it (sent,
+    then paid). The reference was paid once."""
+    from app.payouts import channel
+    await control(http, settings, fail_next=0, decline_next=0, duplicates=0, callbacks=False)
+    m, wid = await _approved(api, db, settings, tokens, 900)
+    async with http_client() as client:
+        first = await channel.send(client, settings, "sandbox", wid, 900, "merchant:x")     # the job that died
+        assert first.outcome is channel.Outcome.ACCEPTED
+        await asyncio.sleep(0.2)                   # the channel pays after its callback delay, telling no one
+        await db.fetchval("UPDATE withdrawals SET reviewed_at = now() - interval '1 minute' WHERE id = $1", wid)
+        swept = await payout_jobs.sweep_payouts({"db": db, "settings": settings, "redis": redis})
+        assert swept >= 1
+        await run_payout_jobs(settings, db)
+    w = await db.fetchrow("SELECT status, channel_ref, attempts FROM withdrawals WHERE id = $1", wid)
+    assert (w["status"], w["channel_ref"], w["attempts"]) == ("PAID", first.channel_ref, 1)
+    history = await db.fetch("SELECT to_status FROM withdrawal_status_history WHERE withdrawal_id = $1 ORDER BY id", wid)
+    assert [h["to_status"] for h in history] == ["REQUESTED", "APPROVED", "IN_TRANSIT", "PAID"]
+    paid = (await http.get(f"/sandbox/payouts/v1/paid/{settings.payout_reference_prefix}-{wid}")).json()
+    assert paid["paid"] == 1
+    b = await balances(db, m.id)
+    assert (b.available, b.reserved, b.in_transit) == (10_000 - 900, 0, 0)
+    await control(http, settings, callbacks=True)

@@ -304,3 +304,17 @@ async def test_nothing_is_lost_when_the_job_dies_after_the_channel_accepted(api,
     b = await balances(db, m.id)
     assert (b.available, b.reserved, b.in_transit) == (10_000 - 900, 0, 0)
     await control(http, settings, callbacks=True)
+
+
+async def test_the_channel_refuses_a_reference_again_with_another_amount(http, db, settings):
+    """The channel's idempotency is on the reference: the same reference for another amount is
+    refused (REFUSED: definite, nothing paid), never paid twice."""
+    from app.payouts import channel
+    await control(http, settings, fail_next=0, callbacks=False)
+    async with http_client() as client:
+        first = await channel.send(client, settings, "sandbox", 987_654, 100, "merchant:x")
+        again = await channel.send(client, settings, "sandbox", 987_654, 100, "merchant:x")
+        other = await channel.send(client, settings, "sandbox", 987_654, 101, "merchant:x")
+    assert first.outcome is channel.Outcome.ACCEPTED and again.channel_ref == first.channel_ref
+    assert other.outcome is channel.Outcome.REFUSED
+    await control(http, settings, callbacks=True)

@@ -123,3 +123,19 @@ async def test_only_admins_reconcile(api, tokens):
 async def test_an_unsigned_statement_request_is_refused(http):
     response = await http.get("/sandbox/statements/2026-11-01.csv")
     assert response.status_code == 401
+
+
+async def test_the_daily_job_reconciles_the_two_days_before(db, settings):
+    """The cron's job records a DONE run for yesterday and the day before (re-runnable)."""
+    from datetime import timedelta
+
+    from app.payments.gateway import http_client
+    from workers.reconciliation import reconcile_days
+    async with http_client() as http:
+        counts = await reconcile_days({"db": db, "settings": settings, "http": http})
+    assert len(counts) == 2 and all(c >= 0 for c in counts)
+    today = datetime.now(UTC).date()
+    runs = await db.fetch("SELECT day, status FROM reconciliation_runs WHERE day = ANY($1::date[]) ORDER BY day",
+                          [today - timedelta(days=2), today - timedelta(days=1)])
+    assert [(r["day"], r["status"]) for r in runs] == [(today - timedelta(days=2), "DONE"),
+                                                       (today - timedelta(days=1), "DONE")]

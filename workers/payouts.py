@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from arq import Retry, cron
 
 from app.events import Event
-from app.jobs import JobCall, enqueue
+from app.jobs import JobCall, enqueue, per_event
 from app.payouts import sending
 
 SEND_PAYOUT = "send_payout"
@@ -45,6 +45,6 @@ def start_payout(ev: Event) -> list[JobCall]:
     return [(SEND_PAYOUT, (withdrawal_id,), f"payout:{withdrawal_id}")]
 
 
-REACTIONS = {"WITHDRAWAL_APPROVED": start_payout}
+REACTIONS = {"WITHDRAWAL_APPROVED": per_event(start_payout)}
 FUNCTIONS = [send_payout, sweep_payouts]
 CRON_JOBS = [cron(sweep_payouts, second=set(range(0, 60, 5)), unique=True, run_at_startup=True)]

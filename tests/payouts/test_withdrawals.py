@@ -127,7 +127,7 @@ async def test_an_approved_withdrawal_is_paid_through_the_channel(api, http, db,
     nothing reserved or in transit, CASH −30.00, and the channel paid it once."""
     await control(http, settings, decline_next=0, fail_next=0, duplicates=0, callbacks=True)
     m, wid = await _approved(api, db, settings, tokens, 3_000)
-    async with relaying(db, redis, settings, 0.05, reactions={"WITHDRAWAL_APPROVED": [payout_jobs.start_payout]}):
+    async with relaying(db, redis, settings, 0.05, reactions={"WITHDRAWAL_APPROVED": [payout_jobs.REACTIONS["WITHDRAWAL_APPROVED"]]}):
         async def sent():
             await run_payout_jobs(settings, db)
             return await _status(db, wid) != "APPROVED"

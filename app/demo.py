@@ -1068,12 +1068,13 @@ async def _seed_onboarding_demo(conn: asyncpg.Connection) -> None:
             continue
         merchant = await onboarding.approve(conn, admin, application, 200_000, settings, now)
         po = await onboarding.deposit_payment_order(conn, buyer, application, settings, now)
-        if reached == "OPEN":     # paid as the payment callback pays it
+        if reached == "OPEN":     # paid as the payment callback pays it, days ago (outside the
+            paid_at = now - timedelta(days=3)      # days reconciliation checks: the sandbox never saw it)
             payment = await conn.fetchval(
                 "INSERT INTO payments (payment_order_id, provider, channel, amount, status, auth_level,"
                 " provider_txn_id, succeeded_at) VALUES ($1, 'sandbox', 'WECHAT', $2, 'SUCCEEDED', 'SMS', $3, $4)"
-                " RETURNING id", po["id"], po["payable"], f"demo-deposit-{merchant}", now)
-            await orders.mark_paid(conn, po["id"], now, "system:demo", payment)
+                " RETURNING id", po["id"], po["payable"], f"demo-deposit-{merchant}", paid_at)
+            await orders.mark_paid(conn, po["id"], paid_at, "system:demo", payment)
 PAYOUTS_DEMO_KEY = "demo-payouts-opening-credit"
 
 

@@ -3,15 +3,16 @@ credit line and applications; trial pricing lists the installment plans (`Checko
 installmentPlans`); the back office reads applications and decisions, changes limits and
 configures plans, excluded categories and interest-free offers."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
 import asyncpg
 import strawberry
 
-from app.credit import financing, lines, loans, plans
+from app.credit import financing, lines, loans, plans, repayments
 from app.credit.errors import CreditError
+from app.errors import CommonError, DomainError
 from schema.context import Info
 from schema.errors import user_error_type
 from schema.ids import gid, input_pk, optional_pk
@@ -280,6 +281,52 @@ async def _funder_payload(info: Info, funder_id: int) -> CreditFunderPayload:
     return CreditFunderPayload(funder=next(_funder(r) for r in rows if r["id"] == funder_id))
 
 
+@strawberry.type(description="A repayment of a loan: pay its `paymentOrderId` with createPayment (any channel but "
+                             "CREDIT); once paid it is SUCCEEDED and `allocation` says where each cent went.")
+class CreditRepayment:
+    id: strawberry.ID
+    loan_id: strawberry.ID
+    kind: str = strawberry.field(description="AMOUNT, or PAYOFF (early payoff: later periods' fees waived).")
+    amount: Money
+    status: str = strawberry.field(description="PENDING (waiting for its payment), SUCCEEDED or FAILED (not paid in time).")
+    payment_order_id: strawberry.ID | None
+    channel: str | None
+    overpaid: Money = strawberry.field(description="What arrived beyond what the loan owed: an overpayment, sent back.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> "CreditRepayment":
+        return cls(id=gid("CreditRepayment", r["id"]), loan_id=gid("Loan", r["loan_id"]), kind=r["kind"],
+                   amount=r["amount"], status=r["status"], payment_order_id=gid("PaymentOrder", r["payment_order_id"]),
+                   channel=r["channel"], overpaid=r["overpaid"], created_at=r["created_at"])
+
+
+@strawberry.type(description="溢缴款: money a loan owes back to the buyer (the repaid part of a refund, or a "
+                             "repayment after the loan closed), sent back through the repayments' payments.")
+class CreditOverpayment:
+    id: strawberry.ID
+    loan_id: strawberry.ID
+    source: str = strawberry.field(description="REFUND or LATE_REPAYMENT.")
+    amount: Money
+    returned: Money
+    status: str = strawberry.field(description="PENDING, or RETURNED once all of it is back.")
+    created_at: datetime
+
+
+@strawberry.input(description="`amount` in cents (at most what the loan owes), or `payoff: true` for the early "
+                              "payoff (overdue and current bills in full, later bills' principal).")
+class RepayLoanInput:
+    loan_id: strawberry.ID
+    amount: Money | None = None
+    payoff: bool = False
+
+
+@strawberry.type
+class RepayLoanPayload:
+    repayment: CreditRepayment | None = None
+    user_errors: list[CreditUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
+
+
 @strawberry.input(description="`monthlyIncome` in cents; `phone` must be your account's verified phone.")
 class ApplyForCreditInput:
     id_number: str
@@ -387,6 +434,21 @@ class CreditQuery:
             page = dict(zip([r["id"] for r in rows], _loans(rows, bills), strict=True))
             return connection_of(rows, size, after, lambda r: page[r["id"]])
         return await query(info, act)
+
+    @strawberry.field(permission_classes=[IsBuyer], description="Your repayments, newest first.")
+    async def my_repayments(self, info: Info, first: int = 20, after: str | None = None) -> Connection[CreditRepayment]:
+        async def act(conn) -> Connection[CreditRepayment]:
+            size = page_size(first)
+            rows = await repayments.buyer_repayments(conn, info.context.caller.id, after_id(after), size + 1)
+            return connection_of(rows, size, after, CreditRepayment.of)
+        return await query(info, act)
+
+    @strawberry.field(permission_classes=[IsBuyer], description="What your loans owe you back (溢缴款), newest first.")
+    async def my_overpayments(self, info: Info) -> list[CreditOverpayment]:
+        rows = await query(info, lambda conn: repayments.overpayments(conn, info.context.caller.id))
+        return [CreditOverpayment(id=gid("CreditOverpayment", r["id"]), loan_id=gid("Loan", r["loan_id"]),
+                                  source=r["source"], amount=r["amount"], returned=r["returned"], status=r["status"],
+                                  created_at=r["created_at"]) for r in rows]
 
     @strawberry.field(permission_classes=[IsAdmin], description="The overdue list: every overdue bill, in bill order.")
     async def overdue_bills(self, info: Info, first: int = 50, after: str | None = None) -> Connection[CreditBill]:
@@ -499,3 +561,17 @@ class CreditMutation:
                                           datetime.now(UTC))
             return pk
         return await mutate(info, CreditFunderPayload, act, lambda pk: _funder_payload(info, pk))
+
+    @strawberry.mutation(permission_classes=[IsBuyer], description=(
+        "Repay a loan of yours: an amount (oldest bill first, penalty → fee → principal) or the early payoff. Returns "
+        "the repayment and its payment order: pay it with createPayment; repaid principal restores your limit."))
+    async def repay_loan(self, info: Info, input: RepayLoanInput) -> RepayLoanPayload:
+        timeout = info.context.settings.payment_timeout_seconds
+
+        async def act(conn, who) -> asyncpg.Record:
+            if input.payoff == (input.amount is not None):
+                raise DomainError.of(CommonError.INVALID_VALUE, "give either amount or payoff: true", "amount")
+            now = datetime.now(UTC)
+            return await repayments.request_repayment(conn, who.id, input_pk("Loan", input.loan_id, "loanId"),
+                                                      input.amount, now, now + timedelta(seconds=timeout))
+        return await mutate(info, RepayLoanPayload, act, lambda r: RepayLoanPayload(repayment=CreditRepayment.of(r)))

@@ -1,13 +1,15 @@
-"""Credit jobs: the daily billing run (overdue bills, penalties, reminders; app/credit/billing.py)
-and financing the loans whose financing time has come (app/credit/financing.py)."""
+"""Credit jobs: the daily billing run (overdue bills, penalties, reminders; app/credit/billing.py),
+financing the loans whose financing time has come (app/credit/financing.py), and sending
+overpayments back (app/credit/overpayments.py)."""
 
 from datetime import UTC, datetime
 
 import structlog
 from arq import cron
 
-from app.credit import financing
+from app.credit import financing, overpayments
 from app.credit.billing import run_billing
+from app.payments.jobs import enqueue_refund
 
 log = structlog.get_logger(__name__)
 
@@ -31,8 +33,21 @@ async def finance_due_loans(ctx: dict) -> int:
     return len(due)
 
 
+async def return_overpayments(ctx: dict) -> int:
+    """Send every due overpayment back through its repayments' payments (refunds, then submitted)."""
+    async with ctx["db"].connection() as conn:
+        due = await overpayments.due(conn, FINANCE_BATCH)
+    for overpayment_id in due:
+        async with ctx["db"].transaction() as conn:
+            refund_ids = await overpayments.send_back(conn, overpayment_id)
+        for refund_id in refund_ids:
+            await enqueue_refund(ctx["redis"], refund_id)
+    return len(due)
+
+
 FINANCE_BATCH = 200
-FUNCTIONS = [credit_billing, finance_due_loans]
+FUNCTIONS = [credit_billing, finance_due_loans, return_overpayments]
 # at the start of each UTC day, and at start-up (a worker down at midnight catches up)
 CRON_JOBS = [cron(credit_billing, hour={0}, minute={5}, second={0}, unique=True, run_at_startup=True),
-             cron(finance_due_loans, second={0, 30}, unique=True)]
+             cron(finance_due_loans, second={0, 30}, unique=True),
+             cron(return_overpayments, second={15, 45}, unique=True)]

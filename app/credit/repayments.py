@@ -32,6 +32,7 @@ from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.ledger.accounts import PLATFORM, Account
 from app.ledger.journal import Entry, Posting, post, posted, transfer
+from app.orders import repayments as payment_orders
 
 
 def _bill(r: asyncpg.Record) -> Bill:
@@ -70,18 +71,37 @@ async def _store_bills(conn: asyncpg.Connection, loan_id: int, bills: list[Bill]
 
 async def _overpay(conn: asyncpg.Connection, loan: asyncpg.Record, source: str, fact_id: str, amount: int,
                    now: datetime) -> None:
+    """Record what is owed back to the buyer, once per fact; app/credit/overpayments.py sends it
+    back through the repayments' payments."""
     if amount > 0:
         await conn.execute("INSERT INTO credit_overpayments (buyer_id, loan_id, source, fact_id, amount, created_at)"
                            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fact_id) DO NOTHING",
                            loan["buyer_id"], loan["id"], source, fact_id, amount, now)
 
 
+async def overpayment_refund_settled(conn: asyncpg.Connection, refund: asyncpg.Record, now: datetime) -> None:
+    """A refund carrying an overpayment back was confirmed (app/payments/refunds.settle_refund):
+    the overpayment is that much returned (Dr OVERPAYMENT / Cr CASH), RETURNED once all of it is."""
+    back = await conn.fetchrow("UPDATE credit_overpayment_returns SET settled = true WHERE refund_id = $1"
+                               " AND NOT settled RETURNING overpayment_id, amount", refund["id"])
+    if back is None:
+        return
+    op = await conn.fetchrow("UPDATE credit_overpayments SET returned = returned + $2,"
+                             " status = CASE WHEN returned + $2 = amount THEN 'RETURNED' ELSE status END"
+                             " WHERE id = $1 RETURNING *", back["overpayment_id"], back["amount"])
+    await post(conn, [Entry(f"refund:{refund['id']}:overpayment", "OVERPAYMENT_RETURNED", now,
+                            transfer(back["amount"], (Account.OVERPAYMENT, op["buyer_id"]), (Account.CASH, PLATFORM)))])
+    await emit(conn, "credit", "OVERPAYMENT_RETURNED", {"buyer_id": op["buyer_id"], "overpayment_id": op["id"],
+                                                        "amount": back["amount"], "status": op["status"]})
+
+
 # ---------------------------------------------------------------- repayments
 
-async def request_repayment(conn: asyncpg.Connection, buyer_id: int, loan_id: int, amount: int | None, channel: str,
-                            now: datetime) -> int:
-    """A repayment of `amount` (None: the early payoff) of the buyer's own loan, to be paid
-    through the cashier; returns its id. More than is owed is refused."""
+async def request_repayment(conn: asyncpg.Connection, buyer_id: int, loan_id: int, amount: int | None, now: datetime,
+                            expires_at: datetime) -> asyncpg.Record:
+    """A repayment of `amount` (None: the early payoff) of the buyer's own loan, with the payment
+    order the buyer pays it with at the cashier (until `expires_at`); returns the repayment. More
+    than is owed is refused."""
     loan, bills = await _locked(conn, loan_id)
     if loan["buyer_id"] != buyer_id:
         raise NotFound.of(CommonError.NOT_FOUND, "loan not found", "loanId")
@@ -92,10 +112,29 @@ async def request_repayment(conn: asyncpg.Connection, buyer_id: int, loan_id: in
         amount = payoff(bills, now.date()).amount
     elif not 0 < amount <= owed(bills):
         raise DomainError.of(CreditError.INVALID_REPAYMENT, f"repay 1 to {owed(bills)} cents", "amount")
-    return await conn.fetchval(
-        "INSERT INTO credit_repayments (buyer_id, loan_id, kind, amount, channel, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        buyer_id, loan_id, kind, amount, channel, now)
+    rid = await conn.fetchval("INSERT INTO credit_repayments (buyer_id, loan_id, kind, amount, created_at)"
+                              " VALUES ($1, $2, $3, $4, $5) RETURNING id", buyer_id, loan_id, kind, amount, now)
+    po = await payment_orders.open_repayment_payment_order(conn, buyer_id, amount, f"credit-repayment:{rid}",
+                                                           expires_at)
+    return await conn.fetchrow("UPDATE credit_repayments SET payment_order_id = $2 WHERE id = $1 RETURNING *",
+                               rid, po["id"])
+
+
+async def repayments_paid(conn: asyncpg.Connection, payment_order_ids: list[int], now: datetime) -> None:
+    """Their payment orders were paid (app/orders/service.mark_paid_many): apply the repayments,
+    noting the channel the buyer paid with."""
+    rows = await conn.fetch(
+        "UPDATE credit_repayments r SET channel = p.channel FROM payment_orders po JOIN payments p"
+        " ON p.id = po.paid_by_payment_id WHERE po.id = r.payment_order_id AND r.payment_order_id = ANY($1::bigint[])"
+        " RETURNING r.id", payment_order_ids)
+    for r in sorted(rows, key=lambda r: r["id"]):
+        await apply_repayment(conn, r["id"], now)
+
+
+async def repayment_cancelled(conn: asyncpg.Connection, payment_order_id: int, now: datetime) -> None:
+    """Its payment order timed out or was cancelled unpaid: the repayment failed."""
+    await conn.execute("UPDATE credit_repayments SET status = 'FAILED', applied_at = $2"
+                       " WHERE payment_order_id = $1 AND status = 'PENDING'", payment_order_id, now)
 
 
 async def apply_repayment(conn: asyncpg.Connection, repayment_id: int, now: datetime) -> str:
@@ -158,11 +197,6 @@ async def _settle(conn: asyncpg.Connection, rep: asyncpg.Record, loan: asyncpg.R
                                                  "penalty": penalty, "overpaid": overpaid})
 
 
-async def fail_repayment(conn: asyncpg.Connection, repayment_id: int, now: datetime) -> None:
-    await conn.execute("UPDATE credit_repayments SET status = 'FAILED', applied_at = $2 WHERE id = $1"
-                       " AND status = 'PENDING'", repayment_id, now)
-
-
 # ---------------------------------------------------------------- refunds of credit orders
 
 async def refund_loan(conn: asyncpg.Connection, loan_id: int, amount: int, fact_id: str, now: datetime) -> Refunded | None:
@@ -202,3 +236,9 @@ async def refund_loan(conn: asyncpg.Connection, loan_id: int, amount: int, fact_
 
 async def overpayments(conn: asyncpg.Connection, buyer_id: int) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM credit_overpayments WHERE buyer_id = $1 ORDER BY id DESC", buyer_id)
+
+
+async def buyer_repayments(conn: asyncpg.Connection, buyer_id: int, after_id: int | None,
+                           limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM credit_repayments WHERE buyer_id = $1 AND ($2::bigint IS NULL OR id < $2)"
+                            " ORDER BY id DESC LIMIT $3", buyer_id, after_id, limit)

@@ -15,6 +15,7 @@ import asyncpg
 from app.accounts import points
 from app.auth.principal import Principal
 from app.catalog import reservations
+from app.credit import repayments as credit_repayments
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.fulfilment import shipments
@@ -93,6 +94,9 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
     deposits = [r for r in rows if r["kind"] == "DEPOSIT"]
     if deposits:     # a merchant's deposit (app/orders/deposits.py): no goods, the shop opens
         await merchant_deposits.deposits_paid(conn, deposits, now, actor)
+    repaid = [r["id"] for r in rows if r["kind"] == "REPAYMENT"]
+    if repaid:       # a credit repayment (app/orders/repayments.py): no goods, the bills are paid
+        await credit_repayments.repayments_paid(conn, repaid, now)
     order_ids = await order_ids_of(conn, list(moved))
     parcels = await shipments.create_for_orders(conn, order_ids, now, actor)
     virtual = {r["order_id"] for r in await conn.fetch(
@@ -113,6 +117,7 @@ async def cancel_unpaid(conn: asyncpg.Connection, payment_order_id: int, now: da
         " RETURNING id", payment_order_id, now)
     if moved is None:
         return False
+    await credit_repayments.repayment_cancelled(conn, payment_order_id, now)     # if it was one
     order_ids = await order_ids_of(conn, [payment_order_id])
     await _move(conn, order_ids, OrderEvent.CANCEL, "cancelled_at", now, actor, reason, "cancel_reason = $5", (reason,))
     # coupons, then budgets, then stock: the order placement takes them in, so a cancellation and

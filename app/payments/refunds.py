@@ -15,6 +15,7 @@ import httpx
 from app.aftersale import cases as aftersale
 from app.config import Settings
 from app.credit import payments as credit
+from app.credit import repayments as credit_repayments
 from app.db import Database
 from app.errors import DomainError
 from app.events import emit
@@ -103,6 +104,8 @@ async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provid
         await orders.count_refund(conn, refund["order_id"], refund["amount"], now, actor, refund["reason"])
     if refund["after_sale_id"] is not None:
         await aftersale.refund_settled(conn, refund["after_sale_id"], now, actor)
+    if refund["reason"] == "OVERPAYMENT_RETURNED":
+        await credit_repayments.overpayment_refund_settled(conn, refund, now)
 
 
 async def cancel_paid_order(conn: asyncpg.Connection, buyer_id: int, order_id: int) -> asyncpg.Record:

@@ -23,7 +23,7 @@ LOAN_DAY = datetime(2026, 1, 15, 9, tzinfo=UTC)     # 300000 over 3 at 2.3%: bil
 async def repay(db, loan: int, amount: int | None, at: datetime) -> int:
     async with db.transaction() as conn:
         buyer = await conn.fetchval("SELECT buyer_id FROM loans WHERE id = $1", loan)
-        rid = await repayments.request_repayment(conn, buyer, loan, amount, "ALIPAY", at)
+        rid = (await repayments.request_repayment(conn, buyer, loan, amount, at, at + timedelta(minutes=30)))["id"]
     async with db.transaction() as conn:
         await repayments.apply_repayment(conn, rid, at)
     return rid
@@ -82,7 +82,7 @@ async def test_early_payoff_waives_the_later_fees_and_restores_the_limit(db, set
     assert (s["status"], s["outstanding"], s["available"]) == ("PAID_OFF", 0, s["limit"])
     async with db.transaction() as conn:
         with pytest.raises(DomainError) as refused:
-            await repayments.request_repayment(conn, s["buyer"], loan, 100, "ALIPAY", LOAN_DAY)
+            await repayments.request_repayment(conn, s["buyer"], loan, 100, LOAN_DAY, LOAN_DAY)
     assert refused.value.problems[0].code == "LOAN_NOT_ACTIVE"
 
 
@@ -92,12 +92,12 @@ async def test_refused_repayments(db, settings):
     for amount in (0, 306901):             # nothing, or more than the 306900 owed
         async with db.transaction() as conn:
             with pytest.raises(DomainError) as refused:
-                await repayments.request_repayment(conn, buyer, loan, amount, "ALIPAY", LOAN_DAY)
+                await repayments.request_repayment(conn, buyer, loan, amount, LOAN_DAY, LOAN_DAY)
         assert refused.value.problems[0].code == "INVALID_REPAYMENT"
     other = await make_loan(db, settings, at=LOAN_DAY)
     async with db.transaction() as conn:
         with pytest.raises(DomainError) as refused:
-            await repayments.request_repayment(conn, buyer, other, 100, "ALIPAY", LOAN_DAY)
+            await repayments.request_repayment(conn, buyer, other, 100, LOAN_DAY, LOAN_DAY)
     assert refused.value.problems[0].code == "NOT_FOUND"
 
 
@@ -105,7 +105,7 @@ async def test_a_full_refund_closes_the_loan_and_a_later_repayment_is_overpaymen
     loan = await make_loan(db, settings, at=LOAN_DAY)
     async with db.transaction() as conn:
         buyer = await conn.fetchval("SELECT buyer_id FROM loans WHERE id = $1", loan)
-        late = await repayments.request_repayment(conn, buyer, loan, 5000, "WECHAT", LOAN_DAY)
+        late = (await repayments.request_repayment(conn, buyer, loan, 5000, LOAN_DAY, LOAN_DAY))["id"]
     await repay(db, loan, 102300, LOAN_DAY + timedelta(days=1))
     out = await refund(db, loan, 300000, "refund:full", LOAN_DAY + timedelta(days=2))
     assert (out.principal_lowered, out.fee_lowered, out.overpayment) == (200000, 6900, 102300)

@@ -1,0 +1,131 @@
+"""Scenario 4 of DOMAIN §0 end to end, through GraphQL and the payment sandbox over real HTTP:
+apply → preview with plans → place → pay with CREDIT → financed → repay bill 1 at the cashier →
+refund part → pay off early → limit restored; a repayment arriving after the payoff is
+overpayment, sent back to the channel it came from. The ledger balances throughout."""
+
+from datetime import UTC, datetime
+
+from app.credit import financing
+from app.ids import decode_id
+from app.payments import refunds
+from tests.checkout.helpers import lines_input, make_market
+from tests.credit.helpers import APPLY, LINE_FIELDS, new_id
+from tests.orders.helpers import PLACE, place_input
+from tests.payments.helpers import new_buyer, run_jobs, settle_refunds, wait_batch
+from workers import credit as credit_jobs
+
+PLANS = """query($i: CheckoutPreviewInput!) { checkoutPreview(input: $i) { payable
+  installmentPlans { plans { periods totalFee schedule { principal fee amount } } } } }"""
+PAY = """mutation($i: CreatePaymentInput!) { createPayment(input: $i) {
+  payment { id status amount } instructions { payUrl } userErrors { code message } } }"""
+REPAY = """mutation($i: RepayLoanInput!) { repayLoan(input: $i) {
+  repayment { id amount kind status paymentOrderId } userErrors { code message } } }"""
+LOANS = """query { myLoans { edges { node { id status funding principal
+  bills { period principal fee paidPrincipal paidFee owed status } } } } }"""
+LINE = f"query {{ myCreditLine {{ {LINE_FIELDS} }} }}"
+OVERPAID = "query { myOverpayments { source amount returned status } }"
+
+
+async def balanced(db) -> None:
+    assert await db.fetchval("SELECT coalesce(sum(amount), 0) FROM postings") == 0
+    assert await db.fetchval("SELECT count(*) FROM (SELECT 1 FROM postings GROUP BY entry_id"
+                             " HAVING sum(amount) <> 0) x") == 0
+
+
+async def pay_at_sandbox(api, http, settings, db, token: str, payment_order_id: str) -> dict:
+    """createPayment with ALIPAY, pay at the sandbox's page, and let the worker apply the callback."""
+    out = (await api.ok(PAY, {"i": {"paymentOrderId": payment_order_id, "channel": "ALIPAY"}},
+                        token=token))["createPayment"]
+    assert out["userErrors"] == [], out
+    paid = (await http.post(out["instructions"]["payUrl"], params={"sms_code": "123456", "password": "123456"})).json()
+    await wait_batch(http, paid["batch_id"])
+    await run_jobs(settings, db)
+    return out["payment"]
+
+
+async def repay(api, http, settings, db, token: str, loan_id: str, **how) -> dict:
+    asked = (await api.ok(REPAY, {"i": {"loanId": loan_id, **how}}, token=token))["repayLoan"]
+    assert asked["userErrors"] == [], asked
+    return asked["repayment"]
+
+
+async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings, redis):
+    market = await make_market(db)
+    async with db.transaction() as conn:       # one funder takes loans up to ¥10,000
+        await conn.execute("UPDATE funders SET active = false")
+        funder = await financing.create_funder(conn, "admin:1", f"e2e-trust-{new_id()}", "TRUST", 10_000_000,
+                                               1_000_000, [3, 6], "C", 50, datetime.now(UTC))
+    buyer = await new_buyer(db, settings)
+    phone = await db.fetchval("SELECT phone FROM buyers WHERE id = $1", buyer.id)
+    applied = (await api.ok(APPLY, {"i": {"idNumber": new_id(), "monthlyIncome": 1_500_000, "phone": phone}},
+                            token=buyer.token))["applyForCredit"]
+    assert applied["application"]["status"] == "APPROVED"
+    limit = applied["creditLine"]["limit"]
+
+    # preview: b1 100.01 × 2 from merchant B, shipping 6.00 to Guangdong ⇒ 206.02
+    lines = lines_input((market.sku["b1"], 2))
+    preview = (await api.ok(PLANS, {"i": {"lines": lines, "regionCode": "440305"}}, token=buyer.token))["checkoutPreview"]
+    assert preview["payable"] == 20602
+    three = next(p for p in preview["installmentPlans"]["plans"] if p["periods"] == 3)
+    # fee 20602 × 2.3% = 473.846 ⇒ 474 = 158 × 3; principal 6867 × 3 + 1 on period 1
+    assert [(b["principal"], b["fee"]) for b in three["schedule"]] == [(6868, 158), (6867, 158), (6867, 158)]
+
+    placed = (await api.ok(PLACE, {"i": place_input(lines, expectedPayable=20602)}, token=buyer.token))["placeOrder"]
+    assert placed["userErrors"] == []
+    po = placed["paymentOrder"]["id"]
+    paid = (await api.ok(PAY, {"i": {"paymentOrderId": po, "channel": "CREDIT", "installmentPeriods": 3}},
+                         token=buyer.token))["createPayment"]
+    assert paid["userErrors"] == [] and paid["payment"]["status"] == "SUCCEEDED"
+    order = placed["paymentOrder"]["orders"][0]["id"]
+    loan = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]
+    assert (loan["status"], loan["funding"], loan["principal"]) == ("ACTIVE", "FUNDED", 20602)
+    assert await db.fetchval("SELECT capital FROM funders WHERE id = $1", funder) == 10_000_000 - 20602
+    line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
+    assert (line["available"], line["outstandingPrincipal"]) == (limit - 20602, 20602)
+    await balanced(db)
+
+    # repay bill 1 (7026) at the cashier with ALIPAY
+    first = await repay(api, http, settings, db, buyer.token, loan["id"], amount=7026)
+    await pay_at_sandbox(api, http, settings, db, buyer.token, first["paymentOrderId"])
+    bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
+    assert (bills[0]["status"], bills[0]["owed"]) == ("PAID", 0)
+    assert (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]["available"] == limit - 20602 + 6868
+    await balanced(db)
+
+    # an after-sale refunds 60.00 of the order: bill 3's principal 6867 → 867; fee on 14602 is
+    # 335.846 ⇒ 336, so 474 − 336 = 138 comes off bill 3's fee (158 → 20); nothing repaid comes back
+    async with db.transaction() as conn:
+        payment = await conn.fetchval("SELECT id FROM payments WHERE payment_order_id = $1 AND channel = 'CREDIT'",
+                                      decode_id("PaymentOrder", po))
+        refund = await refunds.request_refund(conn, payment, decode_id("Order", order), 6000, "AFTER_SALE_TEST", f"e2e-{po}")
+    assert await refunds.submit_refund(db, settings, None, refund["id"])   # type: ignore[arg-type]  # no HTTP for credit
+    bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
+    assert [(b["principal"], b["fee"]) for b in bills] == [(6868, 158), (6867, 158), (867, 20)]
+    assert await db.fetchval("SELECT bought_back FROM loans WHERE buyer_id = $1", buyer.id) == 6000
+    await balanced(db)
+
+    # a 1.00 repayment asked for now but paid only after the payoff
+    late = await repay(api, http, settings, db, buyer.token, loan["id"], amount=100)
+    # pay off early: bill 1 (current) is paid; later bills' principal 6867 + 867, their fees 158 + 20 waived
+    payoff = await repay(api, http, settings, db, buyer.token, loan["id"], payoff=True)
+    assert (payoff["kind"], payoff["amount"]) == ("PAYOFF", 7734)
+    await pay_at_sandbox(api, http, settings, db, buyer.token, payoff["paymentOrderId"])
+    loan = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]
+    assert loan["status"] == "PAID_OFF" and {b["owed"] for b in loan["bills"]} == {0}
+    line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
+    assert (line["available"], line["outstandingPrincipal"], line["frozen"]) == (limit, 0, 0)
+    await balanced(db)
+
+    # the late 1.00 arrives: overpayment, sent back through its own payment (a refund at the sandbox)
+    await pay_at_sandbox(api, http, settings, db, buyer.token, late["paymentOrderId"])
+    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
+        {"source": "LATE_REPAYMENT", "amount": 100, "returned": 0, "status": "PENDING"}]
+    sent = await credit_jobs.return_overpayments({"db": db, "settings": settings, "redis": redis})
+    assert sent == 1
+    back = [r["id"] for r in await db.fetch("SELECT refund_id AS id FROM credit_overpayment_returns r"
+                                            " JOIN credit_overpayments o ON o.id = r.overpayment_id"
+                                            " WHERE o.buyer_id = $1", buyer.id)]
+    await settle_refunds(settings, db, back)
+    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
+        {"source": "LATE_REPAYMENT", "amount": 100, "returned": 100, "status": "RETURNED"}]
+    await balanced(db)

@@ -3,18 +3,22 @@ credit line and applications; trial pricing lists the installment plans (`Checko
 installmentPlans`); the back office reads applications and decisions, changes limits and
 configures plans, excluded categories and interest-free offers."""
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
 import asyncpg
 import strawberry
+from strawberry.scalars import JSON
 
 from app.credit import financing, lines, loans, plans, repayments
 from app.credit.errors import CreditError
 from app.errors import CommonError, DomainError
+from app.events import Event
 from schema.context import Info
 from schema.errors import user_error_type
+from schema.events import live_events
 from schema.ids import gid, input_pk, optional_pk
 from schema.mutations import mutate, query
 from schema.pagination import Connection, after_id, connection_of, page_size
@@ -327,6 +331,22 @@ class RepayLoanPayload:
     user_errors: list[CreditUserError] = strawberry.field(default_factory=list)  # type: ignore[valid-type]  # a class built by user_error_type
 
 
+@strawberry.type(description="A credit event: CREDIT_APPROVED, CREDIT_REJECTED, CREDIT_LIMIT_CHANGED (direction RAISE "
+                             "or CUT: 提额营销), LOAN_CREATED, LOAN_FINANCED, CREDIT_REPAID, LOAN_REFUNDED, "
+                             "OVERPAYMENT_RETURNED.")
+class CreditEvent:
+    event_id: str
+    type: str
+    buyer_id: strawberry.ID | None
+    payload: JSON
+    created_at: str
+
+    @classmethod
+    def from_event(cls, ev: Event) -> "CreditEvent":
+        return cls(event_id=str(ev.id), type=ev.type, buyer_id=gid("Buyer", ev.payload.get("buyer_id")),
+                   payload=JSON(ev.payload), created_at=ev.created_at)
+
+
 @strawberry.input(description="`monthlyIncome` in cents; `phone` must be your account's verified phone.")
 class ApplyForCreditInput:
     id_number: str
@@ -575,3 +595,13 @@ class CreditMutation:
             return await repayments.request_repayment(conn, who.id, input_pk("Loan", input.loan_id, "loanId"),
                                                       input.amount, now, now + timedelta(seconds=timeout))
         return await mutate(info, RepayLoanPayload, act, lambda r: RepayLoanPayload(repayment=CreditRepayment.of(r)))
+
+
+@strawberry.type
+class CreditSubscription:
+    @strawberry.subscription(permission_classes=[IsAdmin], description=(
+        "Back office and marketing: live credit events (applications, limit changes, loans, repayments). At most "
+        "once: refetch when (re)subscribing."))
+    async def credit_events(self, info: Info) -> AsyncGenerator[CreditEvent, None]:
+        async for ev in live_events(info, "credit"):
+            yield CreditEvent.from_event(ev)

@@ -18,7 +18,7 @@ from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
-from schema.credit import CreditMutation, CreditQuery
+from schema.credit import CreditMutation, CreditQuery, CreditSubscription
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
@@ -54,7 +54,7 @@ class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
                    FulfilmentSubscription, ReviewSubscription, AccountSubscription, MerchantSubscription,
-                   PayoutSubscription, ReconciliationSubscription):
+                   PayoutSubscription, ReconciliationSubscription, CreditSubscription):
     pass
 
 

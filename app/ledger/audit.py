@@ -1,0 +1,150 @@
+"""`ecom ledger audit` and the back office's audit query (DOMAIN §10, §10.1): proves from the
+postings alone, set-based, that
+
+1. all postings sum to 0 and every entry sums to 0;
+2. every order reconciles — over the postings that name it (docs/ledger.md "Reconciliation"):
+   paid = the CLEARING it took (= its payable once paid), refunds = the CASH paid back to the
+   buyer (= its refunded amount), and
+       paid = merchant receivable + commission − subsidy + refunds
+   where merchant receivable = pending + available − refund recovery still owed, commission is
+   what PLATFORM_COMMISSION kept and subsidy what PLATFORM_SUBSIDY paid;
+3. no order line's pending is negative;
+4. every statement equals the movement of its merchant's available balance in its run's
+   SETTLEMENT entries.
+
+What does not hold is listed (the first `limit` of each kind, with counts).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class OrderMismatch:
+    order_id: int
+    payable: int
+    refunded_amount: int
+    paid: int
+    refunds: int
+    receivable: int
+    commission: int
+    subsidy: int
+    other: int                        # postings of the order in any other account
+
+
+@dataclass(frozen=True)
+class StatementMismatch:
+    merchant_id: int
+    run_day: date
+    statement_net: int | None         # None: no statement for ledger movement
+    ledger_net: int | None            # None: a statement with no entries
+
+
+@dataclass
+class AuditResult:
+    postings: int = 0
+    postings_total: int = 0
+    entries: int = 0
+    unbalanced_entries: int = 0
+    unbalanced: list[tuple[str, int]] = field(default_factory=list)
+    orders_checked: int = 0
+    unreconciled_orders: int = 0
+    unreconciled: list[OrderMismatch] = field(default_factory=list)
+    negative_pending_lines: list[tuple[int, int]] = field(default_factory=list)
+    statements_checked: int = 0
+    statement_mismatches: list[StatementMismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.postings_total == 0 and not self.unbalanced_entries and not self.unreconciled_orders
+                and not self.negative_pending_lines and not self.statement_mismatches)
+
+
+_ORDERS = """
+WITH p AS (
+    SELECT order_id,
+           coalesce(sum(amount) FILTER (WHERE account = 'CLEARING'), 0) AS paid,
+           -coalesce(sum(amount) FILTER (WHERE account = 'CASH'), 0) AS refunds,
+           -coalesce(sum(amount) FILTER (WHERE account IN ('MERCHANT_PENDING', 'MERCHANT_AVAILABLE',
+                                                            'MERCHANT_REFUND_RECOVERY')), 0) AS receivable,
+           -coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_COMMISSION'), 0) AS commission,
+           coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_SUBSIDY'), 0) AS subsidy,
+           coalesce(sum(amount) FILTER (WHERE account NOT IN ('CLEARING', 'CASH', 'MERCHANT_PENDING',
+               'MERCHANT_AVAILABLE', 'MERCHANT_REFUND_RECOVERY', 'PLATFORM_COMMISSION', 'PLATFORM_SUBSIDY')), 0)
+             AS other
+    FROM postings WHERE order_id IS NOT NULL GROUP BY order_id),
+c AS (
+    SELECT o.id AS order_id, o.payable, o.refunded_amount, coalesce(p.paid, 0) AS paid,
+           coalesce(p.refunds, 0) AS refunds, coalesce(p.receivable, 0) AS receivable,
+           coalesce(p.commission, 0) AS commission, coalesce(p.subsidy, 0) AS subsidy, coalesce(p.other, 0) AS other
+    FROM orders o LEFT JOIN p ON p.order_id = o.id
+    WHERE o.paid_at IS NOT NULL OR p.order_id IS NOT NULL),
+bad AS (
+    SELECT * FROM c WHERE paid <> payable OR refunds <> refunded_amount OR other <> 0
+                       OR paid <> receivable + commission - subsidy + refunds)
+SELECT (SELECT count(*) FROM c) AS checked, (SELECT count(*) FROM bad) AS bad,
+       (SELECT coalesce(jsonb_agg(b), '[]') FROM (SELECT * FROM bad ORDER BY order_id LIMIT $1) b) AS listed
+"""
+_STATEMENTS = """
+WITH l AS (
+    SELECT split_part(entry_id, ':', 2)::date AS run_day, owner_id AS merchant_id, -sum(amount) AS net
+    FROM postings WHERE account = 'MERCHANT_AVAILABLE' AND entry_id LIKE 'settlement:%'
+    GROUP BY 1, 2),
+s AS (SELECT run_day, merchant_id, net FROM settlement_statements)
+SELECT coalesce(s.merchant_id, l.merchant_id) AS merchant_id, coalesce(s.run_day, l.run_day) AS run_day,
+       s.net AS statement_net, l.net AS ledger_net
+FROM s FULL JOIN l ON l.run_day = s.run_day AND l.merchant_id = s.merchant_id
+WHERE s.net IS DISTINCT FROM coalesce(l.net, CASE WHEN s.net = 0 THEN 0 END)
+ORDER BY 2, 1 LIMIT $1
+"""
+
+
+async def audit(conn: asyncpg.Connection, limit: int = 20,
+                progress: Callable[[str], None] = lambda _: None) -> AuditResult:
+    r = AuditResult()
+    progress("audit: entries and postings")
+    row = await conn.fetchrow(
+        "SELECT count(*) AS entries, coalesce(sum(n), 0) AS postings, coalesce(sum(total), 0) AS total,"
+        " count(*) FILTER (WHERE total <> 0) AS bad,"
+        " (array_agg(entry_id ORDER BY entry_id) FILTER (WHERE total <> 0))[1:$1] AS ids,"
+        " (array_agg(total ORDER BY entry_id) FILTER (WHERE total <> 0))[1:$1] AS totals"
+        " FROM (SELECT entry_id, sum(amount) AS total, count(*) AS n FROM postings GROUP BY entry_id) e", limit)
+    r.postings, r.postings_total = int(row["postings"]), int(row["total"])
+    r.entries = await conn.fetchval("SELECT count(*) FROM journal_entries")
+    r.unbalanced_entries = row["bad"]
+    r.unbalanced = list(zip(row["ids"] or [], [int(t) for t in row["totals"] or []]))
+    progress(f"audit: {r.postings} postings in {r.entries} entries, total {r.postings_total},"
+             f" {r.unbalanced_entries} unbalanced; orders")
+    row = await conn.fetchrow(_ORDERS, limit)
+    r.orders_checked, r.unreconciled_orders = row["checked"], row["bad"]
+    r.unreconciled = [OrderMismatch(**{k: int(v) for k, v in o.items()}) for o in row["listed"]]
+    progress(f"audit: {r.orders_checked} orders, {r.unreconciled_orders} not reconciled; lines and statements")
+    r.negative_pending_lines = [(x["order_line_id"], int(x["pending"])) for x in await conn.fetch(
+        "SELECT order_line_id, -sum(amount) AS pending FROM postings WHERE account = 'MERCHANT_PENDING'"
+        " AND order_line_id IS NOT NULL GROUP BY order_line_id HAVING sum(amount) > 0 ORDER BY 1 LIMIT $1", limit)]
+    r.statements_checked = await conn.fetchval("SELECT count(*) FROM settlement_statements")
+    r.statement_mismatches = [StatementMismatch(x["merchant_id"], x["run_day"], x["statement_net"], x["ledger_net"])
+                              for x in await conn.fetch(_STATEMENTS, limit)]
+    progress(f"audit: {'OK' if r.ok else 'FAILED'}")
+    return r
+
+
+def report(r: AuditResult) -> list[str]:
+    """What the CLI prints."""
+    out = [f"postings: {r.postings} in {r.entries} entries, sum {r.postings_total}",
+           f"unbalanced entries: {r.unbalanced_entries}"]
+    out += [f"  {entry_id}: sums to {total}" for entry_id, total in r.unbalanced]
+    out.append(f"orders: {r.orders_checked} checked, {r.unreconciled_orders} not reconciled")
+    out += [f"  order {o.order_id}: payable {o.payable} paid {o.paid}; refunded {o.refunded_amount} refunds {o.refunds};"
+            f" receivable {o.receivable} + commission {o.commission} - subsidy {o.subsidy} + refunds {o.refunds}"
+            f" = {o.receivable + o.commission - o.subsidy + o.refunds}; other accounts {o.other}" for o in r.unreconciled]
+    out.append(f"lines with negative pending: {len(r.negative_pending_lines)}")
+    out += [f"  line {line}: pending {p}" for line, p in r.negative_pending_lines]
+    out.append(f"statements: {r.statements_checked} checked, {len(r.statement_mismatches)} not matching the ledger")
+    out += [f"  merchant {s.merchant_id} {s.run_day}: statement {s.statement_net}, ledger {s.ledger_net}"
+            for s in r.statement_mismatches]
+    out.append("OK" if r.ok else "FAILED")
+    return out

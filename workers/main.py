@@ -23,7 +23,7 @@ from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
-from workers import aftersale, catalog, fulfilment, orders, payments, topup
+from workers import aftersale, catalog, fulfilment, orders, payments, settlement, topup
 
 log = structlog.get_logger("worker")
 
@@ -138,10 +138,10 @@ def _redis_settings():
 class WorkerSettings:
     functions = [riding_out_outages(f, retry=True)
                  for f in (*aftersale.FUNCTIONS, *catalog.FUNCTIONS, *orders.FUNCTIONS, *payments.FUNCTIONS,
-                           *fulfilment.FUNCTIONS, *topup.FUNCTIONS)]
+                           *fulfilment.FUNCTIONS, *topup.FUNCTIONS, *settlement.FUNCTIONS)]
     cron_jobs = [dataclasses.replace(c, coroutine=riding_out_outages(c.coroutine, retry=False))
                  for c in (*aftersale.CRON_JOBS, *catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS,
-                           *fulfilment.CRON_JOBS, *topup.CRON_JOBS)]
+                           *fulfilment.CRON_JOBS, *topup.CRON_JOBS, *settlement.CRON_JOBS)]
     on_startup = startup
     on_shutdown = shutdown
     on_job_start = bind_job_id

@@ -106,6 +106,11 @@ async def _line_parts(conn: asyncpg.Connection, order_id: int, taken: dict[int, 
     return parts
 
 
+async def _order_level_left(conn: asyncpg.Connection, order_id: int, shipping: int) -> int:
+    return shipping - await conn.fetchval("SELECT coalesce(sum(paid_amount), 0) FROM ledger_refund_lines"
+                                          " WHERE order_id = $1 AND order_line_id IS NULL", order_id)
+
+
 async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: datetime) -> None:
     """A refund the provider confirmed (the caller holds its order's lock, so no settlement run
     settles the order's lines meanwhile): entry `refund:<id>`. A refund of no order (a late or
@@ -119,8 +124,15 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
     oid, m = order["id"], order["merchant_id"]
     taken = await units.case_units(conn, refund["after_sale_id"]) if refund["after_sale_id"] is not None else None
     parts = await _line_parts(conn, oid, taken)
-    shipping = amount - sum(p.paid for p in parts)
-    assert 0 <= shipping <= order["shipping"], f"refund {refund['id']}: {amount} is not its units + shipping"
+    # the rest is order-level: the shipping (only ever refunded before the order ships), or an
+    # amount refunded with no units (a goodwill refund: what is not the order's units + shipping)
+    order_level = amount - sum(p.paid for p in parts)
+    if taken is None and order_level != await _order_level_left(conn, oid, order["shipping"]):
+        parts, order_level = [], amount
+    if order_level < 0:
+        raise ValueError(f"refund {refund['id']}: {amount} is less than its units' paid amount")
+    order_settled = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM settlement_lines WHERE order_id = $1 AND kind IN ('SALE', 'SHIPPING'))", oid)
     postings: list[Posting] = []
     for p in parts:
         line = p.order_line_id
@@ -132,15 +144,15 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
                      Posting(Account.PLATFORM_COMMISSION, p.commission_returned, PLATFORM, oid, line),
                      Posting(Account.PLATFORM_SUBSIDY, -p.subsidy, PLATFORM, oid, line),
                      Posting(Account.CASH, -p.paid, PLATFORM, oid, line)]
-    # shipping goes back only before the order ships, so never after its settlement
-    postings += transfer(shipping, (Account.MERCHANT_PENDING, m), (Account.CASH, PLATFORM), order_id=oid)
+    owed_by = Account.MERCHANT_REFUND_RECOVERY if order_settled else Account.MERCHANT_PENDING
+    postings += transfer(order_level, (owed_by, m), (Account.CASH, PLATFORM), order_id=oid)
     written = await post(conn, [Entry(entry_id, "REFUND", now, postings, merchant_id=m, order_id=oid)])
     if not written:
         return
-    rows = [(p.order_line_id, p.units, p.paid, p.subsidy, p.commission_returned, p.after_settlement, p.recovery)
+    rows: list[tuple[int | None, list[int], int, int, int, bool, int]] = [(p.order_line_id, p.units, p.paid, p.subsidy, p.commission_returned, p.after_settlement, p.recovery)
             for p in parts]
-    if shipping:
-        rows.append((None, [], shipping, 0, 0, False, 0))
+    if order_level:
+        rows.append((None, [], order_level, 0, 0, order_settled, order_level if order_settled else 0))
     await conn.execute(
         "INSERT INTO ledger_refund_lines (refund_id, order_id, merchant_id, occurred_at, order_line_id, units,"
         " paid_amount, subsidy_amount, commission_returned, after_settlement, recovery)"

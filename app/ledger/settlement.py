@@ -28,7 +28,9 @@ import asyncpg
 
 from app.aftersale import units
 from app.db import Database
+from app.errors import DomainError
 from app.events import emit
+from app.ledger.errors import LedgerError
 from app.ledger.journal import check_balanced
 
 LOCK_KEY = 1_0025_0001          # pg_advisory_xact_lock: one settlement batch at a time
@@ -52,7 +54,7 @@ _COLUMNS = ("run_day, merchant_id, kind, order_id, order_line_id, refund_id, qua
             " receivable, commission, commission_rate, shipping, deduction, net, entry_id")
 
 # $1 run day, $2 order ids, $3 held line ids, $4 entry id prefix ('settlement:<day>:' … ':b<batch>')
-_SALES = f"""
+_SALES = """
 INSERT INTO _settle (run_day, merchant_id, kind, order_id, order_line_id, quantity, goods_amount, subsidy,
                      receivable, commission, commission_rate, net, entry_id)
 SELECT $1::date, x.merchant_id, 'SALE', x.order_id, x.id, x.units, x.goods, x.subsidy, x.goods + x.subsidy,
@@ -80,8 +82,9 @@ SELECT $1::date, o.merchant_id, 'SHIPPING', o.id, o.shipping - coalesce(r.paid, 
        'settlement:' || $1::date::text || ':' || o.merchant_id || ':b' || $3::bigint
 FROM orders o
 LEFT JOIN (SELECT order_id, sum(paid_amount) AS paid FROM ledger_refund_lines
-           WHERE order_id = ANY($2::bigint[]) AND order_line_id IS NULL GROUP BY order_id) r ON r.order_id = o.id
-WHERE o.id = ANY($2::bigint[]) AND o.shipping - coalesce(r.paid, 0) > 0
+           WHERE order_id = ANY($2::bigint[]) AND order_line_id IS NULL AND NOT after_settlement
+           GROUP BY order_id) r ON r.order_id = o.id
+WHERE o.id = ANY($2::bigint[]) AND o.shipping - coalesce(r.paid, 0) <> 0
   AND NOT EXISTS (SELECT 1 FROM settlement_lines s WHERE s.kind = 'SHIPPING' AND s.order_id = o.id)
 """
 # $1 run day, $2 end of day, $3 batch
@@ -126,6 +129,12 @@ WHERE (st.lines, st.net, st.goods_amount, st.subsidy, st.commission, st.shipping
                         EXCLUDED.shipping, EXCLUDED.refund_deductions)
 RETURNING *
 """
+
+
+def check_run_day(day: date, now: datetime) -> None:
+    """A run is for a day that has ended (UTC): every event dated that day has happened."""
+    if day >= now.astimezone(UTC).date():
+        raise DomainError.of(LedgerError.INVALID_RUN_DAY, f"{day} has not ended yet (UTC)", "day")
 
 
 def end_of(day: date) -> datetime:

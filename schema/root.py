@@ -22,6 +22,7 @@ from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
 from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
+from schema.ledger import LedgerMutation, LedgerQuery, LedgerSubscription
 from schema.limits import BoundedParserCache
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
@@ -35,20 +36,20 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation):
+               AccountMutation, LedgerMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
-                   FulfilmentSubscription, ReviewSubscription, AccountSubscription):
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription, LedgerSubscription):
     pass
 
 

@@ -171,6 +171,7 @@ class LedgerAudit:
     unreconciled_order_count: int
     unreconciled_orders: list[OrderReconciliation]
     negative_pending_line_ids: list[strawberry.ID]
+    settlement_entry_mismatches: list[str]
     statements_checked: int
     statement_mismatches: list[StatementMismatch]
 
@@ -186,6 +187,7 @@ class LedgerAudit:
                 refunds=o.refunds, receivable=o.receivable, commission=o.commission, subsidy=o.subsidy,
                 other=o.other) for o in r.unreconciled],
             negative_pending_line_ids=[gid("OrderLine", line) for line, _ in r.negative_pending_lines],
+            settlement_entry_mismatches=r.settlement_entry_mismatches,
             statements_checked=r.statements_checked,
             statement_mismatches=[StatementMismatch(merchant_id=gid("Merchant", s.merchant_id), run_day=s.run_day,
                                                     statement_net=s.statement_net, ledger_net=s.ledger_net)
@@ -260,8 +262,9 @@ class LedgerQuery:
         return await query(info, act)
 
     @strawberry.field(permission_classes=[IsAdmin], description=(
-        "The ledger audit (`ecom ledger audit`): all postings and every entry sum to 0, every order reconciles, no "
-        "line's pending is negative, every statement matches the ledger; lists at most `limit` problems of each kind."))
+        "The ledger audit (`ecom ledger audit`): all postings and every entry sum to 0, every order reconciles, "
+        "every settlement entry is the sum of its lines, no line's pending is negative (none left once settled), "
+        "every statement matches the ledger; lists at most `limit` problems of each kind."))
     async def ledger_audit(self, info: Info, limit: int = 20) -> LedgerAudit:
         return LedgerAudit.of(await query(info, lambda conn: ledger_audit.audit(conn, max(1, min(limit, 100)))))
 

@@ -1,15 +1,18 @@
-"""`ecom ledger audit` and the back office's audit query (DOMAIN §10, §10.1): proves from the
-postings alone, set-based, that
+"""`ecom ledger audit` and the back office's audit query (DOMAIN §10, §10.1): proves, set-based,
 
 1. all postings sum to 0 and every entry sums to 0;
-2. every order reconciles — over the postings that name it (docs/ledger.md "Reconciliation"):
-   paid = the CLEARING it took (= its payable once paid), refunds = the CASH paid back to the
-   buyer (= its refunded amount), and
+2. every order reconciles (docs/ledger.md "Reconciliation"): paid = the CLEARING its split
+   took (= its payable once paid), refunds = the CASH paid back to the buyer (= its refunded
+   amount), and
        paid = merchant receivable + commission − subsidy + refunds
-   where merchant receivable = pending + available − refund recovery still owed, commission is
-   what PLATFORM_COMMISSION kept and subsidy what PLATFORM_SUBSIDY paid;
-3. no order line's pending is negative;
-4. every statement equals the movement of its merchant's available balance in its run's
+   from the postings naming the order (split, refunds) and its settlement lines (what the runs
+   moved on: a SETTLEMENT entry posts one sum per account, its lines say what it is made of):
+   merchant receivable = pending left + available credited − refund recovery still owed;
+   commission = what settlement charged − what refunds returned; subsidy = what settlement paid
+   − what refunds reclaimed;
+3. every SETTLEMENT entry's postings are the sums of its lines;
+4. no order line's pending is negative, and a settled line has none left;
+5. every statement equals the movement of its merchant's available balance in its run's
    SETTLEMENT entries.
 
 What does not hold is listed (the first `limit` of each kind, with counts).
@@ -53,14 +56,16 @@ class AuditResult:
     orders_checked: int = 0
     unreconciled_orders: int = 0
     unreconciled: list[OrderMismatch] = field(default_factory=list)
-    negative_pending_lines: list[tuple[int, int]] = field(default_factory=list)
+    negative_pending_lines: list[tuple[int, int]] = field(default_factory=list)   # or not 0 once settled
+    settlement_entry_mismatches: list[str] = field(default_factory=list)
     statements_checked: int = 0
     statement_mismatches: list[StatementMismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.postings_total == 0 and not self.unbalanced_entries and not self.unreconciled_orders
-                and not self.negative_pending_lines and not self.statement_mismatches)
+                and not self.negative_pending_lines and not self.settlement_entry_mismatches
+                and not self.statement_mismatches)
 
 
 _ORDERS = """
@@ -68,30 +73,69 @@ WITH p AS (
     SELECT order_id,
            coalesce(sum(amount) FILTER (WHERE account = 'CLEARING'), 0) AS paid,
            -coalesce(sum(amount) FILTER (WHERE account = 'CASH'), 0) AS refunds,
-           -coalesce(sum(amount) FILTER (WHERE account IN ('MERCHANT_PENDING', 'MERCHANT_AVAILABLE',
-                                                            'MERCHANT_REFUND_RECOVERY')), 0) AS receivable,
+           -coalesce(sum(amount) FILTER (WHERE account IN ('MERCHANT_PENDING', 'MERCHANT_AVAILABLE')), 0) AS owed,
+           coalesce(sum(amount) FILTER (WHERE account = 'MERCHANT_REFUND_RECOVERY'), 0) AS recovery,
            -coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_COMMISSION'), 0) AS commission,
            coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_SUBSIDY'), 0) AS subsidy,
            coalesce(sum(amount) FILTER (WHERE account NOT IN ('CLEARING', 'CASH', 'MERCHANT_PENDING',
                'MERCHANT_AVAILABLE', 'MERCHANT_REFUND_RECOVERY', 'PLATFORM_COMMISSION', 'PLATFORM_SUBSIDY')), 0)
              AS other
     FROM postings WHERE order_id IS NOT NULL GROUP BY order_id),
+s AS (
+    SELECT order_id, sum(goods_amount + shipping) FILTER (WHERE kind <> 'REFUND') AS settled, sum(net) AS net,
+           sum(deduction) AS deducted, sum(commission) AS commission, sum(subsidy) AS subsidy
+    FROM settlement_lines GROUP BY order_id),
 c AS (
     SELECT o.id AS order_id, o.payable, o.refunded_amount, coalesce(p.paid, 0) AS paid,
-           coalesce(p.refunds, 0) AS refunds, coalesce(p.receivable, 0) AS receivable,
-           coalesce(p.commission, 0) AS commission, coalesce(p.subsidy, 0) AS subsidy, coalesce(p.other, 0) AS other
-    FROM orders o LEFT JOIN p ON p.order_id = o.id
-    WHERE o.paid_at IS NOT NULL OR p.order_id IS NOT NULL),
+           coalesce(p.refunds, 0) AS refunds,
+           -- pending left + available credited − recovery still owed
+           coalesce(p.owed, 0) - coalesce(s.settled, 0) + coalesce(s.net, 0)
+             - (coalesce(p.recovery, 0) - coalesce(s.deducted, 0)) AS receivable,
+           coalesce(p.commission, 0) + coalesce(s.commission, 0) AS commission,
+           coalesce(p.subsidy, 0) + coalesce(s.subsidy, 0) AS subsidy, coalesce(p.other, 0) AS other
+    FROM orders o LEFT JOIN p ON p.order_id = o.id LEFT JOIN s ON s.order_id = o.id
+    WHERE o.paid_at IS NOT NULL OR p.order_id IS NOT NULL OR s.order_id IS NOT NULL),
 bad AS (
     SELECT * FROM c WHERE paid <> payable OR refunds <> refunded_amount OR other <> 0
                        OR paid <> receivable + commission - subsidy + refunds)
 SELECT (SELECT count(*) FROM c) AS checked, (SELECT count(*) FROM bad) AS bad,
        (SELECT coalesce(jsonb_agg(b), '[]') FROM (SELECT * FROM bad ORDER BY order_id LIMIT $1) b) AS listed
 """
+# a SETTLEMENT entry's postings, one per account, are the sums of the settlement lines naming it
+_ENTRIES = """
+WITH e AS (
+    SELECT p.entry_id,
+           coalesce(sum(p.amount) FILTER (WHERE p.account = 'MERCHANT_PENDING'), 0) AS pending,
+           coalesce(sum(p.amount) FILTER (WHERE p.account = 'PLATFORM_SUBSIDY'), 0) AS subsidy,
+           -coalesce(sum(p.amount) FILTER (WHERE p.account = 'PLATFORM_COMMISSION'), 0) AS commission,
+           -coalesce(sum(p.amount) FILTER (WHERE p.account = 'MERCHANT_REFUND_RECOVERY'), 0) AS deduction,
+           -coalesce(sum(p.amount) FILTER (WHERE p.account = 'MERCHANT_AVAILABLE'), 0) AS net
+    FROM journal_entries j JOIN postings p ON p.entry_id = j.id WHERE j.kind = 'SETTLEMENT' GROUP BY p.entry_id),
+l AS (
+    SELECT entry_id, sum(goods_amount + shipping) AS pending, sum(subsidy) AS subsidy, sum(commission) AS commission,
+           sum(deduction) AS deduction, sum(net) AS net
+    FROM settlement_lines GROUP BY entry_id)
+SELECT coalesce(e.entry_id, l.entry_id) AS entry_id FROM e FULL JOIN l ON l.entry_id = e.entry_id
+WHERE (coalesce(e.pending, 0), coalesce(e.subsidy, 0), coalesce(e.commission, 0), coalesce(e.deduction, 0),
+       coalesce(e.net, 0))
+      IS DISTINCT FROM (coalesce(l.pending, 0), coalesce(l.subsidy, 0), coalesce(l.commission, 0),
+                        coalesce(l.deduction, 0), coalesce(l.net, 0))
+ORDER BY 1 LIMIT $1
+"""
+# a line's pending: its split, less refunds before settlement, less what settlement moved on
+_LINES = """
+SELECT x.order_line_id, x.pending - coalesce(s.goods_amount, 0) AS pending
+FROM (SELECT order_line_id, -sum(amount) AS pending FROM postings
+      WHERE account = 'MERCHANT_PENDING' AND order_line_id IS NOT NULL GROUP BY order_line_id) x
+LEFT JOIN settlement_lines s ON s.kind = 'SALE' AND s.order_line_id = x.order_line_id
+WHERE x.pending - coalesce(s.goods_amount, 0) < 0 OR (s.id IS NOT NULL AND x.pending <> s.goods_amount)
+ORDER BY 1 LIMIT $1
+"""
 _STATEMENTS = """
 WITH l AS (
-    SELECT split_part(entry_id, ':', 2)::date AS run_day, owner_id AS merchant_id, -sum(amount) AS net
-    FROM postings WHERE account = 'MERCHANT_AVAILABLE' AND entry_id LIKE 'settlement:%'
+    SELECT split_part(p.entry_id, ':', 2)::date AS run_day, p.owner_id AS merchant_id, -sum(p.amount) AS net
+    FROM journal_entries j JOIN postings p ON p.entry_id = j.id
+    WHERE j.kind = 'SETTLEMENT' AND p.account = 'MERCHANT_AVAILABLE'
     GROUP BY 1, 2),
 s AS (SELECT run_day, merchant_id, net FROM settlement_statements)
 SELECT coalesce(s.merchant_id, l.merchant_id) AS merchant_id, coalesce(s.run_day, l.run_day) AS run_day,
@@ -122,9 +166,8 @@ async def audit(conn: asyncpg.Connection, limit: int = 20,
     r.orders_checked, r.unreconciled_orders = row["checked"], row["bad"]
     r.unreconciled = [OrderMismatch(**{k: int(v) for k, v in o.items()}) for o in row["listed"]]
     progress(f"audit: {r.orders_checked} orders, {r.unreconciled_orders} not reconciled; lines and statements")
-    r.negative_pending_lines = [(x["order_line_id"], int(x["pending"])) for x in await conn.fetch(
-        "SELECT order_line_id, -sum(amount) AS pending FROM postings WHERE account = 'MERCHANT_PENDING'"
-        " AND order_line_id IS NOT NULL GROUP BY order_line_id HAVING sum(amount) > 0 ORDER BY 1 LIMIT $1", limit)]
+    r.negative_pending_lines = [(x["order_line_id"], int(x["pending"])) for x in await conn.fetch(_LINES, limit)]
+    r.settlement_entry_mismatches = [x["entry_id"] for x in await conn.fetch(_ENTRIES, limit)]
     r.statements_checked = await conn.fetchval("SELECT count(*) FROM settlement_statements")
     r.statement_mismatches = [StatementMismatch(x["merchant_id"], x["run_day"], x["statement_net"], x["ledger_net"])
                               for x in await conn.fetch(_STATEMENTS, limit)]
@@ -141,8 +184,10 @@ def report(r: AuditResult) -> list[str]:
     out += [f"  order {o.order_id}: payable {o.payable} paid {o.paid}; refunded {o.refunded_amount} refunds {o.refunds};"
             f" receivable {o.receivable} + commission {o.commission} - subsidy {o.subsidy} + refunds {o.refunds}"
             f" = {o.receivable + o.commission - o.subsidy + o.refunds}; other accounts {o.other}" for o in r.unreconciled]
-    out.append(f"lines with negative pending: {len(r.negative_pending_lines)}")
+    out.append(f"lines with negative pending (or pending left once settled): {len(r.negative_pending_lines)}")
     out += [f"  line {line}: pending {p}" for line, p in r.negative_pending_lines]
+    out.append(f"settlement entries not the sums of their lines: {len(r.settlement_entry_mismatches)}")
+    out += [f"  {entry_id}" for entry_id in r.settlement_entry_mismatches]
     out.append(f"statements: {r.statements_checked} checked, {len(r.statement_mismatches)} not matching the ledger")
     out += [f"  merchant {s.merchant_id} {s.run_day}: statement {s.statement_net}, ledger {s.ledger_net}"
             for s in r.statement_mismatches]

@@ -13,8 +13,10 @@ MERCHANT_REFUND_RECOVERY (the available balance may go negative, §10.1).
 
 Set-based: orders in batches (their rows locked FOR SHARE, so no refund or after-sale of them
 lands half-way), each batch one transaction of a few statements writing `settlement_lines`
-(the claim: unique per line, per order's shipping, per refund line), one SETTLEMENT entry per
-merchant in the batch and its postings, checked with `journal.check_balanced`. Every batch
+(the claim: unique per line, per order's shipping, per refund line; each names its entry), one
+SETTLEMENT entry per merchant in the batch with one posting per account (the sums of its lines:
+a million lines make a few thousand postings, not millions), checked with
+`journal.check_balanced`. Every batch
 takes one advisory lock, so two workers running runs at once take turns batch by batch and
 each line is settled once; a re-run finds nothing left and changes nothing. The statement per
 merchant and run is the sum of its lines, written (and its event emitted) when it changes.
@@ -103,16 +105,18 @@ _ENTRIES = """
 INSERT INTO journal_entries (id, kind, occurred_at, merchant_id, operator)
 SELECT DISTINCT entry_id, 'SETTLEMENT', $1::timestamptz, merchant_id, $2::text FROM _settle
 """
+# one posting per account and entry: the lines themselves are in settlement_lines (entry_id),
+# and `ecom ledger audit` proves each entry's postings are its lines' sums
 _POSTINGS = """
-INSERT INTO postings (entry_id, account, owner_id, amount, order_id, order_line_id, occurred_at)
-SELECT s.entry_id, p.account, p.owner_id, p.amount, s.order_id, s.order_line_id, $1::timestamptz
+INSERT INTO postings (entry_id, account, owner_id, amount, occurred_at)
+SELECT s.entry_id, p.account, p.owner_id, sum(p.amount), $1::timestamptz
 FROM _settle s CROSS JOIN LATERAL (VALUES
     ('MERCHANT_PENDING', s.merchant_id, s.goods_amount + s.shipping),
     ('PLATFORM_SUBSIDY', 0::bigint, s.subsidy),
     ('PLATFORM_COMMISSION', 0::bigint, -s.commission),
     ('MERCHANT_REFUND_RECOVERY', s.merchant_id, -s.deduction),
     ('MERCHANT_AVAILABLE', s.merchant_id, -s.net)) AS p (account, owner_id, amount)
-WHERE p.amount <> 0
+GROUP BY s.entry_id, p.account, p.owner_id HAVING sum(p.amount) <> 0
 """
 _STATEMENTS = """
 INSERT INTO settlement_statements AS st (merchant_id, run_day, cycle, lines, goods_amount, subsidy, commission,

@@ -218,3 +218,30 @@ async def test_a_payment_after_its_order_was_cancelled_stays_in_clearing_and_is_
                                         (f"refund:{refund['id']}", "CLEARING", 700)]
     assert not await db.fetchval("SELECT count(*) FROM postings WHERE account LIKE 'MERCHANT%' AND owner_id = $1",
                                  mk.shops[0].merchant)
+
+
+async def test_the_daily_cron_settles_yesterday_and_missed_days_once(db):
+    """workers/settlement.py: every day of the last week without a finished run is settled,
+    oldest first; ticking again changes nothing. A run for a day not over yet is refused."""
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from app.errors import DomainError
+    from workers.settlement import settle_due_days
+    mk = await market(db, merchants=1)
+    today = datetime.now(UTC).date()
+    async with db.transaction() as conn:
+        order = await place_paid(conn, mk, 0, [L(1, 1000, rate="0.05")])
+        await complete(conn, order, at(today - timedelta(days=10)))
+    assert await settle_due_days({"db": db}) >= 1
+    st = await db.fetchrow("SELECT run_day, net FROM settlement_statements WHERE merchant_id = $1",
+                           mk.shops[0].merchant)
+    assert (st["run_day"], st["net"]) == (today - timedelta(days=3), 950)   # the first day it was due
+    days = await db.fetchval("SELECT count(*) FROM settlement_runs WHERE run_day BETWEEN $1 AND $2 AND status = 'DONE'",
+                             today - timedelta(days=7), today - timedelta(days=1))
+    assert days == 7
+    assert await settle_due_days({"db": db}) == 0
+    with pytest.raises(DomainError):
+        settlement.check_run_day(today, datetime.now(UTC))
+    settlement.check_run_day(today - timedelta(days=1), datetime.now(UTC))

@@ -245,3 +245,18 @@ async def test_the_daily_cron_settles_yesterday_and_missed_days_once(db):
     with pytest.raises(DomainError):
         settlement.check_run_day(today, datetime.now(UTC))
     settlement.check_run_day(today - timedelta(days=1), datetime.now(UTC))
+
+
+async def test_a_self_operated_order_settles_to_the_platforms_own_merchant_at_rate_0(db):
+    """The rate stored at placement for self-operated goods is 0 (app/merchants/commission.py):
+    the platform's own merchant is settled like any other, with no commission."""
+    mk = await market(db, merchants=1)
+    own = mk.shops[0].merchant
+    await db.fetchval("UPDATE merchants SET kind = 'SELF_OPERATED' WHERE id = $1 RETURNING id", own)
+    async with db.transaction() as conn:
+        order = await place_paid(conn, mk, 0, [L(2, 1234, share_p=68, rate="0")], shipping=500)
+        await complete(conn, order, at(date(2026, 11, 2)))
+    await settlement.run(db, date(2026, 11, 12))
+    st = await _statement(db, own, date(2026, 11, 12))
+    # 24.68 − 0.68 paid + 0.68 subsidy, no commission, 5.00 shipping
+    assert (st["goods_amount"], st["subsidy"], st["commission"], st["shipping"], st["net"]) == (2400, 68, 0, 500, 2968)

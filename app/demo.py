@@ -1045,8 +1045,10 @@ async def _seed_settlement_demo(conn: asyncpg.Connection):
     for n, (g, quantity, platform_share, shipping) in enumerate(
             [(goods[0], 2, 1000, 800), (goods[1 % len(goods)], 1, 0, 0)], 1):
         gross = quantity * g["price"]
-        share = platform_share if coupon else 0
+        share = min(platform_share, gross // 10) if coupon else 0
         payable = gross - share + shipping
+        if payable == 0:
+            continue
         po = await conn.fetchval(
             "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, status, goods_total, total_discount,"
             " shipping_total, payable, pricing, expires_at, paid_at, paid_by_payment_id) VALUES ($1, $2, 'demo',"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 
 from app.config import Settings, get_settings
 
@@ -37,6 +38,24 @@ def cmd_seed(args) -> None:
             await seed_demo(db, scale_skus=args.scale_skus, progress=_step)
         finally:
             await db.close()
+    asyncio.run(run())
+
+
+def cmd_credit_billing(args) -> None:
+    from app.credit.billing import run_billing
+    from app.db import Database
+    settings = get_settings()
+    _require_urls(settings, redis=False)
+    day = date.fromisoformat(args.date) if args.date else datetime.now(UTC).date()
+
+    async def run():
+        db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+        try:
+            result = await run_billing(db, settings, day, progress=_step)
+        finally:
+            await db.close()
+        _step(f"billed {day}: {result.overdue} bills newly overdue, {result.penalised} penalised, "
+              f"{result.reminded} reminders, {result.overdue_notices} overdue notices")
     asyncio.run(run())
 
 
@@ -282,6 +301,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scale-skus", type=int, default=0,
                    help="also generate products until the catalog has this many SKUs (benchmarks)")
     p.set_defaults(func=cmd_seed)
+    p = sub.add_parser("credit-billing", help="the daily credit billing run: overdue bills, penalties, reminders")
+    p.add_argument("--date", help="the day to bill, YYYY-MM-DD (default: today, UTC); safe to run again")
+    p.set_defaults(func=cmd_credit_billing)
     p = sub.add_parser("create-admin", help="create an admin account (or reset its password)")
     p.add_argument("username")
     p.add_argument("--password", help="default: $ADMIN_PASSWORD or a prompt")

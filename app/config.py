@@ -1,5 +1,6 @@
 """One settings object, read from the environment (and `.env` if present)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     fulfilment_push_backoff_seconds: float = 1.0
     fulfilment_push_timeout_seconds: float = 10.0
     fulfilment_sweep_after_seconds: float = 10.0  # a PENDING shipment not pushed after this is pushed again
+    fulfilment_push_batch: int = Field(default=100, ge=1)  # shipments of paid orders per push job (pushed concurrently)
     # Sandbox partner systems (warehouses, suppliers): one secret for all of them (the demo rows
     # store it), and their defaults; a signed control call overrides them per partner
     sandbox_partner_secret: str = DEV_PARTNER_SECRET
@@ -102,6 +104,15 @@ class Settings(BaseSettings):
     sandbox_carrier_step_ms: int = 2000           # between the sandbox carrier's tracking events
     # Carriers sign their tracking webhooks with this; the development default is refused in production
     logistics_webhook_secret: str = DEV_LOGISTICS_SECRET
+    # Consumer credit (app/credit/, docs/credit.md): a rejected applicant may apply again after this
+    credit_reapply_days: int = 30
+    # bills (§8.1): penalty per overdue day on unpaid principal + fee, after the grace days; the
+    # due-soon reminder goes out this many days before the due date
+    credit_penalty_daily_rate: Decimal = Decimal("0.0005")
+    credit_grace_days: int = 0
+    credit_reminder_days: int = 3
+    # when a loan is sold to a funder (§8.1): at the credit payment, or once its orders are received
+    credit_financing_time: Literal["PAYMENT", "RECEIPT"] = "PAYMENT"
     # Virtual goods (app/topup/): a top-up not recharged this long after payment is refunded;
     # a supplier call not answered within topup_http_timeout_seconds is an unknown outcome
     topup_deadline_seconds: int = 10 * 60

@@ -26,6 +26,7 @@ from app.auth.service import create_staff
 from app.catalog import warehouses
 from app.catalog.index import refresh_product_index
 from app.config import get_settings
+from app.credit import lines as credit_lines
 from app.db import Database
 from app.ledger import postings as ledger
 from app.ledger import settlement
@@ -450,6 +451,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_address_book(conn)
         await _seed_topup_supplier(conn)
         await _seed_aftersale_demo(conn)
+        await _seed_credit(conn)
         await _seed_ledger_of_demo_orders(conn)
         settle = await _seed_settlement_demo(conn)
     if settle:
@@ -457,6 +459,20 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
+
+
+DEMO_ID_NUMBER = "11010519960520123X"     # a valid (made-up) resident ID: born 1996-05-20
+
+
+async def _seed_credit(conn: asyncpg.Connection) -> None:
+    """The demo buyer applies for credit (scored like anyone: ¥25,000 a month at 30 ⇒ tier A,
+    ¥50,000), so checkout previews list installment plans. Once. No interest-free offer: it would
+    change every demo checkout's fees (the back office creates one to try it)."""
+    buyer = await conn.fetchval("SELECT id FROM buyers WHERE phone = $1", DEMO_LOGINS[0][1])
+    if await conn.fetchval("SELECT 1 FROM credit_applications WHERE buyer_id = $1", buyer):
+        return
+    now = datetime.now(UTC)
+    await credit_lines.apply(conn, get_settings(), buyer, DEMO_ID_NUMBER, 2_500_000, DEMO_LOGINS[0][1], 10, now)
 
 
 # the platform's warehouses are run by sandbox partner systems (app/sandbox/partners.py): paid

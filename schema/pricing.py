@@ -28,6 +28,7 @@ from app.errors import CommonError, DomainError
 from app.pricing import model as m
 from schema.cart_access import HasCart, cart_owner
 from schema.context import Info
+from schema.credit import InstallmentPlans, installment_plans
 from schema.errors import PublicError
 from schema.ids import gid, input_pks
 from schema.scalars import Money
@@ -155,6 +156,13 @@ class CheckoutPricing:
     hints: list[ThresholdHint]
     approximate: bool = strawberry.field(
         description="True when the cart was too large for the exhaustive best-price search.")
+    sku_ids: strawberry.Private[tuple[int, ...]] = ()
+    merchant_ids: strawberry.Private[tuple[int, ...]] = ()
+
+    @strawberry.field(description="The installment plans (CREDIT channel) the caller may pay this checkout with, "
+                                  "each with its schedule; or why there are none (docs/credit.md).")
+    async def installment_plans(self, info: Info) -> InstallmentPlans:
+        return await installment_plans(info, self.payable, list(self.sku_ids), list(self.merchant_ids))
 
     @classmethod
     def from_result(cls, r: m.PricingResult) -> "CheckoutPricing":
@@ -175,6 +183,7 @@ class CheckoutPricing:
                                  current_discount=h.current_discount, next_discount=h.next_discount)
                    for h in r.hints],
             approximate=r.approximate,
+            sku_ids=tuple(x.sku_id for x in r.lines), merchant_ids=tuple(x.merchant_id for x in r.merchants),
         )
 
 

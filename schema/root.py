@@ -18,6 +18,7 @@ from schema.cart import CartMutation, CartQuery
 from schema.catalog.browse import BrowseQuery
 from schema.catalog.products import ProductMutation, ProductQuery
 from schema.catalog.setup import CatalogSetupMutation, CatalogSetupQuery
+from schema.credit import CreditMutation, CreditQuery
 from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
@@ -36,14 +37,15 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
-            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery, LedgerQuery):
+            PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
+            CreditQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation, LedgerMutation):
+               AccountMutation, CreditMutation, LedgerMutation):
     pass
 
 

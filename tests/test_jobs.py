@@ -1,15 +1,16 @@
 """Jobs started by events (app/jobs.py): the relay hands each published batch to the reactions,
-which enqueue one job per event under a job id, so an event relayed twice starts one job."""
+grouped by type, which enqueue their jobs under job ids, so an event relayed twice starts one job."""
 
 import uuid
 
-from app.events import emit, relay_outbox
-from app.jobs import start_reactions
+from app.events import Event, emit, relay_outbox
+from app.jobs import per_event, start_reactions
 
 
 async def test_a_published_event_starts_its_job_once(db, redis):
     marker = uuid.uuid4().hex
-    reactions = {f"TEST_{marker}": [lambda ev: [("react_to_test", (ev.payload["n"],), f"test-reaction:{ev.payload['n']}")]]}
+    reactions = {f"TEST_{marker}": [per_event(lambda ev: [("react_to_test", (ev.payload["n"],),
+                                                            f"test-reaction:{ev.payload['n']}")])]}
     relayed = []
 
     async def on_published(events):
@@ -29,3 +30,15 @@ async def test_a_published_event_starts_its_job_once(db, redis):
     assert [j for j in await redis.zrange("arq:queue", 0, -1) if marker in j] == [job_id]
     await redis.delete(f"arq:job:{job_id}")
     await redis.zrem("arq:queue", job_id)
+
+
+async def test_a_reaction_sees_its_types_events_of_a_batch_at_once(redis):
+    """One call per type per batch, the events in published order: what lets one job serve many."""
+    seen: list[list[int]] = []
+
+    def react(events):
+        seen.append([e.id for e in events])
+        return []
+    events = [Event(i, "test", kind, None, {}, "") for i, kind in enumerate(["A", "B", "A", "A", "B"])]
+    await start_reactions(redis, {"A": [react], "C": [react]}, events)
+    assert seen == [[0, 2, 3]]

@@ -11,7 +11,7 @@ from arq import Retry, cron
 from app.aftersale import jobs, service, withdrawal
 from app.events import Event
 from app.fulfilment.partners import PartnerUnavailable
-from app.jobs import JobCall
+from app.jobs import JobCall, per_event
 from app.payments.jobs import enqueue_refund
 
 log = structlog.get_logger(__name__)
@@ -85,7 +85,7 @@ async def sweep_after_sale_withdrawals(ctx: dict) -> int:
     return done
 
 
-REACTIONS = {"SHIPMENT_SIGNED": _reship_signed}
+REACTIONS = {"SHIPMENT_SIGNED": per_event(_reship_signed)}
 FUNCTIONS = [withdraw_and_refund, complete_exchange, approve_silent_after_sales, close_silent_after_sales, sweep_after_sale_withdrawals]
 CRON_JOBS = [
     cron(approve_silent_after_sales, minute=set(range(0, 60, 5)), second=10, unique=True),

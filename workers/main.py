@@ -23,13 +23,15 @@ from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
-from workers import aftersale, catalog, fulfilment, orders, payments, settlement, topup
+from workers import aftersale, catalog, credit, fulfilment, orders, payments, settlement, topup
 
 log = structlog.get_logger("worker")
 
+# every job family: its FUNCTIONS, CRON_JOBS and REACTIONS
+FAMILIES = (aftersale, catalog, credit, orders, payments, fulfilment, topup, settlement)
 # the jobs events start (app/jobs.py): event type → each job family's reactions to it
 REACTIONS: dict[str, list[Reaction]] = {}
-for family in (aftersale, catalog, orders, payments, fulfilment, topup):
+for family in FAMILIES:
     for event_type, reaction in getattr(family, "REACTIONS", {}).items():
         REACTIONS.setdefault(event_type, []).append(reaction)
 
@@ -136,12 +138,9 @@ def _redis_settings():
 
 
 class WorkerSettings:
-    functions = [riding_out_outages(f, retry=True)
-                 for f in (*aftersale.FUNCTIONS, *catalog.FUNCTIONS, *orders.FUNCTIONS, *payments.FUNCTIONS,
-                           *fulfilment.FUNCTIONS, *topup.FUNCTIONS, *settlement.FUNCTIONS)]
+    functions = [riding_out_outages(f, retry=True) for family in FAMILIES for f in family.FUNCTIONS]
     cron_jobs = [dataclasses.replace(c, coroutine=riding_out_outages(c.coroutine, retry=False))
-                 for c in (*aftersale.CRON_JOBS, *catalog.CRON_JOBS, *orders.CRON_JOBS, *payments.CRON_JOBS,
-                           *fulfilment.CRON_JOBS, *topup.CRON_JOBS, *settlement.CRON_JOBS)]
+                 for family in FAMILIES for c in family.CRON_JOBS]
     on_startup = startup
     on_shutdown = shutdown
     on_job_start = bind_job_id

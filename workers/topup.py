@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from arq import Retry, cron
 
 from app.events import Event
-from app.jobs import JobCall, enqueue
+from app.jobs import JobCall, enqueue, per_event
 from app.payments import jobs as payment_jobs
 from app.topup import service
 
@@ -50,6 +50,6 @@ def start_purchase(ev: Event) -> list[JobCall]:
     return [(BUY_TOPUP, (order_id,), f"topup:{order_id}")]
 
 
-REACTIONS = {"ORDER_PAID": start_purchase}
+REACTIONS = {"ORDER_PAID": per_event(start_purchase)}
 FUNCTIONS = [buy_topup, sweep_topups]
 CRON_JOBS = [cron(sweep_topups, second=set(range(0, 60, 5)), unique=True, run_at_startup=True)]

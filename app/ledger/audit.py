@@ -2,8 +2,8 @@
 
 1. all postings sum to 0 and every entry sums to 0;
 2. every order reconciles (docs/ledger.md "Reconciliation"): paid = the CLEARING its split
-   took (= its payable once paid), refunds = the CASH paid back to the buyer (= its refunded
-   amount), and
+   took (= its payable once paid), refunds = what the buyer was paid back (REFUNDS owed, CASH
+   paid out: = its refunded amount), and
        paid = merchant receivable + commission − subsidy + refunds
    from the postings naming the order (split, refunds) and its settlement lines (what the runs
    moved on: a SETTLEMENT entry posts one sum per account, its lines say what it is made of):
@@ -72,12 +72,12 @@ _ORDERS = """
 WITH p AS (
     SELECT order_id,
            coalesce(sum(amount) FILTER (WHERE account = 'CLEARING'), 0) AS paid,
-           -coalesce(sum(amount) FILTER (WHERE account = 'CASH'), 0) AS refunds,
+           -coalesce(sum(amount) FILTER (WHERE account IN ('CASH', 'REFUNDS')), 0) AS refunds,
            -coalesce(sum(amount) FILTER (WHERE account IN ('MERCHANT_PENDING', 'MERCHANT_AVAILABLE')), 0) AS owed,
            coalesce(sum(amount) FILTER (WHERE account = 'MERCHANT_REFUND_RECOVERY'), 0) AS recovery,
            -coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_COMMISSION'), 0) AS commission,
            coalesce(sum(amount) FILTER (WHERE account = 'PLATFORM_SUBSIDY'), 0) AS subsidy,
-           coalesce(sum(amount) FILTER (WHERE account NOT IN ('CLEARING', 'CASH', 'MERCHANT_PENDING',
+           coalesce(sum(amount) FILTER (WHERE account NOT IN ('CLEARING', 'CASH', 'REFUNDS', 'MERCHANT_PENDING',
                'MERCHANT_AVAILABLE', 'MERCHANT_REFUND_RECOVERY', 'PLATFORM_COMMISSION', 'PLATFORM_SUBSIDY')), 0)
              AS other
     FROM postings WHERE order_id IS NOT NULL GROUP BY order_id),

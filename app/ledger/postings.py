@@ -6,9 +6,10 @@ their own transaction, so money and status commit together:
   then stays in clearing until its refund takes it out again (`post_refund`, order None).
 - `split`: a paid order's money leaves CLEARING onto its merchant's pending, per line (its paid
   amount) and for the shipping, entry `order:<id>:split` — a replayed callback posts once.
-- `post_refund`: a confirmed refund, per line of the unit split (§4.6): before the line is
-  settled it lowers the merchant's pending; after, the buyer is paid at once and the merchant
-  owes `paid + subsidy − commission returned` on MERCHANT_REFUND_RECOVERY, deducted by its next
+- `post_refund`: a confirmed refund, per line of the unit split (§4.6), owed to the buyer on
+  REFUNDS (`refund:<id>`) and paid out of CASH (`refund:<id>:paid`): before the line is settled
+  it lowers the merchant's pending; after, the buyer is paid at once and the merchant owes
+  `paid + subsidy − commission returned` on MERCHANT_REFUND_RECOVERY, deducted by its next
   settlement run (app/ledger/settlement.py).
 
 docs/ledger.md has the accounts each movement touches, with a worked example.
@@ -116,9 +117,15 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
     settles the order's lines meanwhile): entry `refund:<id>`. A refund of no order (a late or
     duplicate payment) comes out of clearing."""
     entry_id, amount = f"refund:{refund['id']}", refund["amount"]
+    # the provider paid it back on the original channel: what the buyer is owed leaves cash (a
+    # credit order's refund will settle REFUNDS against the loan instead, docs/credit.md)
+    paid_out = Entry(f"{entry_id}:paid", "REFUND_PAID", now, transfer(
+        amount, (Account.REFUNDS, PLATFORM), (Account.CASH, PLATFORM), order_id=refund["order_id"]),
+        order_id=refund["order_id"])
     if refund["order_id"] is None:
         await post(conn, [Entry(entry_id, "REFUND", now,
-                                transfer(amount, (Account.CLEARING, PLATFORM), (Account.CASH, PLATFORM)))])
+                                transfer(amount, (Account.CLEARING, PLATFORM), (Account.REFUNDS, PLATFORM))),
+                          paid_out])
         return
     order = await conn.fetchrow("SELECT id, merchant_id, shipping FROM orders WHERE id = $1", refund["order_id"])
     oid, m = order["id"], order["merchant_id"]
@@ -137,16 +144,16 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
     for p in parts:
         line = p.order_line_id
         if not p.after_settlement:
-            postings += transfer(p.paid, (Account.MERCHANT_PENDING, m), (Account.CASH, PLATFORM), order_id=oid,
+            postings += transfer(p.paid, (Account.MERCHANT_PENDING, m), (Account.REFUNDS, PLATFORM), order_id=oid,
                                  order_line_id=line)
             continue
         postings += [Posting(Account.MERCHANT_REFUND_RECOVERY, p.recovery, m, oid, line),
                      Posting(Account.PLATFORM_COMMISSION, p.commission_returned, PLATFORM, oid, line),
                      Posting(Account.PLATFORM_SUBSIDY, -p.subsidy, PLATFORM, oid, line),
-                     Posting(Account.CASH, -p.paid, PLATFORM, oid, line)]
+                     Posting(Account.REFUNDS, -p.paid, PLATFORM, oid, line)]
     owed_by = Account.MERCHANT_REFUND_RECOVERY if order_settled else Account.MERCHANT_PENDING
-    postings += transfer(order_level, (owed_by, m), (Account.CASH, PLATFORM), order_id=oid)
-    written = await post(conn, [Entry(entry_id, "REFUND", now, postings, merchant_id=m, order_id=oid)])
+    postings += transfer(order_level, (owed_by, m), (Account.REFUNDS, PLATFORM), order_id=oid)
+    written = await post(conn, [Entry(entry_id, "REFUND", now, postings, merchant_id=m, order_id=oid), paid_out])
     if not written:
         return
     rows: list[tuple[int | None, list[int], int, int, int, bool, int]] = [(p.order_line_id, p.units, p.paid, p.subsidy, p.commission_returned, p.after_settlement, p.recovery)

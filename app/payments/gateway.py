@@ -3,6 +3,7 @@ pays) and refund, each request signed with the provider's shared secret. Today t
 is the sandbox (app/sandbox/), which speaks this API; a real one gets its own adapter here."""
 
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -15,15 +16,75 @@ PROVIDER_TIMEOUT_SECONDS = 10
 MAX_CONNECTIONS = 100
 
 
+POOLS = 10     # the shared client's connections are spread over this many pools (`_Pools`)
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response body that tells its pool when it is closed (the connection is free again)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream, self._release = stream, release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            self._release()
+
+
+class _Pools(httpx.AsyncBaseTransport):
+    """httpx's own transport, as `pools` pools of an equal share of the connections, each request
+    sent through the pool with the fewest in flight. httpcore's pool looks at every one of its
+    connections on every request and every response (a readability probe of each idle socket, and
+    a scan quadratic in idle connections: encode/httpcore#1035), so one pool of 100 connections
+    busy with pushes spent more CPU on that bookkeeping than on the requests (docs/PERFORMANCE.md).
+    With no more requests in flight than connections, the least busy pool always has one free:
+    no request waits in a pool."""
+
+    def __init__(self, max_connections: int, pools: int) -> None:
+        share = max(1, max_connections // pools)
+        self._pools = [httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=share,
+                                                                    max_keepalive_connections=share))
+                       for _ in range(pools)]
+        self._in_flight = [0] * pools
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        i = min(range(len(self._pools)), key=self._in_flight.__getitem__)
+        self._in_flight[i] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._in_flight[i] -= 1
+        try:
+            response = await self._pools[i].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(response.status_code, headers=response.headers,
+                              stream=_Released(response.stream, release), extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
 def http_client() -> httpx.AsyncClient:
     """The process's one HTTP client (API: app.state.http, made in the lifespan; worker:
-    ctx["http"], made at startup): its connection pool is reused by every call instead of a new
-    pool and TLS handshake per payment, refund or sandbox callback. Every connection it may open
-    is kept alive (httpx keeps 20 by default): with the worker's 100 jobs pushing at once, the
-    other 80 would be a new TCP connection per request, on both sides (docs/PERFORMANCE.md)."""
-    return httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS,
-                             limits=httpx.Limits(max_connections=MAX_CONNECTIONS,
-                                                 max_keepalive_connections=MAX_CONNECTIONS))
+    ctx["http"], made at startup): its connections are reused by every call instead of a new
+    pool and TLS handshake per payment, refund, push or sandbox callback. Every connection it may
+    open is kept alive (httpx keeps 20 by default): with the worker's pushes in flight at once,
+    the other 80 would be a new TCP connection per request, on both sides. They are spread over
+    `POOLS` pools (`_Pools`), so the client's bookkeeping per request stays small
+    (docs/PERFORMANCE.md)."""
+    return httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS, transport=_Pools(MAX_CONNECTIONS, POOLS))
 
 
 class ProviderUnavailable(Exception):

@@ -27,6 +27,7 @@ class CreditRejection(StrEnum):
     INVALID_ID = "INVALID_ID"
     AGE_NOT_ELIGIBLE = "AGE_NOT_ELIGIBLE"
     BLACKLISTED = "BLACKLISTED"
+    ID_ALREADY_USED = "ID_ALREADY_USED"
     PHONE_NOT_VERIFIED = "PHONE_NOT_VERIFIED"
     INCOME_TOO_LOW = "INCOME_TOO_LOW"
     SCORE_TOO_LOW = "SCORE_TOO_LOW"
@@ -54,6 +55,7 @@ class CreditFacts:
     account_days: int            # days since registration
     completed_orders: int
     after_sales: int             # after-sale requests over the buyer's life
+    id_holds_other_line: bool = False   # the same ID number opened another account's credit line
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def score(facts: CreditFacts, today: date) -> CreditDecision:
         return reject(CreditRejection.AGE_NOT_ELIGIBLE, [("AGE_OUT_OF_RANGE", 0)])
     if facts.blacklisted:
         return reject(CreditRejection.BLACKLISTED, [("BLACKLIST_HIT", 0)])
+    if facts.id_holds_other_line:
+        return reject(CreditRejection.ID_ALREADY_USED, [("ID_HOLDS_ANOTHER_LINE", 0)])
     if facts.account_phone is None or facts.phone.strip() != facts.account_phone:
         return reject(CreditRejection.PHONE_NOT_VERIFIED, [("PHONE_MISMATCH", 0)])
     if facts.monthly_income < MIN_INCOME:

@@ -283,7 +283,7 @@ async def test_an_exchange_completes_when_its_reship_is_signed(api, http, db, se
                                " AND (payload->>'shipment_id')::bigint = $1", reship)
     ev = Event(id=signed["id"], topic="fulfilment", type="SHIPMENT_SIGNED", payload=signed["payload"],
                merchant_id=signed["merchant_id"], created_at="")
-    calls = REACTIONS["SHIPMENT_SIGNED"](ev)
+    calls = REACTIONS["SHIPMENT_SIGNED"]([ev])
     assert calls == [("complete_exchange", (_pk(case),), f"after-sale-exchange:{_pk(case)}")]
     ctx = {"db": db}
     assert await complete_exchange(ctx, _pk(case)) is True

@@ -7,17 +7,9 @@ from datetime import date
 import pytest
 
 from app.risk.credit_scoring import CreditFacts, CreditRejection, CreditTier, birth_date, score
+from tests.credit.helpers import resident_id
 
 TODAY = date(2026, 12, 1)
-
-
-def resident_id(first17: str) -> str:
-    """The check character by the ISO 7064 MOD 11-2 recursion (not the weighted sum the code uses)."""
-    p = 0
-    for c in first17:
-        p = ((p + int(c)) * 2) % 11
-    check = (12 - p) % 11
-    return first17 + ("X" if check == 10 else str(check))
 
 
 def facts(born: str, **changes) -> CreditFacts:
@@ -63,6 +55,7 @@ def test_points_pick_the_tier_and_the_limit(changes, born, tier, limit, total):
     ({"phone": "13900139000"}, "19960520", CreditRejection.PHONE_NOT_VERIFIED),
     ({"account_phone": None}, "19960520", CreditRejection.PHONE_NOT_VERIFIED),
     ({"monthly_income": 199_999}, "19960520", CreditRejection.INCOME_TOO_LOW),
+    ({"id_holds_other_line": True}, "19960520", CreditRejection.ID_ALREADY_USED),
     # ¥2,000 ⇒ 0, 22 ⇒ 0, new account, no orders: 500 < 560
     ({"monthly_income": 200_000, "account_days": 0, "completed_orders": 0, "after_sales": 0}, "20040101",
      CreditRejection.SCORE_TOO_LOW),

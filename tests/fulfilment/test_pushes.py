@@ -1,9 +1,12 @@
 """Pushes to the sandbox partners over real HTTP with a real arq burst worker: a partner failing
-twice then succeeding gets one parcel; the dead letter after N tries and the re-push; a push
-killed mid-flight and retried (or sent twice at once) makes no second parcel at the partner;
-the partner's notices (duplicates, late) have one effect; the intercept."""
+twice then succeeding gets one parcel; a batch job whose one partner fails records the others
+once and retries only that one; a relay batch of paid orders makes one job per chunk, under ids
+a re-published batch repeats; the dead letter after N tries and the re-push; a push killed
+mid-flight and retried (or sent twice at once) makes no second parcel at the partner; the
+partner's notices (duplicates, late) have one effect; the intercept."""
 
 import asyncio
+import functools
 from datetime import UTC, datetime
 
 import httpx
@@ -12,7 +15,8 @@ import pytest
 from app.auth.principal import Principal
 from app.events import Event
 from app.fulfilment import pushes, shipments
-from app.jobs import enqueue
+from app.jobs import enqueue, start_reactions
+from app.orders import service
 from tests.fulfilment.helpers import (
     control,
     make_partners,
@@ -22,6 +26,7 @@ from tests.fulfilment.helpers import (
     partner_view,
     run_jobs,
     stock,
+    unpaid_order,
 )
 from tests.jobs import wait_for
 from workers import fulfilment as jobs
@@ -41,7 +46,7 @@ async def _enqueue_paid(redis, db, order_id: int) -> None:
                             " AND (payload->>'order_id')::bigint = $1", order_id)
     ev = Event(id=row["id"], topic="order", type="ORDER_PAID", payload=row["payload"], merchant_id=row["merchant_id"],
                created_at="")
-    for function, args, job_id in jobs.pushes_of_paid_order(ev):
+    for function, args, job_id in jobs.pushes_of_paid_orders([ev]):
         await enqueue(redis, function, *args, job_id=job_id)
 
 
@@ -92,6 +97,80 @@ async def test_failing_twice_then_succeeding_is_one_parcel_then_shipped(db, sett
     timeline = await db.fetch("SELECT status FROM tracking_events WHERE shipment_id = $1 ORDER BY occurred_at",
                               phone["id"])
     assert [t["status"] for t in timeline] == ["COLLECTED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "SIGNED"]
+
+
+async def test_a_batch_records_what_was_accepted_once_and_retries_only_the_failing_one(db, settings, http, redis,
+                                                                                       goods):
+    await control(http, settings.sandbox_partner_secret, goods.wh_code, ship_delay_ms=60_000)
+    await control(http, settings.sandbox_partner_secret, goods.sup_code, fail_next=2, ship_delay_ms=60_000)
+    buyer = await new_buyer_id(db)
+    orders = [await unpaid_order(db, goods, buyer, lines) for lines in ({"phone": 1}, {"phone": 2}, {"gadget": 1},
+                                                                        {"phone": 1, "gadget": 1})]
+    async with db.transaction() as conn:       # paid together: one commit, so one relay batch
+        await service.mark_paid_many(conn, [(o.payment_order, None) for o in orders], datetime.now(UTC), "provider:test")
+    rows = await db.fetch("SELECT * FROM outbox WHERE event_type = 'ORDER_PAID'"
+                          " AND (payload->>'order_id')::bigint = ANY($1::bigint[]) ORDER BY id", [o.id for o in orders])
+    events = [Event(id=r["id"], topic=r["topic"], type=r["event_type"], payload=r["payload"],
+                    merchant_id=r["merchant_id"], created_at="") for r in rows]
+    made = [p for o in orders for p in (await parcels(db, o.id)).values()]
+    ids = sorted(p["id"] for p in made)
+    calls = jobs.pushes_of_paid_orders(events)
+    assert len(ids) == 5 and calls == [("push_shipments", (ids,), jobs.push_batch_job_id(ids))]   # one job
+
+    async def relayed():
+        return await db.fetchval("SELECT bool_and(published_at IS NOT NULL) FROM outbox WHERE id = ANY($1::bigint[])",
+                                 [e.id for e in events])
+    await wait_for(relayed, "the relay to start the reactions")
+    from workers.main import REACTIONS
+    await start_reactions(redis, REACTIONS, events)                            # published again: nothing new
+    assert [j for j in await redis.zrange("arq:queue", 0, -1) if j.startswith("push-shipment")] == [calls[0][2]]
+
+    for gadget in [p["id"] for p in made if p["kind"] == "DROPSHIP"]:
+        await _pushed_until(settings, db, gadget, {"ACCEPTED"})
+    pushed = await db.fetch("SELECT id, kind, status, push_attempts, partner_ref FROM shipments"
+                            " WHERE id = ANY($1::bigint[]) ORDER BY id", ids)
+    assert {r["status"] for r in pushed} == {"ACCEPTED"}
+    # the supplier failed both its parcels at the batch's first try; the phones were accepted then
+    assert {r["id"]: r["push_attempts"] for r in pushed} == {r["id"]: 2 if r["kind"] == "DROPSHIP" else 1
+                                                             for r in pushed}
+    accepted = await db.fetch("SELECT shipment_id, actor FROM shipment_status_history"
+                              " WHERE shipment_id = ANY($1::bigint[]) AND to_status = 'ACCEPTED'", ids)
+    assert sorted(a["shipment_id"] for a in accepted) == ids
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'SHIPMENT_ACCEPTED'"
+                             " AND (payload->>'shipment_id')::bigint = ANY($1::bigint[])", ids) == len(ids)
+    for r in pushed:            # each its own reference, one parcel each at its partner
+        at_partner = await partner_view(http, goods.sup_code if r["kind"] == "DROPSHIP" else goods.wh_code, r["id"])
+        assert (at_partner["pushes"], at_partner["partner_ref"]) == ("1", r["partner_ref"])
+    assert (await http.get(f"/sandbox/fulfilment/{goods.wh_code}/")).json()["created"] == 3
+    assert (await http.get(f"/sandbox/fulfilment/{goods.sup_code}/")).json()["created"] == 2
+
+
+async def test_a_relay_batch_of_paid_orders_is_one_job_per_chunk_under_stable_ids(redis):
+    """⌈shipments / batch⌉ jobs, named by their shipments: the same batch relayed again (in any
+    order) enqueues nothing new. MERCHANT parcels are not pushed."""
+    base = 10 ** 15 + int(datetime.now(UTC).timestamp() * 1000) * 100     # ids no real shipment has
+    shipments_of = [[[base + 1, "WAREHOUSE"]], [[base + 2, "DROPSHIP"], [base + 3, "MERCHANT"]], [],
+                    [[base + 4, "WAREHOUSE"], [base + 5, "WAREHOUSE"]], [[base + 6, "DROPSHIP"]]]
+    events = [Event(id=n, topic="order", type="ORDER_PAID", merchant_id=1, created_at="",
+                    payload={"order_id": n, "shipments": parcels, "virtual": False})
+              for n, parcels in enumerate(shipments_of)]
+    calls = jobs.pushes_of_paid_orders(events, batch=2)
+    chunks = [[base + 1, base + 2], [base + 4, base + 5], [base + 6]]
+    assert calls == [("push_shipments", (c,), jobs.push_batch_job_id(c)) for c in chunks]
+    assert jobs.pushes_of_paid_orders(events[::-1], batch=2) == calls
+    assert len({job_id for _, _, job_id in calls}) == 3
+    assert [c[1] for c in jobs.pushes_of_paid_orders(events)] == [([base + i for i in (1, 2, 4, 5, 6)],)]
+
+    reactions = {"ORDER_PAID": [functools.partial(jobs.pushes_of_paid_orders, batch=2)]}
+    job_ids = [job_id for _, _, job_id in calls]
+    try:
+        for _ in range(2):
+            await start_reactions(redis, reactions, events)
+            assert sorted(j for j in await redis.zrange("arq:queue", 0, -1) if j in job_ids) == sorted(job_ids)
+    finally:
+        for job_id in job_ids:
+            await redis.delete(f"arq:job:{job_id}")
+            await redis.zrem("arq:queue", job_id)
 
 
 async def test_dead_letter_after_n_tries_then_repush(db, settings, http, redis, goods):

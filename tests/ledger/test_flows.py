@@ -64,8 +64,8 @@ async def test_capture_split_refunds_before_and_after_settlement_through_the_rea
     assert await merchant_balances(db, order.merchant) == {
         "MERCHANT_PENDING": 0, "MERCHANT_AVAILABLE": 390, "MERCHANT_REFUND_RECOVERY": 0}
     refunds = await db.fetch("SELECT id FROM refunds WHERE order_id = $1", order.id)
-    assert len(refunds) == 2 and await db.fetchval(
-        "SELECT count(*) FROM journal_entries WHERE id = ANY($1)", [f"refund:{r['id']}" for r in refunds]) == 2
+    ids = [f"refund:{r['id']}{suffix}" for r in refunds for suffix in ("", ":paid")]
+    assert len(refunds) == 2 and await db.fetchval("SELECT count(*) FROM journal_entries WHERE id = ANY($1)", ids) == 4
     async with db.connection() as conn:
         result = await audit(conn)
     assert result.ok, result

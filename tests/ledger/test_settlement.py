@@ -210,12 +210,15 @@ async def test_a_payment_after_its_order_was_cancelled_stays_in_clearing_and_is_
         refund = await conn.fetchrow("INSERT INTO refunds (payment_id, amount, reason, idempotency_key, status)"
                                      " VALUES ($1, 700, 'LATE_PAYMENT', 'late-1', 'SUCCEEDED') RETURNING *", payment)
         await post_refund(conn, refund, at(date(2026, 11, 3)))
-    rows = await db.fetch("SELECT entry_id, account, amount FROM postings WHERE entry_id IN ($1, $2)"
-                          " ORDER BY entry_id, account", f"payment:{payment}:capture", f"refund:{refund['id']}")
+    rows = await db.fetch("SELECT entry_id, account, amount FROM postings WHERE entry_id IN ($1, $2, $3)"
+                          " ORDER BY entry_id, account", f"payment:{payment}:capture", f"refund:{refund['id']}",
+                          f"refund:{refund['id']}:paid")
     assert [tuple(r) for r in rows] == [(f"payment:{payment}:capture", "CASH", 700),
                                         (f"payment:{payment}:capture", "CLEARING", -700),
-                                        (f"refund:{refund['id']}", "CASH", -700),
-                                        (f"refund:{refund['id']}", "CLEARING", 700)]
+                                        (f"refund:{refund['id']}", "CLEARING", 700),
+                                        (f"refund:{refund['id']}", "REFUNDS", -700),
+                                        (f"refund:{refund['id']}:paid", "CASH", -700),
+                                        (f"refund:{refund['id']}:paid", "REFUNDS", 700)]
     assert not await db.fetchval("SELECT count(*) FROM postings WHERE account LIKE 'MERCHANT%' AND owner_id = $1",
                                  mk.shops[0].merchant)
 

@@ -1,0 +1,1 @@
+"""Consumer credit (DOMAIN §8, §8.1): credit lines, installment plans, loans, bills and repayment."""

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     aftersale_escalation_days: int = 7            # a rejection the buyer does not escalate is final after this
     risk_after_sale_max_requests: int = 5         # a buyer with this many after-sales in the window …
     risk_after_sale_window_days: int = 30         # … loses their auto-approval (app/risk/rules.py)
+    # Merchants (DOMAIN §10, docs/merchants.md)
+    merchant_deposit: int = 500_000               # the deposit (cents) an approval asks unless the reviewer sets one
+    merchant_deposit_pay_hours: int = 72          # a deposit payment order is open this long (then ask a new one)
+    staff_invitation_hours: int = 72              # an invitation code is good this long
     # The sandbox payment provider (app/sandbox/) and the callbacks it sends; on by default
     # except in production, where turning it on needs a real secret
     sandbox_enabled: bool | None = None

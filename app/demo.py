@@ -10,6 +10,7 @@ Virtual goods (phone top-up) are bought from the supplier at once; their SKUs ke
 stock in the platform's virtual-goods warehouse, which delivers to no region (no address).
 """
 
+import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -18,10 +19,12 @@ from decimal import Decimal
 from itertools import product as combinations
 
 import asyncpg
+from PIL import Image
 
 from app.aftersale import service as aftersale
 from app.aftersale.status import AfterSaleKind, AfterSaleReason
 from app.auth.passwords import hash_password
+from app.auth.principal import Principal
 from app.auth.service import create_staff
 from app.catalog import warehouses
 from app.catalog.index import refresh_product_index
@@ -30,8 +33,11 @@ from app.credit import lines as credit_lines
 from app.db import Database
 from app.ledger import postings as ledger
 from app.ledger import settlement
+from app.merchants import onboarding
+from app.orders import service as orders
 from app.supply import purchasing, suppliers
 from app.supply.status import PurchaseOrderAction
+from app.uploads.storage import new_key, storage_for
 
 DEMO_PASSWORD = "demo-pass-123"
 DEMO_LOGINS = [
@@ -41,6 +47,9 @@ DEMO_LOGINS = [
     ("merchant owner", "lumen-owner", DEMO_PASSWORD),
     ("review buyer", "13800000002", DEMO_PASSWORD),
     ("after-sale buyer", "13800000003", DEMO_PASSWORD),
+    ("merchant applicant, under review", "13800000004", DEMO_PASSWORD),
+    ("merchant applicant, deposit due", "13800000005", DEMO_PASSWORD),
+    ("merchant owner (onboarded)", "maple-owner", DEMO_PASSWORD),
 ]
 PLATFORM, ACME, LUMEN = 1, 2, 3
 MERCHANTS = [(PLATFORM, "平台自营 Platform Self-operated", "SELF_OPERATED"),
@@ -451,6 +460,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_address_book(conn)
         await _seed_topup_supplier(conn)
         await _seed_aftersale_demo(conn)
+        await _seed_onboarding_demo(conn)
         await _seed_credit(conn)
         await _seed_ledger_of_demo_orders(conn)
         settle = await _seed_settlement_demo(conn)
@@ -1024,9 +1034,12 @@ async def _seed_aftersale_demo(conn: asyncpg.Connection) -> None:
 async def _seed_ledger_of_demo_orders(conn: asyncpg.Connection) -> None:
     """The demo orders above are written straight into the tables: their payments' capture and
     their split onto the merchants' pending are posted here (idempotent entry ids), so the
-    ledger audit holds on the demo data too."""
-    payments = await conn.fetch("SELECT id, amount, succeeded_at FROM payments WHERE status = 'SUCCEEDED'"
-                                " AND ('payment:' || id || ':capture') NOT IN (SELECT id FROM journal_entries)")
+    ledger audit holds on the demo data too. A deposit that paid its payment order is recorded by
+    its own entry (app/merchants/deposits.py), not captured."""
+    payments = await conn.fetch(
+        "SELECT p.id, p.amount, p.succeeded_at FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
+        " WHERE p.status = 'SUCCEEDED' AND NOT (po.kind = 'DEPOSIT' AND po.paid_by_payment_id = p.id)"
+        " AND ('payment:' || p.id || ':capture') NOT IN (SELECT id FROM journal_entries)")
     for p in payments:
         await ledger.capture(conn, [(p["id"], p["amount"])], p["succeeded_at"] or datetime.now(UTC))
     orders = await conn.fetch("SELECT id, paid_at FROM orders WHERE paid_at IS NOT NULL"
@@ -1035,7 +1048,7 @@ async def _seed_ledger_of_demo_orders(conn: asyncpg.Connection) -> None:
         await ledger.split(conn, [o["id"]], o["paid_at"])
 
 
-SETTLEMENT_BUYER_PHONE = "13800000004"
+SETTLEMENT_BUYER_PHONE = "13800000009"
 
 
 async def _seed_settlement_demo(conn: asyncpg.Connection):
@@ -1099,3 +1112,50 @@ async def _seed_settlement_demo(conn: asyncpg.Connection):
         await ledger.capture(conn, [(payment, payable)], paid_at)
         await ledger.split(conn, [order], paid_at)
     return (now - timedelta(days=1)).date()
+# (applicant phone, nickname, shop, owner login, how far it got)
+ONBOARDING_DEMO = [
+    ("13800000004", "入驻申请人", "Bloom 家居生活馆", "bloom-owner", "PENDING_REVIEW"),
+    ("13800000005", "待缴保证金", "Cedar 户外装备", "cedar-owner", "APPROVED"),
+    ("13800000006", "已开店", "Maple 文具馆", "maple-owner", "OPEN"),
+]
+
+
+async def _seed_onboarding_demo(conn: asyncpg.Connection) -> None:
+    """Merchant onboarding (docs/merchants.md), through its own rules: an application waiting for
+    the back office's review (sign in as admin: merchantApplications), an approved shop whose
+    applicant still has to pay the deposit (startMerchantDepositPayment, then createPayment and
+    the sandbox pay page), and a shop opened through onboarding with its deposit posted to the
+    ledger (its owner signs in as maple-owner). Licence images are small generated JPEGs. Written once."""
+    if await conn.fetchval("SELECT 1 FROM buyers WHERE phone = $1", ONBOARDING_DEMO[0][0]):
+        return
+    settings = get_settings()
+    now = datetime.now(UTC)
+    admin = Principal(kind="staff", id=await conn.fetchval("SELECT id FROM staff_accounts WHERE username = 'admin'"),
+                      staff_kind="ADMIN")
+    category = await conn.fetchval("SELECT id FROM backend_categories WHERE is_leaf ORDER BY id LIMIT 1")
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (230, 230, 220)).save(image, "JPEG")
+    for phone, nickname, shop, owner, reached in ONBOARDING_DEMO:
+        buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, $3)"
+                                    " RETURNING id", phone, await hash_password(DEMO_PASSWORD), nickname)
+        key = new_key()
+        await storage_for(settings).put(key, image.getvalue(), "image/jpeg")
+        licence = await conn.fetchval(
+            "INSERT INTO uploads (owner, purpose, content_type, size_bytes, width, height, sha256, storage_key)"
+            " VALUES ($1, 'MERCHANT_LICENCE', 'image/jpeg', $2, 64, 48, md5($3), $3) RETURNING id",
+            f"buyer:{buyer}", len(image.getvalue()), key)
+        application = await onboarding.apply(conn, buyer, onboarding.ApplicationInput(
+            shop_name=shop, company_name=f"{shop}有限公司", credit_code=f"91440300DEMO{buyer:06d}"[:18].upper(),
+            legal_representative=nickname, contact_name=nickname, contact_phone=phone, category_ids=[category],
+            licence_upload_ids=[licence], owner_username=owner, owner_password=DEMO_PASSWORD,
+            company_address="深圳市南山区科技园", contact_email=f"{owner}@example.com"), now)
+        if reached == "PENDING_REVIEW":
+            continue
+        merchant = await onboarding.approve(conn, admin, application, 200_000, settings, now)
+        po = await onboarding.deposit_payment_order(conn, buyer, application, settings, now)
+        if reached == "OPEN":     # paid as the payment callback pays it
+            payment = await conn.fetchval(
+                "INSERT INTO payments (payment_order_id, provider, channel, amount, status, auth_level,"
+                " provider_txn_id, succeeded_at) VALUES ($1, 'sandbox', 'WECHAT', $2, 'SUCCEEDED', 'SMS', $3, $4)"
+                " RETURNING id", po["id"], po["payable"], f"demo-deposit-{merchant}", now)
+            await orders.mark_paid(conn, po["id"], now, "system:demo", payment)

@@ -33,6 +33,7 @@ class StateMachine(Generic[S, A]):
     transitions: Mapping[A, tuple[frozenset[S], S]]  # action → (statuses it leaves, status it leads to)
     field: str = "id"                               # input field an invalid transition is reported at
     events: Mapping[A, str] = dataclass_field(default_factory=dict)  # event type of an action, if not <TOPIC>_<TARGET>
+    merchant_column: str = "merchant_id"            # the row's column naming whose console sees its events
 
     def target(self, current: S, action: A) -> S:
         """The status `action` leads to from `current`, or INVALID_TRANSITION."""
@@ -74,6 +75,6 @@ class StateMachine(Generic[S, A]):
                 (self.events.get(action, f"{self.topic.upper()}_{target.value}"),
                  {self.history_key: r["id"], "from": r["status"], "to": target.value, "actor": actor,
                   "reason": reason, **(payload(r) if payload else {})},
-                 r["merchant_id"] if "merchant_id" in r.keys() else None)
+                 r[self.merchant_column] if self.merchant_column in r.keys() else None)
                 for r in rows])
         return rows

@@ -10,6 +10,7 @@ import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 
+from app.credit.errors import CreditApprovalError
 from app.orders.errors import OrderError
 from app.payments import callbacks, cashier, jobs, refunds, reviews
 from app.payments.errors import PaymentError
@@ -22,8 +23,9 @@ from schema.permissions import IsAdmin, IsAuthenticated, IsBuyer
 from schema.pricing import PaymentChannel
 from schema.scalars import Money
 
-# cancelPaidOrder passes on the order's refusals (AFTERSALE_IN_PROGRESS, VIRTUAL_NO_AFTERSALE)
-PaymentUserError = user_error_type("Payment", PaymentError, OrderError)
+# cancelPaidOrder passes on the order's refusals (AFTERSALE_IN_PROGRESS, VIRTUAL_NO_AFTERSALE);
+# createPayment with CREDIT the credit system's (OVERDUE_BILLS, INSUFFICIENT_LIMIT, …)
+PaymentUserError = user_error_type("Payment", PaymentError, OrderError, CreditApprovalError)
 
 
 @strawberry.enum(description="CREATED: waiting for the buyer to pay; SUCCEEDED: the provider confirmed it; "
@@ -98,10 +100,14 @@ class Refund:
 class CreatePaymentInput:
     payment_order_id: strawberry.ID
     channel: PaymentChannel
+    installment_periods: int | None = strawberry.field(
+        default=None, description="CREDIT only: 3, 6, 9 or 12, one of checkoutPreview's installmentPlans.")
 
 
-@strawberry.type(description="Codes: NOT_FOUND, CHANNEL_NOT_AVAILABLE (CREDIT for now), CHANNEL_MISMATCH, "
-                             "PAYMENT_ORDER_NOT_PAYABLE, PAYMENT_ORDER_EXPIRED, NOTHING_TO_PAY, PROVIDER_UNAVAILABLE.")
+@strawberry.type(description="Codes: NOT_FOUND, CHANNEL_NOT_AVAILABLE, CHANNEL_MISMATCH, PAYMENT_ORDER_NOT_PAYABLE, "
+                             "PAYMENT_ORDER_EXPIRED, NOTHING_TO_PAY, PROVIDER_UNAVAILABLE; with CREDIT, in this "
+                             "order: INSTALLMENT_PERIODS_REQUIRED, NO_CREDIT_LINE, CREDIT_REFUSED, OVERDUE_BILLS, "
+                             "INSUFFICIENT_LIMIT, PLAN_NOT_AVAILABLE (a CREDIT payment succeeds at once).")
 class CreatePaymentPayload:
     payment: Payment | None = None
     instructions: PaymentInstructions | None = None
@@ -190,7 +196,7 @@ class PaymentMutation:
         async def act(db, who) -> cashier.OpenedPayment:     # commits before the provider is called
             return await cashier.create_payment(
                 db, who.id, input_pk("PaymentOrder", input.payment_order_id, "paymentOrderId"), input.channel.value,
-                datetime.now(UTC), ctx.settings, ctx.http)
+                datetime.now(UTC), ctx.settings, ctx.http, input.installment_periods)
         return await mutate(info, CreatePaymentPayload, act, lambda opened: CreatePaymentPayload(
             payment=Payment.from_row(opened.payment),
             instructions=PaymentInstructions(provider=opened.payment["provider"],

@@ -2,7 +2,8 @@
 
 Anonymous callers all see the same catalog, promotions and coupons, so a query's JSON answer
 depends only on its body. Entries are dropped as a whole whenever a product event (review,
-listing, stock, price) or a promotion or coupon status change arrives through the Broadcaster,
+listing, stock, price), a promotion or coupon status change, or a merchant event (a shop suspended,
+reopened or closed hides or shows its products) arrives through the Broadcaster,
 and expire after a short TTL in any case: pub/sub is at-most-once, and a promotion's window opens
 and closes without an event (an anonymous price preview is a display; placing an order re-prices).
 Mutations, subscriptions, signed-in callers and answers with errors are never cached.
@@ -23,7 +24,7 @@ from graphql import GraphQLSyntaxError, OperationDefinitionNode
 from app.events import Event
 from schema.limits import parse_bounded
 
-INVALIDATING_TOPICS = frozenset({"product", "promotion", "coupon"})
+INVALIDATING_TOPICS = frozenset({"product", "promotion", "coupon", "merchant"})
 
 
 def _is_query_only(query: str, operation_name: str | None, max_tokens: int) -> bool:

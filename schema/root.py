@@ -25,6 +25,7 @@ from schema.execution import FastLeafExecutionContext
 from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
 from schema.ledger import LedgerMutation, LedgerQuery, LedgerSubscription
 from schema.limits import BoundedParserCache
+from schema.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.pricing import CheckoutQuery
@@ -38,20 +39,21 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
             PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
-            CreditQuery, LedgerQuery):
+            CreditQuery, MerchantQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation, CreditMutation, LedgerMutation):
+               AccountMutation, CreditMutation, MerchantMutation, LedgerMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
-                   FulfilmentSubscription, ReviewSubscription, AccountSubscription, LedgerSubscription):
+                   FulfilmentSubscription, ReviewSubscription, AccountSubscription, MerchantSubscription,
+                   LedgerSubscription):
     pass
 
 

@@ -90,7 +90,7 @@ async def _sellable_sku(conn: asyncpg.Connection, sku_id: int) -> asyncpg.Record
         raise NotFound.of(CommonError.NOT_FOUND, "no such item", "skuId")
     [product] = await reads.products_by_ids(conn, [sku["product_id"]])
     assert product is not None, "a SKU's product exists (foreign key)"
-    if product["status"] != "LISTED" or sku["status"] != "ACTIVE":
+    if product["status"] != "LISTED" or not product["shop_open"] or sku["status"] != "ACTIVE":
         raise DomainError.of(CartError.NOT_AVAILABLE, "this item is not on sale", "skuId")
     if sku["available"] <= 0:
         raise DomainError.of(CartError.OUT_OF_STOCK, "this item is out of stock", "skuId")

@@ -77,7 +77,7 @@ class CartView:
 
 
 def line_state(sku: asyncpg.Record, product: asyncpg.Record, quantity: int) -> LineState:
-    if product["status"] != "LISTED" or sku["status"] != "ACTIVE":
+    if product["status"] != "LISTED" or not product["shop_open"] or sku["status"] != "ACTIVE":
         return LineState.DELISTED
     return LineState.INSUFFICIENT if sku["available"] < quantity else LineState.IN_STOCK
 

@@ -27,6 +27,10 @@ PRODUCT_COLUMNS = (
     " p.rating_count, p.min_price, p.max_price, p.created_at, p.scheduled_listing_at"
 )
 
+# Whether product p's shop is OPEN (docs/merchants.md: a suspended or closed shop's products are
+# hidden from buyers); uncorrelated, so PostgreSQL evaluates it once per statement.
+SHOP_OPEN = "p.merchant_id <> ALL (SELECT id FROM merchants WHERE status <> 'OPEN')"
+
 # An ACTIVE or DISABLED SKU with what its merchant's active warehouses can still sell.
 _SKU_SELECT = """
     SELECT s.id, s.product_id, s.merchant_id, s.code, s.spec_value_ids, s.spec_label, s.price,
@@ -46,7 +50,9 @@ def _in_key_order(rows: Sequence[asyncpg.Record], keys: Sequence[int], column: s
 
 
 async def products_by_ids(db: Database, ids: Sequence[int]) -> list[asyncpg.Record | None]:
-    rows = await db.fetch(f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ANY($1::bigint[])", ids)
+    # shop_open: whether buyers may see and buy it at all (a suspended shop's products are hidden)
+    rows = await db.fetch(f"SELECT {PRODUCT_COLUMNS}, {SHOP_OPEN} AS shop_open FROM products p"
+                          " WHERE p.id = ANY($1::bigint[])", ids)
     return _in_key_order(rows, ids)
 
 
@@ -230,7 +236,7 @@ _VALUE_GROUPS = ("SELECT av.attribute_id, array_agg(v) AS ids FROM unnest({ids})
 
 def _filters(q: ProductSearch, arg: _Args, attributes: bool = True) -> dict[str, str]:
     """SQL conditions by filter name; `base` always applies, facets take the others apart."""
-    base = ["p.status = 'LISTED'", "p.min_price IS NOT NULL"]
+    base = ["p.status = 'LISTED'", "p.min_price IS NOT NULL", SHOP_OPEN]
     if q.searches_nothing:
         base.append("false")
     for term in q.terms:

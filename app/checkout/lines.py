@@ -58,7 +58,8 @@ async def load_lines(conn: asyncpg.Connection, items: list[CheckoutItem], region
         )
         SELECT i.position, i.sku_id, i.quantity, s.id IS NOT NULL AS known,
                s.price, s.member_price, s.member_level, s.merchant_id, s.product_id,
-               s.status = 'ACTIVE' AND p.status = 'LISTED' AS sellable,
+               s.status = 'ACTIVE' AND p.status = 'LISTED'
+                   AND EXISTS (SELECT 1 FROM merchants m WHERE m.id = s.merchant_id AND m.status = 'OPEN') AS sellable,
                (WITH RECURSIVE path AS (
                     SELECT c.id, c.parent_id, 0 AS depth FROM backend_categories c WHERE c.id = p.category_id
                     UNION ALL

@@ -58,6 +58,7 @@ async def selected_cart_items(conn: asyncpg.Connection, owner: CartOwner) -> lis
         JOIN cart_lines l ON l.cart_id = c.id
         JOIN skus s ON s.id = l.sku_id AND s.status = 'ACTIVE'
         JOIN products p ON p.id = s.product_id AND p.status = 'LISTED'
+        JOIN merchants m ON m.id = s.merchant_id AND m.status = 'OPEN'
         WHERE c.{column} = $1 AND l.selected
         ORDER BY l.position
         """, value)

@@ -16,3 +16,14 @@ class CreditError(StrEnum):
     FUNDER_NAME_TAKEN = "FUNDER_NAME_TAKEN"               # funders' names are unique
     LOAN_NOT_ACTIVE = "LOAN_NOT_ACTIVE"                   # the loan is paid off or closed
     INVALID_REPAYMENT = "INVALID_REPAYMENT"               # a repayment is 1 cent up to what the loan owes
+
+
+class CreditApprovalError(StrEnum):
+    """Why the cashier refuses a CREDIT payment, in the order the approval checks (createPayment
+    reports them with the payment codes)."""
+    INSTALLMENT_PERIODS_REQUIRED = "INSTALLMENT_PERIODS_REQUIRED"   # CREDIT needs installmentPeriods (3/6/9/12)
+    NO_CREDIT_LINE = "NO_CREDIT_LINE"                     # apply for a credit line first
+    CREDIT_REFUSED = "CREDIT_REFUSED"                     # risk refuses credit to this buyer (never says why)
+    OVERDUE_BILLS = "OVERDUE_BILLS"                       # an overdue bill blocks new credit payments until repaid
+    INSUFFICIENT_LIMIT = "INSUFFICIENT_LIMIT"             # the available limit is below the payment
+    PLAN_NOT_AVAILABLE = "PLAN_NOT_AVAILABLE"             # no such plan for this amount, tier or these goods

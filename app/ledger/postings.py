@@ -31,11 +31,19 @@ def commission(rate: Decimal, receivable: int) -> int:
     return int((rate * receivable).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-async def capture(conn: asyncpg.Connection, payments: list[tuple[int, int]], now: datetime) -> None:
-    """Succeeded payments, (id, amount) each, into clearing."""
+async def capture(conn: asyncpg.Connection, payments: list[tuple[int, int]], now: datetime,
+                  paying: bool = True) -> None:
+    """Succeeded payments, (id, amount) each, into clearing — except a deposit paying its still
+    pending payment order: the deposit's own entry (app/merchants/deposits.py, Dr CASH / Cr
+    MERCHANT_DEPOSIT) records that money; a deposit paid late, or money refunded at once
+    (`paying` False), is captured like any late payment."""
+    paying_deposits = paying and {r["id"] for r in await conn.fetch(
+        "SELECT p.id FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
+        " WHERE p.id = ANY($1::bigint[]) AND po.kind = 'DEPOSIT' AND po.status = 'PENDING_PAYMENT'",
+        [pid for pid, _ in payments])}
     await post(conn, [Entry(f"payment:{pid}:capture", "PAYMENT_CAPTURE", now,
                             transfer(amount, (Account.CASH, PLATFORM), (Account.CLEARING, PLATFORM)))
-                      for pid, amount in payments])
+                      for pid, amount in payments if not paying_deposits or pid not in paying_deposits])
 
 
 async def split(conn: asyncpg.Connection, order_ids: list[int], now: datetime) -> None:

@@ -19,6 +19,7 @@ from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.fulfilment import shipments
 from app.ledger import postings as ledger
+from app.merchants import deposits as merchant_deposits
 from app.orders.errors import OrderError
 from app.orders.status import ORDER_MACHINE, SUB_STATUSES, OrderEvent, OrderStatus
 from app.promotions import usage as promotion_usage
@@ -82,13 +83,17 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
     starts their pushes); the event also says whether the order is a top-up (`virtual`), so the
     top-up job starts for those only without a lookup. Returns the payment orders that moved;
     the others were no longer pending and are left as they are."""
-    moved = {r["id"] for r in await conn.fetch(
+    rows = await conn.fetch(
         "UPDATE payment_orders po SET status = 'PAID', paid_at = $3, paid_by_payment_id = t.payment_id"
         " FROM unnest($1::bigint[], $2::bigint[]) AS t(id, payment_id)"
-        " WHERE po.id = t.id AND po.status = 'PENDING_PAYMENT' RETURNING po.id",
-        [p for p, _ in paid], [pay for _, pay in paid], now)}
+        " WHERE po.id = t.id AND po.status = 'PENDING_PAYMENT' RETURNING po.id, po.kind, po.merchant_id, po.payable",
+        [p for p, _ in paid], [pay for _, pay in paid], now)
+    moved = {r["id"] for r in rows}
     if not moved:
         return moved
+    deposits = [r for r in rows if r["kind"] == "DEPOSIT"]
+    if deposits:     # a merchant's deposit (app/orders/deposits.py): no goods, the shop opens
+        await merchant_deposits.deposits_paid(conn, deposits, now, actor)
     order_ids = await order_ids_of(conn, list(moved))
     parcels = await shipments.create_for_orders(conn, order_ids, now, actor)
     virtual = {r["order_id"] for r in await conn.fetch(

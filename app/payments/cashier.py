@@ -14,13 +14,17 @@ import httpx
 
 from app.auth.principal import Principal
 from app.config import Settings
+from app.credit import payments as credit
+from app.credit.errors import CreditApprovalError
 from app.db import Database
 from app.errors import CommonError, DomainError, NotFound
+from app.payments import callbacks, refunds
 from app.payments.errors import PaymentError
 from app.payments.gateway import ProviderTransaction, ProviderUnavailable, current_provider, gateway_for
+from app.payments.webhooks import store_notification
 from app.risk import rules as risk
 
-PAYABLE_CHANNELS = ("WECHAT", "ALIPAY", "BANK_CARD")   # CREDIT comes with credit lines (DOMAIN §8)
+PAYABLE_CHANNELS = ("WECHAT", "ALIPAY", "BANK_CARD")   # through the payment provider; CREDIT through ours
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,13 @@ class OpenedPayment:
 
 
 async def create_payment(db: Database, buyer_id: int, payment_order_id: int, channel: str, now: datetime,
-                         settings: Settings, http: httpx.AsyncClient) -> OpenedPayment:
+                         settings: Settings, http: httpx.AsyncClient,
+                         installment_periods: int | None = None) -> OpenedPayment:
     """The payment row is committed before the provider is called (its id is the provider's
-    reference); a provider failure closes it again and answers PROVIDER_UNAVAILABLE."""
+    reference); a provider failure closes it again and answers PROVIDER_UNAVAILABLE. CREDIT goes
+    to the credit system instead (`_pay_on_credit`)."""
+    if channel == "CREDIT":
+        return await _pay_on_credit(db, buyer_id, payment_order_id, installment_periods, now, settings, http)
     provider = current_provider(settings)
     async with db.transaction() as conn:
         payment = await open_payment(conn, buyer_id, payment_order_id, channel, now, provider)
@@ -45,11 +53,40 @@ async def create_payment(db: Database, buyer_id: int, payment_order_id: int, cha
     return OpenedPayment(payment, txn)
 
 
+async def _pay_on_credit(db: Database, buyer_id: int, payment_order_id: int, periods: int | None, now: datetime,
+                         settings: Settings, http: httpx.AsyncClient) -> OpenedPayment:
+    """The credit system approves in real time and freezes the amount with the payment row; its
+    success is then stored and applied like any provider's callback (the worker's sweeper
+    applies it if this process dies first), so orders, fulfilment and merchants see a payment
+    like any other. A refusal is logged and answered with its reason."""
+    try:
+        async with db.transaction() as conn:
+            payment = await open_payment(conn, buyer_id, payment_order_id, "CREDIT", now, credit.PROVIDER)
+            await credit.approve(conn, payment, buyer_id, periods, now)
+    except DomainError as exc:
+        if isinstance(exc.problems[0].code, CreditApprovalError):
+            async with db.transaction() as conn:
+                await credit.log_decision(conn, buyer_id, None, "DENY", exc.problems[0].code.value, now,
+                                          {"payment_order_id": payment_order_id})
+        raise
+    txn_id = f"credit-{payment['id']}"
+    notification_id = await store_notification(db, credit.PROVIDER, {
+        "type": "PAYMENT", "txn_id": txn_id, "reference": str(payment["id"]), "status": "SUCCESS",
+        "amount": payment["amount"]})
+    if notification_id is not None:
+        async with db.transaction() as conn:
+            outcome = await callbacks.apply_notification(conn, notification_id, now)
+        if outcome.refund_id is not None:       # the order was paid or cancelled meanwhile: released
+            await refunds.submit_refund(db, settings, http, outcome.refund_id)
+    payment = await db.fetchrow("SELECT * FROM payments WHERE id = $1", payment["id"])
+    return OpenedPayment(payment, ProviderTransaction(txn_id, ""))
+
+
 async def open_payment(conn: asyncpg.Connection, buyer_id: int, payment_order_id: int, channel: str,
                        now: datetime, provider: str | None) -> asyncpg.Record:
     """Check the payment order can be paid with `channel` by this buyer, decide and log the
     authentication level, and write the CREATED payment."""
-    if channel not in PAYABLE_CHANNELS or provider is None:
+    if (channel not in PAYABLE_CHANNELS and channel != "CREDIT") or provider is None:
         raise DomainError.of(PaymentError.CHANNEL_NOT_AVAILABLE, f"paying with {channel} is not available", "channel")
     po = await conn.fetchrow("SELECT * FROM payment_orders WHERE id = $1", payment_order_id)
     if po is None or po["buyer_id"] != buyer_id:

@@ -7,13 +7,14 @@ two concurrent requests can never promise more than was paid. An order's own `re
 and payment status move only when the provider confirms.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 
 from app.aftersale import cases as aftersale
 from app.config import Settings
+from app.credit import payments as credit
 from app.db import Database
 from app.errors import DomainError
 from app.events import emit
@@ -57,10 +58,29 @@ async def submit_refund(db: Database, settings: Settings, http: httpx.AsyncClien
                             " ON p.id = r.payment_id WHERE r.id = $1 AND r.status = 'PENDING'", refund_id)
     if row is None:
         return False
+    if row["provider"] == credit.PROVIDER:
+        return await _refund_on_credit(db, refund_id)
     gateway = gateway_for(settings, row["provider"], http)
     provider_refund_id = await gateway.create_refund(row["provider_txn_id"], row["id"], row["amount"])
     await db.fetchval("UPDATE refunds SET provider_refund_id = $2 WHERE id = $1 AND provider_refund_id IS NULL",
                       refund_id, provider_refund_id)
+    return True
+
+
+async def _refund_on_credit(db: Database, refund_id: int) -> bool:
+    """The credit system is its own provider: it lowers the loan (or releases the frozen amount)
+    and confirms at once, in one transaction — the refund settles as a provider's callback would
+    settle it. Locks go payment order → refund, like the callbacks."""
+    now = datetime.now(UTC)
+    async with db.transaction() as conn:
+        po = await conn.fetchval("SELECT p.payment_order_id FROM refunds r JOIN payments p ON p.id = r.payment_id"
+                                 " WHERE r.id = $1", refund_id)
+        await orders.lock_payment_order(conn, po)
+        refund = await conn.fetchrow("SELECT * FROM refunds WHERE id = $1 AND status = 'PENDING' FOR UPDATE", refund_id)
+        if refund is None:
+            return False
+        await credit.refunded(conn, refund["payment_id"], refund_id, refund["amount"], now)
+        await settle_refund(conn, refund, f"credit-refund-{refund_id}", now, f"provider:{credit.PROVIDER}")
     return True
 
 

@@ -109,7 +109,7 @@ async def _refund(conn: asyncpg.Connection, n: asyncpg.Record) -> tuple[int, str
         "INSERT INTO payments (payment_order_id, provider, channel, amount, auth_level, status, provider_txn_id,"
         " succeeded_at) SELECT payment_order_id, provider, channel, $2, auth_level, 'SUCCEEDED', $3, now()"
         " FROM payments WHERE id = $1 RETURNING id", payment["id"], amount, n["provider_txn_id"])
-    await ledger.capture(conn, [(received, amount)], datetime.now(UTC))
+    await ledger.capture(conn, [(received, amount)], datetime.now(UTC), paying=False)
     refund = await refunds.request_refund(conn, received, None, amount, "FLAGGED_PAYMENT",
                                           f"flagged-notification:{n['id']}")
     return refund["id"], f"REFUND_REQUESTED: refund {refund['id']}"

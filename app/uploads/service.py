@@ -3,7 +3,8 @@ it, and `attach` — how another domain (after-sale evidence, review images) tak
 into one of its objects and names its readers.
 
 Who may upload what: buyers upload REVIEW_IMAGE and AFTER_SALE_EVIDENCE; merchant staff upload
-AFTER_SALE_EVIDENCE (their inspection photos) and MERCHANT_LICENCE. Who may read: the uploader,
+AFTER_SALE_EVIDENCE (their inspection photos) and MERCHANT_LICENCE; buyers applying to open a
+shop (app/merchants/onboarding.py) upload MERCHANT_LICENCE too. Who may read: the uploader,
 admins, and the grantees of `upload_grants` (a merchant's staff, or everyone). Anyone else is
 told the upload does not exist.
 """
@@ -34,7 +35,7 @@ class UploadPurpose(StrEnum):
 UPLOADERS: dict[UploadPurpose, frozenset[str]] = {
     UploadPurpose.AFTER_SALE_EVIDENCE: frozenset({"buyer", "merchant"}),
     UploadPurpose.REVIEW_IMAGE: frozenset({"buyer"}),
-    UploadPurpose.MERCHANT_LICENCE: frozenset({"merchant"}),
+    UploadPurpose.MERCHANT_LICENCE: frozenset({"buyer", "merchant"}),   # buyers: merchant applicants
 }
 PUBLIC = "public"
 

@@ -140,7 +140,7 @@ class BrowseQuery:
     async def product(self, info: Info, id: strawberry.ID) -> Product:
         product = await info.context.loaders.product.load(input_pk("Product", id, "id"))
         principal = info.context.principal
-        if product is None or (product.status != "LISTED"
+        if product is None or ((product.status != "LISTED" or not product.shop_open)
                                and not (principal and principal.can_manage_merchant(product.merchant_pk))):
             raise NotFound.of(CommonError.NOT_FOUND, "product not found", "id")
         await Product.prefetch(info, [product], _selected_names(info, ()))

@@ -221,6 +221,7 @@ class Product:
         description="When an approved product goes on sale by itself (staff set it).")
     rating_average: float | None = strawberry.field(description="1–5, two decimals; null before any review.")
     rating_count: int
+    shop_open: strawberry.Private[bool] = True    # a suspended or closed shop's products are hidden from buyers
 
     @classmethod
     def from_row(cls, r) -> "Product":
@@ -233,7 +234,7 @@ class Product:
                    listed_at=r["listed_at"], created_at=r["created_at"], reject_reason=r["reject_reason"],
                    scheduled_listing_at=r["scheduled_listing_at"],
                    rating_average=round(r["rating_sum"] / rating_count, 2) if rating_count else None,
-                   rating_count=rating_count)
+                   rating_count=rating_count, shop_open=r.get("shop_open", True) is not False)
 
     @staticmethod
     async def prefetch(info: Info, products: list["Product"], field_names: set[str]) -> None:

@@ -78,7 +78,7 @@ async def test_refusals(api, db, settings):
         await conn.execute("UPDATE payment_orders SET status = 'CANCELLED' WHERE id = $1", cancelled)
     before = await db.fetchval("SELECT count(*) FROM payments")
 
-    assert _codes(await _create(api, buyer.token, open_po, "CREDIT")) == ["CHANNEL_NOT_AVAILABLE"]
+    assert _codes(await _create(api, buyer.token, open_po, "CREDIT")) == ["INSTALLMENT_PERIODS_REQUIRED"]
     assert _codes(await _create(api, buyer.token, expired)) == ["PAYMENT_ORDER_EXPIRED"]
     assert _codes(await _create(api, buyer.token, cancelled)) == ["PAYMENT_ORDER_NOT_PAYABLE"]
     mismatch = await _create(api, buyer.token, discounted, "ALIPAY")

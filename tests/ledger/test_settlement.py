@@ -263,3 +263,26 @@ async def test_a_self_operated_order_settles_to_the_platforms_own_merchant_at_ra
     st = await _statement(db, own, date(2026, 11, 12))
     # 24.68 − 0.68 paid + 0.68 subsidy, no commission, 5.00 shipping
     assert (st["goods_amount"], st["subsidy"], st["commission"], st["shipping"], st["net"]) == (2400, 68, 0, 500, 2968)
+
+
+async def test_a_deposit_paying_its_payment_order_is_not_captured_but_a_late_one_is(db):
+    """The deposit's own entry (Dr CASH / Cr MERCHANT_DEPOSIT, app/merchants/deposits.py) records
+    a deposit that pays; one arriving after its payment order was cancelled stays in clearing
+    until refunded, like any late payment."""
+    mk = await market(db, merchants=1)
+    m = mk.shops[0].merchant
+    async with db.transaction() as conn:
+        ids = []
+        for n, status in enumerate(("PENDING_PAYMENT", "CANCELLED")):
+            po = await conn.fetchval(
+                "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, goods_total, total_discount,"
+                " shipping_total, payable, pricing, expires_at, status, kind, merchant_id) VALUES ($1, $2, 't', 5000,"
+                " 0, 0, 5000, '{}', now(), $3, 'DEPOSIT', $4) RETURNING id", mk.buyer, f"deposit-{mk.tag}-{n}",
+                status, m)
+            ids.append(await conn.fetchval(
+                "INSERT INTO payments (payment_order_id, provider, channel, amount, auth_level, status)"
+                " VALUES ($1, 'sandbox', 'WECHAT', 5000, 'NONE', 'SUCCEEDED') RETURNING id", po))
+        await capture(conn, [(p, 5000) for p in ids], at(date(2026, 11, 2)))
+    captured = await db.fetch("SELECT id FROM journal_entries WHERE id = ANY($1)",
+                              [f"payment:{p}:capture" for p in ids])
+    assert [r["id"] for r in captured] == [f"payment:{ids[1]}:capture"]

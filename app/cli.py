@@ -1,4 +1,4 @@
-"""`ecom` — one entry point: dev, serve, worker, migrate, seed, create-admin, settle, ledger audit."""
+"""`ecom` — one entry point: dev, serve, worker, migrate, seed, create-admin, settle, ledger audit, reconcile."""
 
 import argparse
 import asyncio
@@ -270,6 +270,37 @@ def cmd_ledger_audit(args) -> None:
         sys.exit(1)
 
 
+async def reconcile_day(settings: Settings, day, progress=_step) -> int:
+    """Reconcile one day against the provider's statement (the daily job's work); prints each
+    step and every difference; returns the number of differences."""
+    from app.db import Database
+    from app.payments.gateway import http_client
+    from app.reconciliation.service import reconcile
+    db = await Database.connect(_require_urls(settings), min_size=1, max_size=2)
+    try:
+        async with http_client() as http:
+            result = await reconcile(db, settings, http, day, progress=progress)
+    finally:
+        await db.close()
+    for d in result.differences:
+        progress(f"{d.kind.value:16} {d.item_kind:8} {d.provider_ref}  ours={d.our_amount}  theirs={d.their_amount}")
+    return len(result.differences)
+
+
+def cmd_reconcile(args) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from app.errors import DomainError
+    settings = get_settings()
+    _require_urls(settings)
+    day = date.fromisoformat(args.date) if args.date else datetime.now(UTC).date() - timedelta(days=1)
+    try:
+        count = asyncio.run(reconcile_day(settings, day))
+    except DomainError as exc:
+        sys.exit(f"reconciliation failed: {exc}")
+    _step(f"reconciliation of {day} done: {count} differences")
+
+
 def cmd_schema(_args) -> None:
     """The public contract: the SDL, committed as schema.graphql and checked by the tests."""
     from schema.root import sdl
@@ -301,6 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scale-skus", type=int, default=0,
                    help="also generate products until the catalog has this many SKUs (benchmarks)")
     p.set_defaults(func=cmd_seed)
+    p = sub.add_parser("reconcile", help="match the payment provider's daily statement against our books")
+    p.add_argument("--date", help="the UTC day, YYYY-MM-DD (default: yesterday)")
+    p.set_defaults(func=cmd_reconcile)
     p = sub.add_parser("credit-billing", help="the daily credit billing run: overdue bills, penalties, reminders")
     p.add_argument("--date", help="the day to bill, YYYY-MM-DD (default: today, UTC); safe to run again")
     p.set_defaults(func=cmd_credit_billing)

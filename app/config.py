@@ -16,6 +16,7 @@ DEV_SANDBOX_SECRET = "dev-only-sandbox-provider-secret-0123456789"
 DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret-0123456789abcdef"
 DEV_PARTNER_SECRET = "dev-only-sandbox-partner-secret-0123456789"
 DEV_LOGISTICS_SECRET = "dev-only-logistics-webhook-secret-0123456789"
+DEV_PAYOUT_SECRET = "dev-only-sandbox-payout-secret-0123456789"
 
 
 class Settings(BaseSettings):
@@ -125,6 +126,22 @@ class Settings(BaseSettings):
     sandbox_topup_latency_ms: int = 200
     sandbox_topup_hang_seconds: float = 30.0
 
+    # Payouts (app/payouts/, docs/payouts.md): the payout channel signs with this secret (the
+    # sandbox's development default is refused in production); an unanswered send is retried
+    # with backoff, a payout in transit this long without its callback is asked about
+    sandbox_payout_secret: str = DEV_PAYOUT_SECRET
+    sandbox_payout_latency_ms: int = 20
+    sandbox_payout_callback_delay_ms: int = 200
+    payout_http_timeout_seconds: float = 5.0
+    payout_sweep_after_seconds: float = 10.0
+    payout_query_after_seconds: float = 60.0
+    payout_reference_prefix: str = "wd"          # withdrawals' references at the channel: <prefix>-<id>
+    # Reconciliation (app/reconciliation/, docs/reconciliation.md): the provider whose daily statement
+    # the cron (00:30 UTC: the two days before) matches against our payments and refunds
+    reconciliation_provider: str = "sandbox"
+    # The merchant score (docs/payouts.md): ratings and after-sale rate over this many days
+    merchant_score_window_days: int = 90
+
     outbox_poll_seconds: float = 0.5
     subscription_auth_recheck_seconds: float = 15.0  # open subscriptions re-check their token this often
     # Anonymous GraphQL query answers are cached this long per process (0 disables);
@@ -155,6 +172,8 @@ class Settings(BaseSettings):
                 raise ValueError("SMS_GATEWAY_SECRET must be set to run the sandbox SMS gateway in production")
             if self.sandbox_enabled and self.sandbox_partner_secret == DEV_PARTNER_SECRET:
                 raise ValueError("SANDBOX_PARTNER_SECRET must be set to run the sandbox partners in production")
+            if self.sandbox_enabled and self.sandbox_payout_secret == DEV_PAYOUT_SECRET:
+                raise ValueError("SANDBOX_PAYOUT_SECRET must be set to run the sandbox payout channel in production")
             if not self.database_url or not self.redis_url:
                 raise ValueError("DATABASE_URL and REDIS_URL are required in production")
         return self

@@ -35,6 +35,7 @@ from app.ledger import postings as ledger
 from app.ledger import settlement
 from app.merchants import onboarding
 from app.orders import service as orders
+from app.payouts import adjustments, withdrawals
 from app.supply import purchasing, suppliers
 from app.supply.status import PurchaseOrderAction
 from app.uploads.storage import new_key, storage_for
@@ -461,6 +462,7 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_topup_supplier(conn)
         await _seed_aftersale_demo(conn)
         await _seed_onboarding_demo(conn)
+        await _seed_payouts_demo(conn)
         await _seed_credit(conn)
         await _seed_ledger_of_demo_orders(conn)
         settle = await _seed_settlement_demo(conn)
@@ -1153,9 +1155,42 @@ async def _seed_onboarding_demo(conn: asyncpg.Connection) -> None:
             continue
         merchant = await onboarding.approve(conn, admin, application, 200_000, settings, now)
         po = await onboarding.deposit_payment_order(conn, buyer, application, settings, now)
-        if reached == "OPEN":     # paid as the payment callback pays it
+        if reached == "OPEN":     # paid as the payment callback pays it, days ago (outside the
+            paid_at = now - timedelta(days=3)      # days reconciliation checks: the sandbox never saw it)
             payment = await conn.fetchval(
                 "INSERT INTO payments (payment_order_id, provider, channel, amount, status, auth_level,"
                 " provider_txn_id, succeeded_at) VALUES ($1, 'sandbox', 'WECHAT', $2, 'SUCCEEDED', 'SMS', $3, $4)"
-                " RETURNING id", po["id"], po["payable"], f"demo-deposit-{merchant}", now)
-            await orders.mark_paid(conn, po["id"], now, "system:demo", payment)
+                " RETURNING id", po["id"], po["payable"], f"demo-deposit-{merchant}", paid_at)
+            await orders.mark_paid(conn, po["id"], paid_at, "system:demo", payment)
+PAYOUTS_DEMO_KEY = "demo-payouts-opening-credit"
+
+
+async def _seed_payouts_demo(conn: asyncpg.Connection) -> None:
+    """Acme's account (docs/payouts.md): a ¥5,000.00 adjustment (补差) credited by the admin, a
+    ¥1,200.00 withdrawal paid out (requested, approved, sent, PAID — through the services, so
+    every step has its entry and history) and a ¥800.00 one waiting for review in the back
+    office: available ¥3,000.00, reserved ¥800.00. And yesterday's reconciliation run with one
+    difference to resolve (a statement row unknown to us). Written once."""
+    if await conn.fetchval("SELECT 1 FROM merchant_adjustments WHERE client_key = $1", PAYOUTS_DEMO_KEY):
+        return
+    now = datetime.now(UTC)
+    staff = {r["username"]: r for r in await conn.fetch(
+        "SELECT id, username FROM staff_accounts WHERE username IN ('admin', 'acme-owner')")}
+    admin = Principal(kind="staff", id=staff["admin"]["id"], staff_kind="ADMIN")
+    owner = Principal(kind="staff", id=staff["acme-owner"]["id"], staff_kind="MERCHANT", merchant_id=ACME,
+                      merchant_role="OWNER")
+    await adjustments.adjust(conn, admin, ACME, 500_000, "开店扶持补贴 (demo)", PAYOUTS_DEMO_KEY, now - timedelta(days=3))
+    paid = await withdrawals.request(conn, owner, 120_000, "demo-withdrawal-paid", now - timedelta(days=2))
+    await withdrawals.approve(conn, admin, paid["id"], now - timedelta(days=2))
+    await withdrawals.mark_sent(conn, paid["id"], "sbp_demo_paid", "system:payouts", now - timedelta(days=2))
+    await withdrawals.finish(conn, paid["id"], True, None, "sbp_demo_paid", "channel:sandbox", now - timedelta(days=1))
+    await withdrawals.request(conn, owner, 80_000, "demo-withdrawal-pending", now)
+    day = (now - timedelta(days=1)).date()
+    run = await conn.fetchval(
+        "INSERT INTO reconciliation_runs (provider, day, status, their_rows, our_rows, matched, open_differences, runs,"
+        " finished_at) VALUES ('sandbox', $1, 'DONE', 1, 0, 0, 1, 1, now()) ON CONFLICT (provider, day) DO NOTHING"
+        " RETURNING id", day)
+    if run is not None:
+        await conn.execute(
+            "INSERT INTO reconciliation_differences (run_id, item_kind, provider_ref, kind, their_amount)"
+            " VALUES ($1, 'PAYMENT', 'sbx_demo_unknown', 'MISSING_OURS', 1990)", run)

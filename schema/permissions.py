@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from app.auth.principal import Principal
+from app.merchants.staff import is_owner
 from schema.context import Info
 from schema.errors import PublicError
 
@@ -65,3 +66,12 @@ class IsAdmin(_NeedsPrincipal):
 
     def allowed(self, principal: Principal) -> bool:
         return principal.is_admin
+
+
+class IsMerchantOwner(_NeedsPrincipal):
+    """A merchant's OWNER only: operators may not withdraw (DOMAIN §10); the one check is
+    app/merchants/staff.py `is_owner`."""
+    refusal = "only the merchant's owner may do this"
+
+    def allowed(self, principal: Principal) -> bool:
+        return is_owner(principal)

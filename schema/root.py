@@ -28,8 +28,10 @@ from schema.limits import BoundedParserCache
 from schema.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.payouts import PayoutMutation, PayoutQuery, PayoutSubscription
 from schema.pricing import CheckoutQuery
 from schema.promotions import PromotionMutation, PromotionQuery
+from schema.reconciliation import ReconciliationMutation, ReconciliationQuery, ReconciliationSubscription
 from schema.reviews import ReviewMutation, ReviewQuery, ReviewSubscription
 from schema.risk import RiskMutation, RiskQuery
 from schema.scalars import SCALARS
@@ -39,20 +41,21 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
             PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
-            CreditQuery, MerchantQuery, LedgerQuery):
+            CreditQuery, MerchantQuery, PayoutQuery, ReconciliationQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation, CreditMutation, MerchantMutation, LedgerMutation):
+               AccountMutation, CreditMutation, MerchantMutation, PayoutMutation, ReconciliationMutation, LedgerMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
                    FulfilmentSubscription, ReviewSubscription, AccountSubscription, MerchantSubscription,
+                   PayoutSubscription, ReconciliationSubscription,
                    LedgerSubscription):
     pass
 

@@ -30,11 +30,14 @@ from app.fulfilment.webhooks import webhook_routes as fulfilment_webhook_routes
 from app.logs import configure_logging
 from app.payments.gateway import http_client
 from app.payments.webhooks import webhook_routes
+from app.payouts.webhooks import payout_webhook_routes
 from app.redis import connect_redis
 from app.sandbox.logistics import logistics_routes
 from app.sandbox.partners import partner_routes
+from app.sandbox.payouts import payout_routes
 from app.sandbox.provider import sandbox_routes
 from app.sandbox.sms import sms_routes
+from app.sandbox.statements import statement_routes
 from app.sandbox.topup import topup_routes
 from app.supply.webhooks import supplier_routes
 from app.uploads.storage import storage_for
@@ -372,10 +375,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", _AsgiEndpoint(graphql_endpoint), methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", _AsgiEndpoint(graphql_endpoint)),
                 Route("/healthz", healthz), Route("/readyz", readyz), graphiql_assets_route(),
-                *webhook_routes(), *fulfilment_webhook_routes(), *supplier_routes(), *upload_routes(),
+                *webhook_routes(), *fulfilment_webhook_routes(), *payout_webhook_routes(), *supplier_routes(), *upload_routes(),
                 # the sandboxes under /sandbox/<service> before the payment sandbox's /sandbox mount, which would
                 # take their paths
-                *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *sandbox_routes())
+                *((*partner_routes(), *logistics_routes(), *sms_routes(), *topup_routes(), *payout_routes(),
+                   *statement_routes(), *sandbox_routes())
                   if settings.sandbox_on else ())],
         lifespan=lifespan,
     )

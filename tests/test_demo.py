@@ -195,3 +195,16 @@ async def test_the_demo_after_sale_waits_for_the_merchant_and_is_seeded_once(db,
         token = (await open_session(conn, settings, Principal(kind="buyer", id=buyer_id))).access_token
     tab = await gql.ok("{ myOrders(tab: AFTER_SALE) { edges { node { id } } } }", token=token)
     assert [e["node"]["id"] for e in tab["myOrders"]["edges"]] == [encode_id("Order", case["order_id"])]
+
+
+async def test_the_payouts_scenario(db):
+    """Acme: ¥5,000.00 credited, ¥1,200.00 paid out, ¥800.00 waiting: available ¥3,000.00, reserved
+    ¥800.00; yesterday's reconciliation run has one open difference."""
+    from app.payouts.account import balances
+    await seed_demo(db, progress=lambda _: None)
+    async with db.connection() as conn:
+        b = await balances(conn, 2)
+    assert (b.available, b.reserved, b.in_transit) == (300_000, 80_000, 0)
+    statuses = [r["status"] for r in await db.fetch("SELECT status FROM withdrawals WHERE merchant_id = 2 ORDER BY id")]
+    assert statuses == ["PAID", "REQUESTED"]
+    assert await db.fetchval("SELECT count(*) FROM reconciliation_differences WHERE status = 'OPEN'") == 1

@@ -33,6 +33,18 @@ def test_production_refuses_the_development_secret():
         Settings(env="production", database_url="postgresql://x/y", redis_url="redis://x")
 
 
+def test_production_refuses_the_development_payout_channel_secret():
+    """The sandbox payout channel signs payouts and their callbacks: its public default would let
+    anyone mark a withdrawal paid."""
+    strong = {"sandbox_provider_secret": STRONG_SECRET + "p", "sms_gateway_secret": STRONG_SECRET + "s",
+              "sandbox_partner_secret": STRONG_SECRET + "f"}
+    with pytest.raises(ValueError, match="SANDBOX_PAYOUT_SECRET"):
+        Settings(env="production", database_url="postgresql://x/y", redis_url="redis://x", jwt_secret=STRONG_SECRET,
+                 sandbox_enabled=True, **strong)
+    assert Settings(env="production", database_url="postgresql://x/y", redis_url="redis://x", jwt_secret=STRONG_SECRET,
+                    sandbox_enabled=True, sandbox_payout_secret=STRONG_SECRET + "w", **strong).sandbox_on
+
+
 async def test_introspection_and_graphiql_only_for_admins(prod_http, tokens):
     anonymous = (await prod_http.post("/graphql", json=INTROSPECT)).json()
     assert anonymous["errors"] and "introspection" in anonymous["errors"][0]["message"].lower()

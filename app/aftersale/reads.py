@@ -31,3 +31,10 @@ async def cases_by_order_ids(db: Database, order_ids: Sequence[int]) -> list[lis
     rows = await db.fetch("SELECT * FROM after_sales WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, id DESC",
                           order_ids)
     return grouped(rows, order_ids, "order_id")
+
+
+async def merchant_case_count(conn: asyncpg.Connection, merchant_id: int, since) -> int:
+    """After-sales asked of a merchant since `since`, except those the buyer cancelled or that
+    were rejected (the merchant score's after-sale rate, app/payouts/console.py)."""
+    return await conn.fetchval("SELECT count(*) FROM after_sales WHERE merchant_id = $1 AND created_at >= $2"
+                               " AND status NOT IN ('CANCELLED', 'REJECTED')", merchant_id, since)

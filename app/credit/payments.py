@@ -55,7 +55,9 @@ async def approve(conn: asyncpg.Connection, payment: asyncpg.Record, buyer_id: i
     if lines.available(line) < amount:
         raise DomainError.of(CreditApprovalError.INSUFFICIENT_LIMIT,
                              f"your available credit is {lines.available(line)} cents", "channel")
-    choice = await plans.plans_for(conn, buyer_id, amount, facts["skus"] or [], facts["merchants"] or [], now)
+    if not facts["skus"]:        # a deposit or anything else that is not goods is never lent for
+        raise DomainError.of(CreditApprovalError.PLAN_NOT_AVAILABLE, "only goods are sold on installments", "channel")
+    choice = await plans.plans_for(conn, buyer_id, amount, facts["skus"], facts["merchants"], now)
     plan = next((p for p in choice.plans if p.periods == periods), None)
     if plan is None:
         why = choice.unavailable.value if choice.unavailable else f"no {periods}-period plan"

@@ -23,6 +23,7 @@ class Account(StrEnum):
     PLATFORM_COMMISSION = "PLATFORM_COMMISSION"
     PLATFORM_SUBSIDY = "PLATFORM_SUBSIDY"                      # platform-funded discounts paid
     REFUNDS = "REFUNDS"                                        # refunds owed to buyers, until paid out
+    PLATFORM_ADJUSTMENTS = "PLATFORM_ADJUSTMENTS"              # the platform's side of adjustments (补差)
     # consumer credit (DOMAIN §8.1; owner: buyer or funder id)
     CREDIT_RECEIVABLES = "CREDIT_RECEIVABLES"
     FUNDER = "FUNDER"
@@ -39,6 +40,7 @@ NORMAL: dict[Account, int] = {
     Account.MERCHANT_WITHDRAWAL_RESERVED: CREDIT, Account.MERCHANT_WITHDRAWAL_IN_TRANSIT: CREDIT,
     Account.MERCHANT_REFUND_RECOVERY: DEBIT, Account.MERCHANT_DEPOSIT: CREDIT,
     Account.PLATFORM_COMMISSION: CREDIT, Account.PLATFORM_SUBSIDY: DEBIT, Account.REFUNDS: CREDIT,
+    Account.PLATFORM_ADJUSTMENTS: DEBIT,
     Account.CREDIT_RECEIVABLES: DEBIT, Account.FUNDER: CREDIT,
     Account.CREDIT_FEE_INCOME: CREDIT, Account.CREDIT_PENALTY_INCOME: CREDIT, Account.OVERPAYMENT: CREDIT,
 }

@@ -26,9 +26,14 @@ from app.merchants.onboarding import USERNAME, _username_free
 ROLES = ("OWNER", "OPERATOR")
 
 
+def is_owner(principal: Principal) -> bool:
+    """The one test of a shop's OWNER (operators may not change staff or withdraw)."""
+    return principal.is_merchant_staff and principal.merchant_role == "OWNER"
+
+
 def require_owner(principal: Principal) -> int:
     """The merchant of an OWNER of it; OWNER_REQUIRED for anyone else (operators, admins, buyers)."""
-    if not (principal.is_merchant_staff and principal.merchant_role == "OWNER"):
+    if not is_owner(principal):
         raise DomainError.of(ShopError.OWNER_REQUIRED, "only the shop's owner may do this")
     return principal.staff_merchant_id
 

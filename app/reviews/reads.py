@@ -38,3 +38,11 @@ async def merchant_reviews(conn: asyncpg.Connection, principal: Principal, merch
 
 async def review(conn: asyncpg.Connection, review_id: int) -> asyncpg.Record:
     return await conn.fetchrow(f"{_REVIEW} WHERE r.id = $1", review_id)
+
+
+async def merchant_rating_totals(conn: asyncpg.Connection, merchant_id: int, since) -> tuple[int, int]:
+    """(reviews, sum of their ratings) of a merchant's reviews written since `since` (the
+    merchant score, app/payouts/console.py)."""
+    row = await conn.fetchrow("SELECT count(*) AS n, coalesce(sum(rating), 0) AS total FROM reviews"
+                              " WHERE merchant_id = $1 AND created_at >= $2", merchant_id, since)
+    return int(row["n"]), int(row["total"])

@@ -10,6 +10,8 @@
 - `POST /v1/refunds` (signed): refund part of a paid transaction, deduped on our refund reference,
   never above what was paid; the refund callback follows.
 - `GET /v1/transactions/{txn_id}`: the transaction as the sandbox sees it.
+- every payment and refund is recorded on its day's statement (app/sandbox/statements.py), the
+  file reconciliation downloads.
 
 Every callback goes to this app's own webhook (`settings.base_url` + /webhooks/payments/sandbox),
 never to a URL a request names: the sandbox signs what it sends, so a caller-chosen URL would
@@ -30,6 +32,7 @@ from starlette.routing import Mount, Route
 
 from app.sandbox.deliveries import Delivery, Pacing, batch_status, start_batch
 from app.sandbox.http import error, signed_object
+from app.sandbox.statements import record
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 # what the buyer types for each authentication level risk decided (docs/payments.md)
@@ -81,7 +84,13 @@ async def _new_transaction(request: Request, reference: str, amount: int, channe
     redis = request.app.state.redis
     await redis.hset(_txn_key(txn["txn_id"]), mapping=txn)
     await redis.expire(_txn_key(txn["txn_id"]), STATE_TTL_SECONDS)
+    if status == "PAID":
+        await _on_statement(redis, txn)
     return txn
+
+
+async def _on_statement(redis, txn: dict) -> None:
+    await record(redis, "PAYMENT", txn["txn_id"], txn["txn_id"], txn["reference"], int(txn["amount"]), txn["paid_at"])
 
 
 async def _transaction(request: Request, txn_id: str) -> dict | None:
@@ -164,6 +173,7 @@ async def pay(request: Request) -> Response:
         await redis.hset(_txn_key(txn_id), mapping={"status": "PAID", "paid_at": _now()})
         txn = await _transaction(request, txn_id)
         assert txn is not None, "the transaction was just written"
+        await _on_statement(redis, txn)
     params = request.query_params
     copies = 1 + (min(int(params["duplicates"]), 100) if params.get("duplicates", "").isdigit() else 0)
     batch_id = await _start(request, [_payment_notification(txn)] * copies, _pacing(params, default_concurrency=1))
@@ -219,8 +229,9 @@ async def create_refund(request: Request) -> Response:
         return error(problem, 400)
     assert isinstance(amount, int), "_valid_order checked it"
     dedupe_key = f"sandbox:refund:{txn['txn_id']}:{reference}"
-    refund = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
-    if await redis.set(dedupe_key, json.dumps(refund), nx=True, ex=STATE_TTL_SECONDS):
+    refund: dict[str, Any] = {"refund_id": "sbr_" + uuid.uuid4().hex, "amount": amount}
+    made = await redis.set(dedupe_key, json.dumps(refund), nx=True, ex=STATE_TTL_SECONDS)
+    if made:
         if await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", amount) > txn["amount"]:
             await redis.hincrby(_txn_key(txn["txn_id"]), "refunded", -amount)
             await redis.delete(dedupe_key)
@@ -228,8 +239,11 @@ async def create_refund(request: Request) -> Response:
     else:
         refund = json.loads(await redis.get(dedupe_key))
     refund_id, amount = refund["refund_id"], refund["amount"]
+    refunded_at = _now()
     notification = {"type": "REFUND", "refund_id": refund_id, "refund_reference": reference, "txn_id": txn["txn_id"],
-                    "amount": amount, "status": "SUCCESS", "refunded_at": _now()}
+                    "amount": amount, "status": "SUCCESS", "refunded_at": refunded_at}
+    if made:
+        await record(redis, "REFUND", refund_id, str(txn["txn_id"]), str(reference), amount, refunded_at)
     await _start(request, [notification], Pacing(concurrency=1))
     return JSONResponse({"refund_id": refund_id, "status": "PROCESSING"})
 

@@ -286,3 +286,22 @@ async def test_a_deposit_paying_its_payment_order_is_not_captured_but_a_late_one
     captured = await db.fetch("SELECT id FROM journal_entries WHERE id = ANY($1)",
                               [f"payment:{p}:capture" for p in ids])
     assert [r["id"] for r in captured] == [f"payment:{ids[1]}:capture"]
+
+
+async def test_the_merchant_console_reads_a_real_runs_commission_and_settlement_per_day_and_product(db):
+    """app/payouts/console.py over a settlement run's entries (one posting per account) and
+    their settlement lines."""
+    from app.payouts import console
+    mk = await market(db, merchants=1)
+    m = mk.shops[0].merchant
+    async with db.transaction() as conn:
+        order = await place_paid(conn, mk, 0, [L(1, 1000, rate="0.10"), L(1, 333, rate="0.05")], shipping=200)
+        await complete(conn, order, at(date(2026, 11, 2)))
+    await settlement.run(db, date(2026, 11, 9))
+    async with db.connection() as conn:
+        day = [r for r in await console.daily(conn, m, date(2026, 11, 9), date(2026, 11, 9))]
+        products = {r["product_id"]: r for r in await console.by_product(conn, m, date(2026, 11, 9), date(2026, 11, 9))}
+    # commission 1.00 + 0.17 (16.65 half-up); settlement 9.00 + 3.16 + 2.00 shipping
+    assert (day[0]["commission"], day[0]["settlement"]) == (117, 1416)
+    assert [(products[p]["commission"], products[p]["settlement"]) for p in mk.shops[0].products[:2]] == \
+        [(100, 900), (17, 316)]

@@ -136,6 +136,7 @@ WITH l AS (
     SELECT split_part(p.entry_id, ':', 2)::date AS run_day, p.owner_id AS merchant_id, -sum(p.amount) AS net
     FROM journal_entries j JOIN postings p ON p.entry_id = j.id
     WHERE j.kind = 'SETTLEMENT' AND p.account = 'MERCHANT_AVAILABLE'
+      AND p.entry_id ~ '^settlement:[0-9]{4}-[0-9]{2}-[0-9]{2}:'      -- a run's entry (its day in its id)
     GROUP BY 1, 2),
 s AS (SELECT run_day, merchant_id, net FROM settlement_statements)
 SELECT coalesce(s.merchant_id, l.merchant_id) AS merchant_id, coalesce(s.run_day, l.run_day) AS run_day,

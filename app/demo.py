@@ -1054,10 +1054,10 @@ SETTLEMENT_BUYER_PHONE = "13800000009"
 
 
 async def _seed_settlement_demo(conn: asyncpg.Connection):
-    """A fourth demo buyer ("结算体验官", same password) with two Acme orders completed ten days
+    """A demo buyer ("结算体验官", same password) with two Lumen orders completed ten days
     ago — one with a platform-funded coupon (a subsidy) and shipping — paid, split and then
     settled in a first run for yesterday, so
-    `acme-owner` finds a statement (settlementStatements, its lines and CSV; docs/settlement.md).
+    `lumen-owner` finds a statement (settlementStatements, its lines and CSV; docs/settlement.md).
     Returns the day to settle the first time, None once written."""
     if await conn.fetchval("SELECT 1 FROM buyers WHERE phone = $1", SETTLEMENT_BUYER_PHONE):
         return None
@@ -1069,7 +1069,7 @@ async def _seed_settlement_demo(conn: asyncpg.Connection):
         "SELECT DISTINCT ON (p.id) p.id AS product_id, p.title, s.id AS sku_id, s.spec_label, s.price"
         " FROM products p JOIN skus s ON s.product_id = p.id"
         " WHERE p.merchant_id = $1 AND p.status = 'LISTED' AND p.fulfillment_type <> 'VIRTUAL'"
-        " ORDER BY p.id, s.id LIMIT 2", ACME)
+        " ORDER BY p.id, s.id LIMIT 2", LUMEN)
     address = {"receiver": "结算体验官", "phone": SETTLEMENT_BUYER_PHONE, "region_code": "440305",
                "detail": "南山区科技园 8 号"}
     coupon = await conn.fetchval("SELECT id FROM promotions WHERE merchant_id IS NULL ORDER BY id LIMIT 1")
@@ -1095,7 +1095,7 @@ async def _seed_settlement_demo(conn: asyncpg.Connection):
             " review_status, goods_total, discount, shipping, payable, address, carrier, tracking_number, paid_at,"
             " shipped_at, received_at, completed_at) VALUES ($1, $2, $3, 'COMPLETED', 'PAID', 'SIGNED', 'DONE', $4,"
             " $5, $6, $7, $8, 'SF', $9, $10, $10, $11, $11) RETURNING id",
-            po, buyer, ACME, gross, share, shipping, payable, address, f"SF00000004{n}", paid_at, completed_at)
+            po, buyer, LUMEN, gross, share, shipping, payable, address, f"SF00000004{n}", paid_at, completed_at)
         line = await conn.fetchval(
             "INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,"
             " unit_price, goods_amount, paid_amount, commission_rate) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8,"

@@ -1,4 +1,4 @@
-"""`ecom` — one entry point: dev, serve, worker, migrate, seed, create-admin, reconcile."""
+"""`ecom` — one entry point: dev, serve, worker, migrate, seed, create-admin, settle, ledger audit, reconcile."""
 
 import argparse
 import asyncio
@@ -221,6 +221,55 @@ def cmd_sms_inbox(args) -> None:
         print(f"{message['received_at']}  {message['template']}  {message['text']}")
 
 
+def cmd_settle(args) -> None:
+    """A settlement run for day D (DOMAIN §10.1; app/ledger/settlement.py), printing each batch."""
+    from datetime import UTC, date, datetime
+
+    from app.db import Database
+    from app.errors import DomainError
+    from app.ledger import settlement
+    settings = get_settings()
+    _require_urls(settings, redis=False)
+    try:
+        day = date.fromisoformat(args.date)
+        settlement.check_run_day(day, datetime.now(UTC))
+    except (ValueError, DomainError) as exc:
+        sys.exit(f"error: {exc}")
+
+    async def run():
+        db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+        try:
+            started = time.monotonic()
+            result = await settlement.run(db, day, actor="cli:settle", batch_orders=args.batch_orders, progress=_step)
+            _step(f"{result.lines} lines in {result.batches} batches, {time.monotonic() - started:.1f} s")
+        finally:
+            await db.close()
+    asyncio.run(run())
+
+
+def cmd_ledger_audit(args) -> None:
+    """`ecom ledger audit`: exits 1 when anything does not reconcile (app/ledger/audit.py)."""
+    from app.db import Database
+    from app.ledger.audit import audit, report
+    settings = get_settings()
+    _require_urls(settings, redis=False)
+
+    async def run():
+        db = await Database.connect(settings.database_url, min_size=1, max_size=1)
+        try:
+            started = time.monotonic()
+            async with db.connection() as conn:
+                result = await audit(conn, args.limit, progress=_step)
+            for line in report(result):
+                print(line)
+            _step(f"audit took {time.monotonic() - started:.1f} s")
+            return result.ok
+        finally:
+            await db.close()
+    if not asyncio.run(run()):
+        sys.exit(1)
+
+
 async def reconcile_day(settings: Settings, day, progress=_step) -> int:
     """Reconcile one day against the provider's statement (the daily job's work); prints each
     step and every difference; returns the number of differences."""
@@ -293,6 +342,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("username")
     p.add_argument("--password", help="default: $ADMIN_PASSWORD or a prompt")
     p.set_defaults(func=cmd_create_admin)
+    p = sub.add_parser("settle", help="run settlement for a day that has ended (UTC)")
+    p.add_argument("--date", required=True, help="the run's day, YYYY-MM-DD")
+    p.add_argument("--batch-orders", type=int, default=10_000, help="orders per transaction")
+    p.set_defaults(func=cmd_settle)
+    p = sub.add_parser("ledger", help="ledger tools")
+    ledger_sub = p.add_subparsers(dest="ledger_command", required=True)
+    p = ledger_sub.add_parser("audit", help="prove the ledger balances and every order reconciles")
+    p.add_argument("--limit", type=int, default=20, help="list at most this many problems of each kind")
+    p.set_defaults(func=cmd_ledger_audit)
     args = parser.parse_args(argv)
     args.func(args)
 

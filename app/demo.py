@@ -31,6 +31,8 @@ from app.catalog.index import refresh_product_index
 from app.config import get_settings
 from app.credit import lines as credit_lines
 from app.db import Database
+from app.ledger import postings as ledger
+from app.ledger import settlement
 from app.merchants import onboarding
 from app.orders import service as orders
 from app.payouts import adjustments, withdrawals
@@ -462,6 +464,10 @@ async def seed_demo(db: Database, scale_skus: int = 0, progress: Callable[[str],
         await _seed_onboarding_demo(conn)
         await _seed_payouts_demo(conn)
         await _seed_credit(conn)
+        await _seed_ledger_of_demo_orders(conn)
+        settle = await _seed_settlement_demo(conn)
+    if settle:
+        await settlement.run(db, settle, actor="system:demo")
     progress(f"demo data ready ({added} demo products added)")
     if scale_skus:
         await _grow_catalog(db, ids, scale_skus, progress)
@@ -1027,6 +1033,87 @@ async def _seed_aftersale_demo(conn: asyncpg.Connection) -> None:
                             [aftersale.LineClaim(line, 1)], AfterSaleReason.WRONG_SIZE, "尺码偏小，想退一件", [], now)
 
 
+async def _seed_ledger_of_demo_orders(conn: asyncpg.Connection) -> None:
+    """The demo orders above are written straight into the tables: their payments' capture and
+    their split onto the merchants' pending are posted here (idempotent entry ids), so the
+    ledger audit holds on the demo data too. A deposit that paid its payment order is recorded by
+    its own entry (app/merchants/deposits.py), not captured."""
+    payments = await conn.fetch(
+        "SELECT p.id, p.amount, p.succeeded_at FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
+        " WHERE p.status = 'SUCCEEDED' AND NOT (po.kind = 'DEPOSIT' AND po.paid_by_payment_id = p.id)"
+        " AND ('payment:' || p.id || ':capture') NOT IN (SELECT id FROM journal_entries)")
+    for p in payments:
+        await ledger.capture(conn, [(p["id"], p["amount"])], p["succeeded_at"] or datetime.now(UTC))
+    orders = await conn.fetch("SELECT id, paid_at FROM orders WHERE paid_at IS NOT NULL"
+                              " AND ('order:' || id || ':split') NOT IN (SELECT id FROM journal_entries)")
+    for o in orders:
+        await ledger.split(conn, [o["id"]], o["paid_at"])
+
+
+SETTLEMENT_BUYER_PHONE = "13800000009"
+
+
+async def _seed_settlement_demo(conn: asyncpg.Connection):
+    """A demo buyer ("结算体验官", same password) with two Lumen orders completed ten days
+    ago — one with a platform-funded coupon (a subsidy) and shipping — paid, split and then
+    settled in a first run for yesterday, so
+    `lumen-owner` finds a statement (settlementStatements, its lines and CSV; docs/settlement.md).
+    Returns the day to settle the first time, None once written."""
+    if await conn.fetchval("SELECT 1 FROM buyers WHERE phone = $1", SETTLEMENT_BUYER_PHONE):
+        return None
+    now = datetime.now(UTC)
+    paid_at, completed_at = now - timedelta(days=14), now - timedelta(days=10)
+    buyer = await conn.fetchval("INSERT INTO buyers (phone, password_hash, nickname) VALUES ($1, $2, '结算体验官')"
+                                " RETURNING id", SETTLEMENT_BUYER_PHONE, await hash_password(DEMO_PASSWORD))
+    goods = await conn.fetch(
+        "SELECT DISTINCT ON (p.id) p.id AS product_id, p.title, s.id AS sku_id, s.spec_label, s.price"
+        " FROM products p JOIN skus s ON s.product_id = p.id"
+        " WHERE p.merchant_id = $1 AND p.status = 'LISTED' AND p.fulfillment_type <> 'VIRTUAL'"
+        " ORDER BY p.id, s.id LIMIT 2", LUMEN)
+    address = {"receiver": "结算体验官", "phone": SETTLEMENT_BUYER_PHONE, "region_code": "440305",
+               "detail": "南山区科技园 8 号"}
+    coupon = await conn.fetchval("SELECT id FROM promotions WHERE merchant_id IS NULL ORDER BY id LIMIT 1")
+    for n, (g, quantity, platform_share, shipping) in enumerate(
+            [(goods[0], 2, 1000, 800), (goods[1 % len(goods)], 1, 0, 0)], 1):
+        gross = quantity * g["price"]
+        share = min(platform_share, gross // 10) if coupon else 0
+        payable = gross - share + shipping
+        if payable == 0:
+            continue
+        po = await conn.fetchval(
+            "INSERT INTO payment_orders (buyer_id, idempotency_key, request_hash, status, goods_total, total_discount,"
+            " shipping_total, payable, pricing, expires_at, paid_at, paid_by_payment_id) VALUES ($1, $2, 'demo',"
+            " 'PAID', $3, $4, $5, $6, '{}', $7, $7, NULL) RETURNING id",
+            buyer, f"demo-settlement-{n}", gross, share, shipping, payable, paid_at)
+        payment = await conn.fetchval(
+            "INSERT INTO payments (payment_order_id, provider, channel, amount, status, auth_level, provider_txn_id,"
+            " succeeded_at) VALUES ($1, 'sandbox', 'WECHAT', $2, 'SUCCEEDED', 'NONE', $3, $4) RETURNING id",
+            po, payable, f"demo-settlement-txn-{n}", paid_at)
+        await conn.execute("UPDATE payment_orders SET paid_by_payment_id = $2 WHERE id = $1", po, payment)
+        order = await conn.fetchval(
+            "INSERT INTO orders (payment_order_id, buyer_id, merchant_id, status, payment_status, logistics_status,"
+            " review_status, goods_total, discount, shipping, payable, address, carrier, tracking_number, paid_at,"
+            " shipped_at, received_at, completed_at) VALUES ($1, $2, $3, 'COMPLETED', 'PAID', 'SIGNED', 'DONE', $4,"
+            " $5, $6, $7, $8, 'SF', $9, $10, $10, $11, $11) RETURNING id",
+            po, buyer, LUMEN, gross, share, shipping, payable, address, f"SF00000004{n}", paid_at, completed_at)
+        line = await conn.fetchval(
+            "INSERT INTO order_lines (order_id, sku_id, product_id, title, spec_label, position, quantity, price,"
+            " unit_price, goods_amount, paid_amount, commission_rate) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8,"
+            " $9, 0.05) RETURNING id", order, g["sku_id"], g["product_id"], g["title"], g["spec_label"] or "",
+            quantity, g["price"], gross, gross - share)
+        if share:
+            await conn.execute(
+                "INSERT INTO order_line_shares (order_line_id, level, promotion_id, amount, funder, platform_amount,"
+                " merchant_amount) VALUES ($1, 'PLATFORM', $2, $3, 'PLATFORM', $3, 0)", line, coupon, share)
+        await conn.executemany(
+            "INSERT INTO order_status_history (order_id, from_status, to_status, actor, at)"
+            " VALUES ($1, $2, $3, 'system:demo', $4)",
+            [(order, None, "PENDING_PAYMENT", paid_at), (order, "PENDING_PAYMENT", "PAID", paid_at),
+             (order, "PAID", "SHIPPED", paid_at), (order, "SHIPPED", "RECEIVED", completed_at),
+             (order, "RECEIVED", "COMPLETED", completed_at)])
+        await ledger.capture(conn, [(payment, payable)], paid_at)
+        await ledger.split(conn, [order], paid_at)
+    return (now - timedelta(days=1)).date()
 # (applicant phone, nickname, shop, owner login, how far it got)
 ONBOARDING_DEMO = [
     ("13800000004", "入驻申请人", "Bloom 家居生活馆", "bloom-owner", "PENDING_REVIEW"),

@@ -23,6 +23,7 @@ from schema.errors import ApiSchema, CodedMaskErrors
 from schema.events import EventSubscription
 from schema.execution import FastLeafExecutionContext
 from schema.fulfilment import FulfilmentMutation, FulfilmentQuery, FulfilmentSubscription
+from schema.ledger import LedgerMutation, LedgerQuery, LedgerSubscription
 from schema.limits import BoundedParserCache
 from schema.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
 from schema.orders import OrderMutation, OrderQuery, OrderSubscription
@@ -40,21 +41,21 @@ from schema.supply import SupplyMutation, SupplyQuery, SupplySubscription
 @strawberry.type
 class Query(AuthQuery, CatalogSetupQuery, ProductQuery, BrowseQuery, CartQuery, CheckoutQuery, PromotionQuery, OrderQuery,
             PaymentQuery, RiskQuery, SupplyQuery, AfterSaleQuery, FulfilmentQuery, ReviewQuery, AccountQuery,
-            CreditQuery, MerchantQuery, PayoutQuery, ReconciliationQuery):
+            CreditQuery, MerchantQuery, PayoutQuery, ReconciliationQuery, LedgerQuery):
     pass
 
 
 @strawberry.type
 class Mutation(AuthMutation, CatalogSetupMutation, ProductMutation, CartMutation, PromotionMutation, OrderMutation,
                PaymentMutation, RiskMutation, SupplyMutation, AfterSaleMutation, FulfilmentMutation, ReviewMutation,
-               AccountMutation, CreditMutation, MerchantMutation, PayoutMutation, ReconciliationMutation):
+               AccountMutation, CreditMutation, MerchantMutation, PayoutMutation, ReconciliationMutation, LedgerMutation):
     pass
 
 
 @strawberry.type
 class Subscription(EventSubscription, OrderSubscription, SupplySubscription, AfterSaleSubscription,
                    FulfilmentSubscription, ReviewSubscription, AccountSubscription, MerchantSubscription,
-                   PayoutSubscription, ReconciliationSubscription, CreditSubscription):
+                   PayoutSubscription, ReconciliationSubscription, CreditSubscription, LedgerSubscription):
     pass
 
 

@@ -23,12 +23,12 @@ from app.logs import bind_job_id, configure_logging
 from app.outages import Outage, is_unreachable
 from app.payments.gateway import http_client
 from app.redis import arq_settings, connect_redis
-from workers import aftersale, catalog, credit, fulfilment, orders, payments, payouts, reconciliation, topup
+from workers import aftersale, catalog, credit, fulfilment, orders, payments, payouts, reconciliation, settlement, topup
 
 log = structlog.get_logger("worker")
 
 # every job family: its FUNCTIONS, CRON_JOBS and REACTIONS
-FAMILIES = (aftersale, catalog, credit, orders, payments, fulfilment, topup, payouts, reconciliation)
+FAMILIES = (aftersale, catalog, credit, orders, payments, fulfilment, topup, payouts, reconciliation, settlement)
 # the jobs events start (app/jobs.py): event type → each job family's reactions to it
 REACTIONS: dict[str, list[Reaction]] = {}
 for family in FAMILIES:

@@ -19,6 +19,7 @@ from app.credit import repayments as credit_repayments
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.fulfilment import shipments
+from app.ledger import postings as ledger
 from app.merchants import deposits as merchant_deposits
 from app.orders.errors import OrderError
 from app.orders.status import ORDER_MACHINE, SUB_STATUSES, OrderEvent, OrderStatus
@@ -104,6 +105,8 @@ async def mark_paid_many(conn: asyncpg.Connection, paid: list[tuple[int, int | N
         " WHERE l.order_id = ANY($1::bigint[]) AND p.fulfillment_type = 'VIRTUAL'", order_ids)}
     await _move(conn, order_ids, OrderEvent.PAY, "paid_at", now, actor,
                 per_order={o: {"shipments": parcels.get(o, []), "virtual": o in virtual} for o in order_ids})
+    # the money goes from clearing onto each merchant's pending with the paid status (app/ledger)
+    await ledger.split(conn, order_ids, now)
     return moved
 
 

@@ -27,6 +27,7 @@ import asyncpg
 
 from app.credit import payments as credit
 from app.events import emit
+from app.ledger import postings as ledger
 from app.orders import service as orders
 from app.payments import refunds
 
@@ -70,6 +71,7 @@ async def apply_batch(conn: asyncpg.Connection, first_id: int, now: datetime, li
             "UPDATE payments p SET status = 'SUCCEEDED', provider_txn_id = t.txn, succeeded_at = $3"
             " FROM unnest($1::bigint[], $2::text[]) AS t(id, txn) WHERE p.id = t.id",
             [p["id"] for _, p in batch], [n["provider_txn_id"] for n, _ in batch], now)
+        await ledger.capture(conn, [(p["id"], p["amount"]) for _, p in batch], now)
         await orders.mark_paid_many(conn, [(p["payment_order_id"], p["id"]) for _, p in batch], now,
                                     f"provider:{provider}")
         if provider == credit.PROVIDER:
@@ -150,6 +152,8 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
         " WHERE id = $1 AND status <> 'SUCCEEDED' RETURNING id", payment_id, n["provider_txn_id"], now)
     if succeeded is None:
         return "FLAGGED", f"ALREADY_SUCCEEDED: payment {payment_id} had succeeded before", None
+    # in clearing whatever happens next: split onto merchants when it pays, refunded from here when late
+    await ledger.capture(conn, [(payment_id, payment["amount"])], now)
     po_status = payment["payment_order_status"]
     if po_status == "PENDING_PAYMENT" and await orders.mark_paid(conn, payment["payment_order_id"], now, actor,
                                                                  payment_id):

@@ -19,6 +19,7 @@ from app.credit import repayments as credit_repayments
 from app.db import Database
 from app.errors import DomainError
 from app.events import emit
+from app.ledger import postings as ledger
 from app.orders import service as orders
 from app.payments.errors import PaymentError
 from app.payments.gateway import gateway_for
@@ -102,6 +103,8 @@ async def settle_refund(conn: asyncpg.Connection, refund: asyncpg.Record, provid
                                                      "order_id": refund["order_id"], "amount": refund["amount"]})
     if refund["order_id"] is not None:
         await orders.count_refund(conn, refund["order_id"], refund["amount"], now, actor, refund["reason"])
+    # after count_refund locked the order: a settlement run settles its lines before or after, never during
+    await ledger.post_refund(conn, refund, now)
     if refund["after_sale_id"] is not None:
         await aftersale.refund_settled(conn, refund["after_sale_id"], now, actor)
     if refund["reason"] == "OVERPAYMENT_RETURNED":

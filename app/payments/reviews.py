@@ -11,13 +11,14 @@ each one once, and the review is on record — who, when, the note, the outcome.
 - DISMISS: nothing to do (a forged or corrupt notification, settled outside).
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import asyncpg
 
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
+from app.ledger import postings as ledger
 from app.orders import service as orders
 from app.payments import refunds
 from app.payments.callbacks import reference_id, same_amount
@@ -94,6 +95,7 @@ async def _apply(conn: asyncpg.Connection, n: asyncpg.Record, reviewer: str, now
         raise _not_applicable(f"the payment order is {payment['payment_order_status']}: refund it instead")
     await conn.execute("UPDATE payments SET status = 'SUCCEEDED', provider_txn_id = $2, succeeded_at = $3"
                        " WHERE id = $1", payment["id"], n["provider_txn_id"], now)
+    await ledger.capture(conn, [(payment["id"], payment["amount"])], now)
     await orders.mark_paid(conn, payment["payment_order_id"], now, reviewer, payment["id"])
     return "PAID"
 
@@ -107,6 +109,7 @@ async def _refund(conn: asyncpg.Connection, n: asyncpg.Record) -> tuple[int, str
         "INSERT INTO payments (payment_order_id, provider, channel, amount, auth_level, status, provider_txn_id,"
         " succeeded_at) SELECT payment_order_id, provider, channel, $2, auth_level, 'SUCCEEDED', $3, now()"
         " FROM payments WHERE id = $1 RETURNING id", payment["id"], amount, n["provider_txn_id"])
+    await ledger.capture(conn, [(received, amount)], datetime.now(UTC), paying=False)
     refund = await refunds.request_refund(conn, received, None, amount, "FLAGGED_PAYMENT",
                                           f"flagged-notification:{n['id']}")
     return refund["id"], f"REFUND_REQUESTED: refund {refund['id']}"

@@ -5,7 +5,7 @@
 |---|---|
 | orders, sales | orders paid on the day (`paid_at`): their count and what buyers paid (`payable`, shipping included); per product the lines' `paid_amount` and units |
 | refunds | refunds that succeeded on the day (`settled_at`) for the merchant's orders; per product the refunded lines of after-sales closed on the day |
-| commission | SETTLEMENT entries of the merchant: their postings to PLATFORM_COMMISSION (per product through the posting's order line) |
+| commission | SETTLEMENT entries of the merchant: their postings to PLATFORM_COMMISSION (per product: their settlement_lines' order lines) |
 | settlement | SETTLEMENT entries of the merchant: what their postings moved into its MERCHANT_AVAILABLE |
 
 The score (0–100, one decimal, half-up) over the last `merchant_score_window_days`:
@@ -79,11 +79,22 @@ refunded AS (SELECT l.product_id, sum(asl.amount) AS refunds
              FROM after_sales a JOIN after_sale_lines asl ON asl.after_sale_id = a.id
              JOIN order_lines l ON l.id = asl.order_line_id
              WHERE a.merchant_id = $1 AND asl.refunded AND a.closed_at >= $2 AND a.closed_at < $3 GROUP BY 1),
-settled AS (SELECT l.product_id,
-                   -sum(p.amount) FILTER (WHERE p.account = 'PLATFORM_COMMISSION') AS commission,
-                   -sum(p.amount) FILTER (WHERE p.account = 'MERCHANT_AVAILABLE' AND p.owner_id = $1) AS settlement
-            FROM journal_entries e JOIN postings p ON p.entry_id = e.id JOIN order_lines l ON l.id = p.order_line_id
-            WHERE e.kind = 'SETTLEMENT' AND e.merchant_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3
+-- a settlement run's entries post one sum per account; their lines (product through the order
+-- line) are in settlement_lines (docs/settlement.md); postings that name an order line count too
+settled AS (SELECT l.product_id, sum(x.commission) AS commission, sum(x.settlement) AS settlement
+            FROM (SELECT p.order_line_id,
+                         -sum(p.amount) FILTER (WHERE p.account = 'PLATFORM_COMMISSION') AS commission,
+                         -sum(p.amount) FILTER (WHERE p.account = 'MERCHANT_AVAILABLE' AND p.owner_id = $1)
+                           AS settlement
+                  FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+                  WHERE e.kind = 'SETTLEMENT' AND e.merchant_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3
+                    AND p.order_line_id IS NOT NULL
+                  GROUP BY 1
+                  UNION ALL
+                  SELECT s.order_line_id, s.commission, s.net
+                  FROM settlement_lines s JOIN journal_entries e ON e.id = s.entry_id
+                  WHERE s.merchant_id = $1 AND s.kind = 'SALE' AND e.occurred_at >= $2 AND e.occurred_at < $3) x
+            JOIN order_lines l ON l.id = x.order_line_id
             GROUP BY 1),
 touched AS (SELECT product_id FROM sold UNION SELECT product_id FROM refunded UNION SELECT product_id FROM settled)
 SELECT touched.product_id, pr.title, coalesce(sold.orders, 0) AS orders, coalesce(sold.units, 0) AS units,

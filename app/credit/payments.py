@@ -21,8 +21,8 @@ from app.credit.loans import create_loan
 from app.credit.schedule import Installment
 from app.errors import DomainError
 from app.events import emit
-
-PROVIDER = "credit"
+from app.ledger.accounts import PLATFORM, Account
+from app.ledger.journal import Entry, post, transfer
 
 
 async def approve(conn: asyncpg.Connection, payment: asyncpg.Record, buyer_id: int, periods: int | None,
@@ -120,3 +120,6 @@ async def refunded(conn: asyncpg.Connection, payment_id: int, refund_id: int, am
         await conn.execute("UPDATE credit_lines SET frozen = frozen - $2, updated_at = $3 WHERE buyer_id = $1",
                            cp["buyer_id"], cp["amount"], now)
         await conn.execute("UPDATE credit_payments SET status = 'RELEASED' WHERE payment_id = $1", payment_id)
+        # the late payment's capture debited the receivable: its refund takes it back
+        await post(conn, [Entry(f"refund:{refund_id}:credit", "CREDIT_REFUND", now, transfer(
+            amount, (Account.REFUNDS, PLATFORM), (Account.CREDIT_RECEIVABLES, cp["buyer_id"])))])

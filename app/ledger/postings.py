@@ -22,8 +22,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import asyncpg
 
 from app.aftersale import amounts, units
+from app.credit import PROVIDER as CREDIT
 from app.ledger.accounts import PLATFORM, Account
 from app.ledger.journal import Entry, Posting, post, transfer
+
+# refunds whose money movement their own domain posts: a returned deposit (app/merchants/lifecycle.py)
+# and an overpayment sent back to a credit repayment's payment (app/credit/repayments.py)
+OWN_REFUND_ENTRIES = ("DEPOSIT_RETURNED", "OVERPAYMENT_RETURNED")
 
 
 def commission(rate: Decimal, receivable: int) -> int:
@@ -33,17 +38,27 @@ def commission(rate: Decimal, receivable: int) -> int:
 
 async def capture(conn: asyncpg.Connection, payments: list[tuple[int, int]], now: datetime,
                   paying: bool = True) -> None:
-    """Succeeded payments, (id, amount) each, into clearing — except a deposit paying its still
-    pending payment order: the deposit's own entry (app/merchants/deposits.py, Dr CASH / Cr
-    MERCHANT_DEPOSIT) records that money; a deposit paid late, or money refunded at once
-    (`paying` False), is captured like any late payment."""
-    paying_deposits = paying and {r["id"] for r in await conn.fetch(
-        "SELECT p.id FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id"
-        " WHERE p.id = ANY($1::bigint[]) AND po.kind = 'DEPOSIT' AND po.status = 'PENDING_PAYMENT'",
-        [pid for pid, _ in payments])}
-    await post(conn, [Entry(f"payment:{pid}:capture", "PAYMENT_CAPTURE", now,
-                            transfer(amount, (Account.CASH, PLATFORM), (Account.CLEARING, PLATFORM)))
-                      for pid, amount in payments if not paying_deposits or pid not in paying_deposits])
+    """Succeeded payments, (id, amount) each, into clearing — from cash, or for a CREDIT payment
+    from the buyer's credit receivable (§10.1: the buyer's payment debits credit receivables
+    instead of cash). Except a deposit or a credit repayment paying its still pending payment
+    order: their own entries (app/merchants/deposits.py, app/credit/repayments.py) record that
+    money; one paid late, or money refunded at once (`paying` False), is captured like any late
+    payment."""
+    rows = await conn.fetch(
+        "SELECT p.id, p.provider, po.buyer_id, po.kind <> 'GOODS' AND po.status = 'PENDING_PAYMENT' AS own_entry"
+        " FROM payments p JOIN payment_orders po ON po.id = p.payment_order_id WHERE p.id = ANY($1::bigint[])",
+        [pid for pid, _ in payments])
+    facts = {r["id"]: r for r in rows}
+    entries = []
+    for pid, amount in payments:
+        f = facts[pid]
+        if paying and f["own_entry"]:
+            continue
+        source = ((Account.CREDIT_RECEIVABLES, f["buyer_id"]) if f["provider"] == CREDIT
+                  else (Account.CASH, PLATFORM))
+        entries.append(Entry(f"payment:{pid}:capture", "PAYMENT_CAPTURE", now,
+                             transfer(amount, source, (Account.CLEARING, PLATFORM))))
+    await post(conn, entries)
 
 
 async def split(conn: asyncpg.Connection, order_ids: list[int], now: datetime) -> None:
@@ -124,16 +139,20 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
     """A refund the provider confirmed (the caller holds its order's lock, so no settlement run
     settles the order's lines meanwhile): entry `refund:<id>`. A refund of no order (a late or
     duplicate payment) comes out of clearing."""
+    if refund["reason"] in OWN_REFUND_ENTRIES:
+        return
     entry_id, amount = f"refund:{refund['id']}", refund["amount"]
-    # the provider paid it back on the original channel: what the buyer is owed leaves cash (a
-    # credit order's refund will settle REFUNDS against the loan instead, docs/credit.md)
-    paid_out = Entry(f"{entry_id}:paid", "REFUND_PAID", now, transfer(
+    provider = await conn.fetchval("SELECT provider FROM payments WHERE id = $1", refund["payment_id"])
+    # the provider paid it back on the original channel: what the buyer is owed leaves cash. A
+    # CREDIT payment's refund is settled by the credit system instead (`refund:<id>:credit`,
+    # app/credit: against the loan, or the receivable of a payment that never made one)
+    paid_out = [] if provider == CREDIT else [Entry(f"{entry_id}:paid", "REFUND_PAID", now, transfer(
         amount, (Account.REFUNDS, PLATFORM), (Account.CASH, PLATFORM), order_id=refund["order_id"]),
-        order_id=refund["order_id"])
+        order_id=refund["order_id"])]
     if refund["order_id"] is None:
         await post(conn, [Entry(entry_id, "REFUND", now,
                                 transfer(amount, (Account.CLEARING, PLATFORM), (Account.REFUNDS, PLATFORM))),
-                          paid_out])
+                          *paid_out])
         return
     order = await conn.fetchrow("SELECT id, merchant_id, shipping FROM orders WHERE id = $1", refund["order_id"])
     oid, m = order["id"], order["merchant_id"]
@@ -161,7 +180,7 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
                      Posting(Account.REFUNDS, -p.paid, PLATFORM, oid, line)]
     owed_by = Account.MERCHANT_REFUND_RECOVERY if order_settled else Account.MERCHANT_PENDING
     postings += transfer(order_level, (owed_by, m), (Account.REFUNDS, PLATFORM), order_id=oid)
-    written = await post(conn, [Entry(entry_id, "REFUND", now, postings, merchant_id=m, order_id=oid), paid_out])
+    written = await post(conn, [Entry(entry_id, "REFUND", now, postings, merchant_id=m, order_id=oid), *paid_out])
     if not written:
         return
     rows: list[tuple[int | None, list[int], int, int, int, bool, int]] = [(p.order_line_id, p.units, p.paid, p.subsidy, p.commission_returned, p.after_settlement, p.recovery)

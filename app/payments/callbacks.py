@@ -25,6 +25,7 @@ from datetime import datetime
 
 import asyncpg
 
+from app.credit import PROVIDER as CREDIT_PROVIDER
 from app.credit import payments as credit
 from app.events import emit
 from app.ledger import postings as ledger
@@ -74,7 +75,7 @@ async def apply_batch(conn: asyncpg.Connection, first_id: int, now: datetime, li
         await ledger.capture(conn, [(p["id"], p["amount"]) for _, p in batch], now)
         await orders.mark_paid_many(conn, [(p["payment_order_id"], p["id"]) for _, p in batch], now,
                                     f"provider:{provider}")
-        if provider == credit.PROVIDER:
+        if provider == CREDIT_PROVIDER:
             for _, p in batch:
                 await credit.succeeded(conn, p["id"], now)
         await conn.execute("UPDATE payment_notifications SET status = 'APPLIED', outcome = 'PAID', applied_at = $2"
@@ -157,7 +158,7 @@ async def _apply_payment(conn: asyncpg.Connection, n: asyncpg.Record, now: datet
     po_status = payment["payment_order_status"]
     if po_status == "PENDING_PAYMENT" and await orders.mark_paid(conn, payment["payment_order_id"], now, actor,
                                                                  payment_id):
-        if n["provider"] == credit.PROVIDER:
+        if n["provider"] == CREDIT_PROVIDER:
             await credit.succeeded(conn, payment_id, now)
         return "APPLIED", "PAID", None
     reason = "LATE_PAYMENT" if po_status == "CANCELLED" else "DUPLICATE_PAYMENT"

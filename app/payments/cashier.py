@@ -14,6 +14,7 @@ import httpx
 
 from app.auth.principal import Principal
 from app.config import Settings
+from app.credit import PROVIDER as CREDIT_PROVIDER
 from app.credit import payments as credit
 from app.credit.errors import CreditApprovalError
 from app.db import Database
@@ -61,7 +62,7 @@ async def _pay_on_credit(db: Database, buyer_id: int, payment_order_id: int, per
     like any other. A refusal is logged and answered with its reason."""
     try:
         async with db.transaction() as conn:
-            payment = await open_payment(conn, buyer_id, payment_order_id, "CREDIT", now, credit.PROVIDER)
+            payment = await open_payment(conn, buyer_id, payment_order_id, "CREDIT", now, CREDIT_PROVIDER)
             await credit.approve(conn, payment, buyer_id, periods, now)
     except DomainError as exc:
         if isinstance(exc.problems[0].code, CreditApprovalError):
@@ -70,7 +71,7 @@ async def _pay_on_credit(db: Database, buyer_id: int, payment_order_id: int, per
                                           {"payment_order_id": payment_order_id})
         raise
     txn_id = f"credit-{payment['id']}"
-    notification_id = await store_notification(db, credit.PROVIDER, {
+    notification_id = await store_notification(db, CREDIT_PROVIDER, {
         "type": "PAYMENT", "txn_id": txn_id, "reference": str(payment["id"]), "status": "SUCCESS",
         "amount": payment["amount"]})
     if notification_id is not None:

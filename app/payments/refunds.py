@@ -14,6 +14,7 @@ import httpx
 
 from app.aftersale import cases as aftersale
 from app.config import Settings
+from app.credit import PROVIDER as CREDIT_PROVIDER
 from app.credit import payments as credit
 from app.credit import repayments as credit_repayments
 from app.db import Database
@@ -59,7 +60,7 @@ async def submit_refund(db: Database, settings: Settings, http: httpx.AsyncClien
                             " ON p.id = r.payment_id WHERE r.id = $1 AND r.status = 'PENDING'", refund_id)
     if row is None:
         return False
-    if row["provider"] == credit.PROVIDER:
+    if row["provider"] == CREDIT_PROVIDER:
         return await _refund_on_credit(db, refund_id)
     gateway = gateway_for(settings, row["provider"], http)
     provider_refund_id = await gateway.create_refund(row["provider_txn_id"], row["id"], row["amount"])
@@ -81,7 +82,7 @@ async def _refund_on_credit(db: Database, refund_id: int) -> bool:
         if refund is None:
             return False
         await credit.refunded(conn, refund["payment_id"], refund_id, refund["amount"], now)
-        await settle_refund(conn, refund, f"credit-refund-{refund_id}", now, f"provider:{credit.PROVIDER}")
+        await settle_refund(conn, refund, f"credit-refund-{refund_id}", now, f"provider:{CREDIT_PROVIDER}")
     return True
 
 

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 from app.credit import financing
 from app.ids import decode_id
+from app.ledger.accounts import Account
+from app.ledger.audit import audit, report
+from app.ledger.journal import balances
 from app.payments import refunds
 from tests.checkout.helpers import lines_input, make_market
 from tests.credit.helpers import APPLY, LINE_FIELDS, new_id
@@ -26,10 +29,15 @@ LINE = f"query {{ myCreditLine {{ {LINE_FIELDS} }} }}"
 OVERPAID = "query { myOverpayments { source amount returned status } }"
 
 
-async def balanced(db) -> None:
-    assert await db.fetchval("SELECT coalesce(sum(amount), 0) FROM postings") == 0
-    assert await db.fetchval("SELECT count(*) FROM (SELECT 1 FROM postings GROUP BY entry_id"
-                             " HAVING sum(amount) <> 0) x") == 0
+async def balanced(db, buyer: int | None = None, receivable: int | None = None) -> None:
+    """The ledger audit holds (every entry sums to 0, every order reconciles), and the buyer's
+    credit receivable is what they owe in principal."""
+    async with db.connection() as conn:
+        result = await audit(conn)
+        assert result.ok, report(result)
+        if buyer is not None:
+            owed = (await balances(conn, buyer, [Account.CREDIT_RECEIVABLES]))[Account.CREDIT_RECEIVABLES]
+            assert owed == receivable
 
 
 async def pay_at_sandbox(api, http, settings, db, token: str, payment_order_id: str) -> dict:
@@ -82,7 +90,7 @@ async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings,
     assert await db.fetchval("SELECT capital FROM funders WHERE id = $1", funder) == 10_000_000 - 20602
     line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
     assert (line["available"], line["outstandingPrincipal"]) == (limit - 20602, 20602)
-    await balanced(db)
+    await balanced(db, buyer.id, 20602)       # the buyer's payment debited the credit receivable, not cash
 
     # repay bill 1 (7026) at the cashier with ALIPAY
     first = await repay(api, http, settings, db, buyer.token, loan["id"], amount=7026)
@@ -90,7 +98,7 @@ async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings,
     bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
     assert (bills[0]["status"], bills[0]["owed"]) == ("PAID", 0)
     assert (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]["available"] == limit - 20602 + 6868
-    await balanced(db)
+    await balanced(db, buyer.id, 20602 - 6868)
 
     # an after-sale refunds 60.00 of the order: bill 3's principal 6867 → 867; fee on 14602 is
     # 335.846 ⇒ 336, so 474 − 336 = 138 comes off bill 3's fee (158 → 20); nothing repaid comes back
@@ -102,7 +110,7 @@ async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings,
     bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
     assert [(b["principal"], b["fee"]) for b in bills] == [(6868, 158), (6867, 158), (867, 20)]
     assert await db.fetchval("SELECT bought_back FROM loans WHERE buyer_id = $1", buyer.id) == 6000
-    await balanced(db)
+    await balanced(db, buyer.id, 20602 - 6868 - 6000)
 
     # a 1.00 repayment asked for now but paid only after the payoff
     late = await repay(api, http, settings, db, buyer.token, loan["id"], amount=100)
@@ -114,7 +122,7 @@ async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings,
     assert loan["status"] == "PAID_OFF" and {b["owed"] for b in loan["bills"]} == {0}
     line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
     assert (line["available"], line["outstandingPrincipal"], line["frozen"]) == (limit, 0, 0)
-    await balanced(db)
+    await balanced(db, buyer.id, 0)
 
     # the late 1.00 arrives: overpayment, sent back through its own payment (a refund at the sandbox)
     await pay_at_sandbox(api, http, settings, db, buyer.token, late["paymentOrderId"])

@@ -29,36 +29,40 @@ class BillingResult:
     overdue_notices: int = 0
 
 
+# one pass over a batch: penalties, OVERDUE, and the overdue notice the first time (the bill row
+# records the day it went out, so the notice goes once)
 _PENALTIES = """
-WITH due AS (
-    SELECT id, status AS was FROM bills
-    WHERE id BETWEEN $1 AND $2 AND status IN ('PENDING', 'OVERDUE') AND due_on + $4::int < $3::date
-      AND (penalty_through IS NULL OR penalty_through < $3::date)
-      AND principal - paid_principal + fee - paid_fee > 0
-    FOR UPDATE)
-UPDATE bills b SET
-    penalty = b.penalty + ($3::date - greatest(b.penalty_through, b.due_on + $4::int))
-              * round((b.principal - b.paid_principal + b.fee - b.paid_fee) * $5::numeric),
-    penalty_through = $3::date,
-    status = 'OVERDUE'
-FROM due WHERE b.id = due.id
-RETURNING due.was
+WITH moved AS (
+    UPDATE bills b SET
+        penalty = b.penalty + ($3::date - greatest(b.penalty_through, b.due_on + $4::int))
+                  * round((b.principal - b.paid_principal + b.fee - b.paid_fee) * $5::numeric),
+        penalty_through = $3::date,
+        status = 'OVERDUE',
+        overdue_notified_on = coalesce(b.overdue_notified_on, $3::date)
+    WHERE b.id BETWEEN $1 AND $2 AND b.status IN ('PENDING', 'OVERDUE') AND b.due_on + $4::int < $3::date
+      AND (b.penalty_through IS NULL OR b.penalty_through < $3::date)
+      AND b.principal - b.paid_principal + b.fee - b.paid_fee > 0
+    RETURNING b.buyer_id, b.loan_id, b.period, b.due_on, b.overdue_notified_on = $3::date AS newly,
+              b.principal - b.paid_principal + b.fee - b.paid_fee + b.penalty - b.paid_penalty AS owed),
+notified AS (
+    INSERT INTO buyer_notifications (buyer_id, channel, template, payload)
+    SELECT buyer_id, 'PUSH', 'CREDIT_BILL_OVERDUE', jsonb_build_object('loan_id', loan_id, 'period', period,
+           'due_on', due_on, 'owed', owed) FROM moved WHERE newly
+    RETURNING 1)
+SELECT (SELECT count(*) FROM moved) AS penalised, (SELECT count(*) FROM notified) AS newly
 """
-# one notification per bill and kind: the bill row records it in the same statement
-_NOTIFY = """
+# the due-soon reminder, once per bill: the bill row records it in the same statement
+_DUE_SOON = """
 WITH due AS (
-    UPDATE bills b SET {column} = $3::date
-    WHERE b.id BETWEEN $1 AND $2 AND {condition} AND b.{column} IS NULL
+    UPDATE bills b SET reminded_on = $3::date
+    WHERE b.id BETWEEN $1 AND $2 AND b.status = 'PENDING' AND b.due_on > $3::date AND b.due_on <= $3::date + $4::int
+      AND b.principal - b.paid_principal + b.fee - b.paid_fee > 0 AND b.reminded_on IS NULL
     RETURNING b.buyer_id, b.loan_id, b.period, b.due_on,
               b.principal - b.paid_principal + b.fee - b.paid_fee + b.penalty - b.paid_penalty AS owed)
 INSERT INTO buyer_notifications (buyer_id, channel, template, payload)
-SELECT buyer_id, 'PUSH', '{template}', jsonb_build_object('loan_id', loan_id, 'period', period,
+SELECT buyer_id, 'PUSH', 'CREDIT_BILL_DUE_SOON', jsonb_build_object('loan_id', loan_id, 'period', period,
        'due_on', due_on, 'owed', owed) FROM due
 """
-_DUE_SOON = _NOTIFY.format(column="reminded_on", template="CREDIT_BILL_DUE_SOON", condition=(
-    "b.status = 'PENDING' AND b.due_on > $3::date AND b.due_on <= $3::date + $4::int"
-    " AND b.principal - b.paid_principal + b.fee - b.paid_fee > 0"))
-_OVERDUE = _NOTIFY.format(column="overdue_notified_on", template="CREDIT_BILL_OVERDUE", condition="b.status = 'OVERDUE'")
 
 
 async def run_billing(db: Database, settings: Settings, day: date,
@@ -72,12 +76,12 @@ async def run_billing(db: Database, settings: Settings, day: date,
     for start in range(lo, hi + 1, BATCH):
         end = min(start + BATCH - 1, hi)
         async with db.transaction() as conn:
-            rows = await conn.fetch(_PENALTIES, start, end, day, settings.credit_grace_days,
-                                    settings.credit_penalty_daily_rate)
-            result.penalised += len(rows)
-            result.overdue += sum(r["was"] == "PENDING" for r in rows)
+            counts = await conn.fetchrow(_PENALTIES, start, end, day, settings.credit_grace_days,
+                                         settings.credit_penalty_daily_rate)
+            result.penalised += counts["penalised"]
+            result.overdue += counts["newly"]
+            result.overdue_notices += counts["newly"]
             result.reminded += _count(await conn.execute(_DUE_SOON, start, end, day, settings.credit_reminder_days))
-            result.overdue_notices += _count(await conn.execute(_OVERDUE, start, end, day))
         if progress is not None:
             progress(f"bills {start}..{end} of {lo}..{hi}: {result.penalised} penalised, {result.overdue} newly overdue")
     return result

@@ -112,12 +112,14 @@ class Adjustment:
     reason: str
     operator: str
     client_key: str
+    source: str = strawberry.field(description="PLATFORM (补差), or DEPOSIT (a deduction from the deposit).")
     created_at: datetime
 
     @classmethod
     def of(cls, r: asyncpg.Record) -> "Adjustment":
         return cls(id=gid("Adjustment", r["id"]), merchant_id=gid("Merchant", r["merchant_id"]), amount=r["amount"],
-                   reason=r["reason"], operator=r["operator"], client_key=r["client_key"], created_at=r["created_at"])
+                   reason=r["reason"], operator=r["operator"], client_key=r["client_key"], source=r["source"],
+                   created_at=r["created_at"])
 
 
 @strawberry.type(description="A day of the merchant console (UTC). Money in cents.")
@@ -190,6 +192,9 @@ class PostAdjustmentInput:
     amount: Money = strawberry.field(description="Positive credits the merchant's available balance, negative debits.")
     reason: str
     client_key: str
+    from_deposit: bool = strawberry.field(default=False, description=(
+        "A deposit deduction: the (positive) amount leaves the merchant's deposit for its available balance, e.g. to "
+        "cover a negative one (at most the deposit held)."))
 
 
 @strawberry.type
@@ -349,7 +354,8 @@ class PayoutMutation:
     async def post_adjustment(self, info: Info, input: PostAdjustmentInput) -> AdjustmentPayload:
         async def act(conn, who) -> tuple[asyncpg.Record, account.Balances]:
             m = input_pk("Merchant", input.merchant_id, "merchantId")
-            row = await adjustments.adjust(conn, who, m, input.amount, input.reason, input.client_key, _now())
+            row = await adjustments.adjust(conn, who, m, input.amount, input.reason, input.client_key, _now(),
+                                           input.from_deposit)
             return row, await account.balances(conn, m)
         return await mutate(info, AdjustmentPayload, act,
                             lambda out: AdjustmentPayload(adjustment=Adjustment.of(out[0]),

@@ -6,6 +6,7 @@ from enum import StrEnum
 class PayoutError(StrEnum):
     INVALID_AMOUNT = "INVALID_AMOUNT"                # an amount that is not a positive number of cents (adjustments: not 0)
     INSUFFICIENT_AVAILABLE = "INSUFFICIENT_AVAILABLE"  # more than the available balance
+    INSUFFICIENT_DEPOSIT = "INSUFFICIENT_DEPOSIT"    # a deposit deduction larger than the deposit held
     AVAILABLE_NEGATIVE = "AVAILABLE_NEGATIVE"        # the available balance is negative: withdrawals are blocked
     OWNER_ONLY = "OWNER_ONLY"                        # only the merchant's OWNER may withdraw (operators may not)
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"    # a client key used before for a different request

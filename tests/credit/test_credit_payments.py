@@ -4,7 +4,7 @@ payment pays its order through the ordinary event path, two payments at once nev
 a limit, and a refund of a credit-paid order lowering the loan and restoring the limit."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from app.credit import lines
@@ -126,3 +126,35 @@ async def test_cancelling_a_credit_paid_order_closes_its_loan_and_restores_the_l
     line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
     assert (line["available"], line["outstandingPrincipal"]) == (100_000, 0)
     assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order) == "CLOSED"
+
+
+async def test_an_interest_free_payment_charges_the_platform_the_fee_and_a_refund_credits_it_back(api, db, settings):
+    """120.00 over 3 on a platform 免息 offer: the buyer's bills carry no fee; the platform is
+    charged 120.00 × 2.3% = 2.76 (Dr PLATFORM_SUBSIDY / Cr CREDIT_FEE_INCOME); cancelling the
+    order (a full refund) credits all of it back."""
+    goods = await make_goods(db, merchants=1)
+    buyer = await credit_buyer(db, settings, limit=100_000)
+    now = datetime.now(UTC)
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE credit_interest_free_offers SET active = false")
+        await conn.execute("INSERT INTO credit_interest_free_offers (periods, subsidiser, starts_at, ends_at)"
+                           " VALUES ('{3}', 'PLATFORM', $1, $2)", now - timedelta(hours=1), now + timedelta(hours=1))
+        po = await place(conn, goods, buyer.id, [120])
+    try:
+        assert codes(await pay(api, buyer.token, po)) == []
+    finally:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE credit_interest_free_offers SET active = false")
+    loan = await db.fetchrow("SELECT * FROM loans WHERE buyer_id = $1", buyer.id)
+    assert (loan["interest_free"], loan["subsidiser"], loan["subsidy_fee"]) == (True, "PLATFORM", 276)
+    assert await db.fetchval("SELECT sum(fee) FROM bills WHERE loan_id = $1", loan["id"]) == 0
+    subsidy = await db.fetch("SELECT account, amount FROM postings WHERE entry_id = $1 ORDER BY account",
+                             f"loan:{loan['id']}:subsidy")
+    assert [(p["account"], p["amount"]) for p in subsidy] == [("CREDIT_FEE_INCOME", -276), ("PLATFORM_SUBSIDY", 276)]
+    order = await db.fetchval("SELECT id FROM orders WHERE payment_order_id = $1", po)
+    assert (await api.ok(CANCEL, {"id": gid("Order", order)}, token=buyer.token))["cancelPaidOrder"]["userErrors"] == []
+    refund_id = await db.fetchval("SELECT id FROM refunds WHERE order_id = $1", order)
+    assert await refunds.submit_refund(db, settings, None, refund_id)   # type: ignore[arg-type]
+    back = await db.fetch("SELECT account, amount FROM postings WHERE entry_id = $1 ORDER BY account",
+                          f"refund:{refund_id}:subsidy")
+    assert [(p["account"], p["amount"]) for p in back] == [("CREDIT_FEE_INCOME", 276), ("PLATFORM_SUBSIDY", -276)]

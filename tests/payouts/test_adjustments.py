@@ -1,7 +1,11 @@
 """Adjustments (补差): explicit entries on a merchant's available balance, with the reason and
 the operator, idempotent on the client key, listed for the merchant (only)."""
 
-from tests.payouts.helpers import ADJUST, balances, shop
+from datetime import UTC, datetime
+
+from app.ledger import journal
+from app.ledger.accounts import PLATFORM, Account
+from tests.payouts.helpers import ADJUST, REQUEST, balances, shop
 
 LIST = """query($m: ID) { merchantAdjustments(merchantId: $m) { edges { node { amount reason operator } } } }"""
 
@@ -55,4 +59,34 @@ async def test_refusals_and_who_may_adjust(api, db, settings, tokens):
     other = await shop(db, settings)
     peek = await api(LIST, {"m": m.gid}, other.owner)
     assert peek["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert (await balances(db, m.id)).available == 0
+
+
+DEDUCT = """mutation($m: ID!, $amount: Money!, $key: String!) {
+  postAdjustment(input: {merchantId: $m, amount: $amount, reason: "cover the refunds", clientKey: $key,
+                         fromDeposit: true}) {
+    adjustment { amount source } account { available deposit } userErrors { field code } } }"""
+
+
+async def test_a_deposit_deduction_covers_a_negative_balance(api, db, settings, tokens):
+    """Deposit 2000.00, available −50.00 (a debit): withdrawals are blocked; 50.00 taken from the
+    deposit brings available to 0 and the deposit to 1950.00; more than the deposit is refused."""
+    m = await shop(db, settings)
+    async with db.transaction() as conn:
+        await journal.post(conn, [journal.Entry(f"deposit:{m.id}:paid", "DEPOSIT_PAID", datetime.now(UTC), journal.transfer(
+            200_000, (Account.CASH, PLATFORM), (Account.MERCHANT_DEPOSIT, m.id)), merchant_id=m.id)])
+    await api.ok(ADJUST, {"m": m.gid, "amount": -5_000, "reason": "refund recovered", "key": f"neg-{m.id}"},
+                 tokens["admin"])
+    blocked = (await api.ok(REQUEST, {"amount": 1, "key": f"w-{m.id}"}, m.owner))["requestWithdrawal"]
+    assert [e["code"] for e in blocked["userErrors"]] == ["AVAILABLE_NEGATIVE"]
+    for amount, code in ((200_001, "INSUFFICIENT_DEPOSIT"), (-5, "INVALID_AMOUNT")):
+        refused = (await api.ok(DEDUCT, {"m": m.gid, "amount": amount, "key": f"x{amount}-{m.id}"},
+                                tokens["admin"]))["postAdjustment"]
+        assert [e["code"] for e in refused["userErrors"]] == [code]
+    done = (await api.ok(DEDUCT, {"m": m.gid, "amount": 5_000, "key": f"dd-{m.id}"}, tokens["admin"]))["postAdjustment"]
+    assert done["userErrors"] == [] and done["adjustment"] == {"amount": 5_000, "source": "DEPOSIT"}
+    assert done["account"] == {"available": 0, "deposit": 195_000}
+    kinds = await db.fetch("SELECT p.account, p.amount FROM journal_entries e JOIN postings p ON p.entry_id = e.id"
+                           " WHERE e.merchant_id = $1 AND e.kind = 'DEPOSIT_DEDUCTION' ORDER BY p.account", m.id)
+    assert [(k["account"], k["amount"]) for k in kinds] == [("MERCHANT_AVAILABLE", -5_000), ("MERCHANT_DEPOSIT", 5_000)]
     assert (await balances(db, m.id)).available == 0

@@ -38,6 +38,7 @@ class SettlementLineKind(Enum):
     SALE = "SALE"            # an order line's unrefunded units
     SHIPPING = "SHIPPING"    # an order's shipping (less any amount refunded with no units)
     REFUND = "REFUND"        # a refund after settlement, deducted
+    CHARGE = "CHARGE"        # a charge the shop owes (a 免息 fee it funds; negative: credited back), deducted
 
 
 @strawberry.type(description="One settled line; amounts in cents. net = receivable − commission + shipping − "

@@ -19,7 +19,7 @@ from app.credit import financing, lines, plans, repayments
 from app.credit.errors import CreditApprovalError
 from app.credit.loans import create_loan
 from app.credit.schedule import Installment
-from app.credit.subsidies import subsidy_entry
+from app.credit.subsidies import charge_subsidy
 from app.errors import DomainError
 from app.events import emit
 from app.ledger.accounts import PLATFORM, Account
@@ -101,7 +101,8 @@ async def succeeded(conn: asyncpg.Connection, payment_id: int, now: datetime) ->
     loan_id = await create_loan(conn, cp["buyer_id"], payment_id, cp["amount"], plan, now)
     await conn.execute("UPDATE credit_payments SET status = 'LOANED', loan_id = $2 WHERE payment_id = $1",
                        payment_id, loan_id)
-    await post(conn, [subsidy_entry(f"loan:{loan_id}:subsidy", plan.subsidiser, plan.subsidy_fee, now)])
+    await charge_subsidy(conn, await conn.fetchrow("SELECT * FROM loans WHERE id = $1", loan_id), plan.subsidy_fee,
+                         f"loan:{loan_id}:subsidy", now)
     await emit(conn, "credit", "LOAN_CREATED", {"buyer_id": cp["buyer_id"], "loan_id": loan_id,
                                                 "payment_id": payment_id, "principal": cp["amount"],
                                                 "periods": cp["periods"]})

@@ -28,7 +28,7 @@ import asyncpg
 from app.credit import financing
 from app.credit.errors import CreditError
 from app.credit.schedule import Bill, Refunded, allocate, fee_after_refund, owed, payoff, refund
-from app.credit.subsidies import subsidy_entry
+from app.credit.subsidies import charge_subsidy
 from app.errors import CommonError, DomainError, NotFound
 from app.events import emit
 from app.ledger.accounts import PLATFORM, Account
@@ -229,8 +229,7 @@ async def refund_loan(conn: asyncpg.Connection, loan_id: int, amount: int, fact_
         Posting(Account.REFUNDS, amount), Posting(Account.CREDIT_RECEIVABLES, -out.principal_lowered, buyer),
         Posting(Account.CREDIT_FEE_INCOME, fee_back), Posting(Account.CREDIT_PENALTY_INCOME, penalty_back),
         Posting(Account.OVERPAYMENT, -out.overpayment, buyer)])])
-    if loan["interest_free"] and subsidy != loan["subsidy_fee"]:     # the subsidiser credited back in proportion
-        await post(conn, [subsidy_entry(f"{fact_id}:subsidy", loan["subsidiser"], subsidy - loan["subsidy_fee"], now)])
+    await charge_subsidy(conn, loan, subsidy - loan["subsidy_fee"], f"{fact_id}:subsidy", now)   # credited back
     await financing.buy_back(conn, loan_id, out.principal_lowered, fact_id, now)
     await emit(conn, "credit", "LOAN_REFUNDED", {"buyer_id": buyer, "loan_id": loan_id, "amount": amount,
                                                   "closed": full, "overpayment": out.overpayment})

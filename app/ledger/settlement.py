@@ -50,10 +50,10 @@ CREATE TEMP TABLE _settle (
     run_day date, merchant_id bigint, kind text, order_id bigint, order_line_id bigint, refund_id bigint,
     quantity int DEFAULT 0, goods_amount bigint DEFAULT 0, subsidy bigint DEFAULT 0, receivable bigint DEFAULT 0,
     commission bigint DEFAULT 0, commission_rate numeric(6, 4) DEFAULT 0, shipping bigint DEFAULT 0,
-    deduction bigint DEFAULT 0, net bigint, entry_id text) ON COMMIT DROP
+    deduction bigint DEFAULT 0, net bigint, entry_id text, charge_id bigint) ON COMMIT DROP
 """
 _COLUMNS = ("run_day, merchant_id, kind, order_id, order_line_id, refund_id, quantity, goods_amount, subsidy,"
-            " receivable, commission, commission_rate, shipping, deduction, net, entry_id")
+            " receivable, commission, commission_rate, shipping, deduction, net, entry_id, charge_id")
 
 # $1 run day, $2 order ids, $3 held line ids, $4 entry id prefix ('settlement:<day>:' … ':b<batch>')
 _SALES = """
@@ -98,6 +98,15 @@ FROM ledger_refund_lines r LEFT JOIN settlement_terms t ON t.merchant_id = r.mer
 WHERE r.after_settlement AND r.occurred_at <= $2 AND {_IN_CYCLE}
   AND NOT EXISTS (SELECT 1 FROM settlement_lines s WHERE s.kind = 'REFUND' AND s.refund_id = r.refund_id
                   AND coalesce(s.order_line_id, 0) = coalesce(r.order_line_id, 0))
+"""
+# charges (app/ledger/charges.py) the merchant owes since: deducted like a refund after settlement
+_CHARGES = f"""
+INSERT INTO _settle (run_day, merchant_id, kind, order_id, charge_id, deduction, net, entry_id)
+SELECT $1::date, c.merchant_id, 'CHARGE', c.order_id, c.id, c.amount, -c.amount,
+       'settlement:' || $1::date::text || ':' || c.merchant_id || ':b' || $3::bigint
+FROM merchant_charges c LEFT JOIN settlement_terms t ON t.merchant_id = c.merchant_id
+WHERE c.occurred_at <= $2 AND {_IN_CYCLE}
+  AND NOT EXISTS (SELECT 1 FROM settlement_lines s WHERE s.kind = 'CHARGE' AND s.charge_id = c.id)
 """
 # the claim: a line already settled makes this fail (unique index) and the batch roll back
 _CLAIM = f"INSERT INTO settlement_lines ({_COLUMNS}) SELECT {_COLUMNS} FROM _settle"
@@ -200,6 +209,7 @@ async def _recoveries(db: Database, day: date, actor: str) -> int:
         batch = await conn.fetchval("SELECT nextval('settlement_batches')")
         await conn.execute(_TEMP)
         await conn.execute(_RECOVERIES, day, end_of(day), batch)
+        await conn.execute(_CHARGES, day, end_of(day), batch)
         return await _write_batch(conn, day, actor)
 
 

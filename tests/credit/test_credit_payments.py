@@ -9,7 +9,12 @@ from types import SimpleNamespace
 
 from app.credit import lines
 from app.credit.billing import run_billing
+from app.ledger import settlement
+from app.ledger.accounts import Account
+from app.ledger.audit import audit, report
+from app.ledger.journal import balances
 from app.payments import refunds
+from tests.cart.helpers import staff_token
 from tests.credit.helpers import new_id
 from tests.payments.helpers import gid, make_goods, new_buyer, place
 
@@ -158,3 +163,55 @@ async def test_an_interest_free_payment_charges_the_platform_the_fee_and_a_refun
     back = await db.fetch("SELECT account, amount FROM postings WHERE entry_id = $1 ORDER BY account",
                           f"refund:{refund_id}:subsidy")
     assert [(p["account"], p["amount"]) for p in back] == [("CREDIT_FEE_INCOME", 276), ("PLATFORM_SUBSIDY", -276)]
+
+
+async def test_a_merchant_funded_interest_free_fee_is_deducted_in_its_next_run(api, db, settings):
+    """The shop funds 3 periods 免息: paying 120.00 on credit charges it 120.00 × 2.3% = 2.76, owed
+    at once (MERCHANT_REFUND_RECOVERY) and deducted by its next settlement run (a CHARGE line);
+    cancelling the order credits it back, and the next run pays the 2.76 back."""
+    goods = await make_goods(db, merchants=1)
+    shop = goods.shops[0].merchant
+    buyer = await credit_buyer(db, settings, limit=100_000)
+    now = datetime.now(UTC)
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE credit_interest_free_offers SET active = false")
+        await conn.execute("INSERT INTO credit_interest_free_offers (periods, subsidiser, merchant_id, starts_at,"
+                           " ends_at) VALUES ('{3}', 'MERCHANT', $1, $2, $3)", shop, now - timedelta(hours=1),
+                           now + timedelta(hours=1))
+        po = await place(conn, goods, buyer.id, [120])
+    try:
+        assert codes(await pay(api, buyer.token, po)) == []
+    finally:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE credit_interest_free_offers SET active = false")
+    loan = await db.fetchrow("SELECT * FROM loans WHERE buyer_id = $1", buyer.id)
+    assert (loan["subsidiser"], loan["subsidiser_merchant_id"], loan["subsidy_fee"]) == ("MERCHANT", shop, 276)
+
+    async def owed_and_available():
+        async with db.connection() as conn:
+            got = await balances(conn, shop, [Account.MERCHANT_REFUND_RECOVERY, Account.MERCHANT_AVAILABLE])
+        return got[Account.MERCHANT_REFUND_RECOVERY], got[Account.MERCHANT_AVAILABLE]
+
+    assert await owed_and_available() == (276, 0)
+    today = datetime.now(UTC).date()
+    await settlement.run(db, today)
+    line = await db.fetchrow("SELECT deduction, net FROM settlement_lines WHERE merchant_id = $1 AND kind = 'CHARGE'",
+                             shop)
+    assert (line["deduction"], line["net"]) == (276, -276)
+    assert await owed_and_available() == (0, -276)          # carried negative until sales cover it
+    console = await staff_token(db, settings, shop)
+    listed = (await api.ok("{ settlementStatements(first: 5) { edges { node { net lines(first: 5) { edges { node {"
+                           " kind deduction net } } } } } } }", {}, token=console))["settlementStatements"]["edges"]
+    assert listed[0]["node"]["net"] == -276
+    assert [e["node"] for e in listed[0]["node"]["lines"]["edges"]] == [{"kind": "CHARGE", "deduction": 276, "net": -276}]
+
+    order = await db.fetchval("SELECT id FROM orders WHERE payment_order_id = $1", po)
+    assert (await api.ok(CANCEL, {"id": gid("Order", order)}, token=buyer.token))["cancelPaidOrder"]["userErrors"] == []
+    refund_id = await db.fetchval("SELECT id FROM refunds WHERE order_id = $1", order)
+    assert await refunds.submit_refund(db, settings, None, refund_id)   # type: ignore[arg-type]
+    assert await owed_and_available() == (-276, -276)       # credited back, paid by the next run
+    await settlement.run(db, today)
+    assert await owed_and_available() == (0, 0)
+    async with db.connection() as conn:
+        result = await audit(conn)
+    assert result.ok, report(result)

@@ -1,7 +1,7 @@
 """Scenario 4 of DOMAIN §0 end to end, through GraphQL and the payment sandbox over real HTTP:
-apply → preview with plans → place → pay with CREDIT → financed → repay bill 1 at the cashier →
-refund part → pay off early → limit restored; a repayment arriving after the payoff is
-overpayment, sent back to the channel it came from. The ledger balances throughout."""
+apply → preview with plans → place → pay with CREDIT → financed → repay bill 1 (and ahead) at the
+cashier → refund part → the overpayment returned to the repayment's channel → pay off early →
+limit restored. The ledger audit holds throughout and the receivable is the principal owed."""
 
 from datetime import UTC, datetime
 
@@ -92,48 +92,46 @@ async def test_apply_pay_on_credit_repay_refund_pay_off(api, http, db, settings,
     assert (line["available"], line["outstandingPrincipal"]) == (limit - 20602, 20602)
     await balanced(db, buyer.id, 20602)       # the buyer's payment debited the credit receivable, not cash
 
-    # repay bill 1 (7026) at the cashier with ALIPAY
-    first = await repay(api, http, settings, db, buyer.token, loan["id"], amount=7026)
+    # repay at the cashier with ALIPAY: bill 1 (7026), bill 2 (7025) and bill 3's fee ahead (158)
+    first = await repay(api, http, settings, db, buyer.token, loan["id"], amount=14209)
     await pay_at_sandbox(api, http, settings, db, buyer.token, first["paymentOrderId"])
     bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
-    assert (bills[0]["status"], bills[0]["owed"]) == ("PAID", 0)
-    assert (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]["available"] == limit - 20602 + 6868
-    await balanced(db, buyer.id, 20602 - 6868)
+    assert [(b["status"], b["owed"]) for b in bills] == [("PAID", 0), ("PAID", 0), ("PENDING", 6867)]
+    assert (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]["available"] == limit - 6867
+    await balanced(db, buyer.id, 6867)
 
-    # an after-sale refunds 60.00 of the order: bill 3's principal 6867 → 867; fee on 14602 is
-    # 335.846 ⇒ 336, so 474 − 336 = 138 comes off bill 3's fee (158 → 20); nothing repaid comes back
+    # an after-sale refunds 60.00 of the order: bill 3's unpaid principal 6867 → 867; the fee on
+    # 14602 is 335.846 ⇒ 336, so 474 − 336 = 138 less fee — all of it paid already (bill 3's 158
+    # ahead): 158 → 20 and the 138 comes back as overpayment
     async with db.transaction() as conn:
         payment = await conn.fetchval("SELECT id FROM payments WHERE payment_order_id = $1 AND channel = 'CREDIT'",
                                       decode_id("PaymentOrder", po))
         refund = await refunds.request_refund(conn, payment, decode_id("Order", order), 6000, "AFTER_SALE_TEST", f"e2e-{po}")
     assert await refunds.submit_refund(db, settings, None, refund["id"])   # type: ignore[arg-type]  # no HTTP for credit
     bills = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]["bills"]
-    assert [(b["principal"], b["fee"]) for b in bills] == [(6868, 158), (6867, 158), (867, 20)]
+    assert [(b["principal"], b["fee"], b["owed"]) for b in bills] == [(6868, 158, 0), (6867, 158, 0), (867, 20, 867)]
     assert await db.fetchval("SELECT bought_back FROM loans WHERE buyer_id = $1", buyer.id) == 6000
-    await balanced(db, buyer.id, 20602 - 6868 - 6000)
+    await balanced(db, buyer.id, 867)
 
-    # a 1.00 repayment asked for now but paid only after the payoff
-    late = await repay(api, http, settings, db, buyer.token, loan["id"], amount=100)
-    # pay off early: bill 1 (current) is paid; later bills' principal 6867 + 867, their fees 158 + 20 waived
+    # the overpayment goes back through the repayment's own ALIPAY payment (a refund at the sandbox)
+    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
+        {"source": "REFUND", "amount": 138, "returned": 0, "status": "PENDING"}]
+    assert await credit_jobs.return_overpayments({"db": db, "settings": settings, "redis": redis}) == 1
+    back = [r["id"] for r in await db.fetch("SELECT refund_id AS id FROM credit_overpayment_returns r"
+                                            " JOIN credit_overpayments o ON o.id = r.overpayment_id"
+                                            " WHERE o.buyer_id = $1", buyer.id)]
+    assert await db.fetchval("SELECT amount FROM refunds WHERE id = $1", back[0]) == 138
+    await settle_refunds(settings, db, back)
+    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
+        {"source": "REFUND", "amount": 138, "returned": 138, "status": "RETURNED"}]
+    await balanced(db, buyer.id, 867)
+
+    # pay off early: what is left is bill 3's principal 867 (its fee was paid)
     payoff = await repay(api, http, settings, db, buyer.token, loan["id"], payoff=True)
-    assert (payoff["kind"], payoff["amount"]) == ("PAYOFF", 7734)
+    assert (payoff["kind"], payoff["amount"]) == ("PAYOFF", 867)
     await pay_at_sandbox(api, http, settings, db, buyer.token, payoff["paymentOrderId"])
     loan = (await api.ok(LOANS, {}, token=buyer.token))["myLoans"]["edges"][0]["node"]
     assert loan["status"] == "PAID_OFF" and {b["owed"] for b in loan["bills"]} == {0}
     line = (await api.ok(LINE, {}, token=buyer.token))["myCreditLine"]
     assert (line["available"], line["outstandingPrincipal"], line["frozen"]) == (limit, 0, 0)
     await balanced(db, buyer.id, 0)
-
-    # the late 1.00 arrives: overpayment, sent back through its own payment (a refund at the sandbox)
-    await pay_at_sandbox(api, http, settings, db, buyer.token, late["paymentOrderId"])
-    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
-        {"source": "LATE_REPAYMENT", "amount": 100, "returned": 0, "status": "PENDING"}]
-    sent = await credit_jobs.return_overpayments({"db": db, "settings": settings, "redis": redis})
-    assert sent == 1
-    back = [r["id"] for r in await db.fetch("SELECT refund_id AS id FROM credit_overpayment_returns r"
-                                            " JOIN credit_overpayments o ON o.id = r.overpayment_id"
-                                            " WHERE o.buyer_id = $1", buyer.id)]
-    await settle_refunds(settings, db, back)
-    assert (await api.ok(OVERPAID, {}, token=buyer.token))["myOverpayments"] == [
-        {"source": "LATE_REPAYMENT", "amount": 100, "returned": 100, "status": "RETURNED"}]
-    await balanced(db)

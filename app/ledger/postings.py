@@ -161,7 +161,9 @@ async def post_refund(conn: asyncpg.Connection, refund: asyncpg.Record, now: dat
     # the rest is order-level: the shipping (only ever refunded before the order ships), or an
     # amount refunded with no units (a goodwill refund: what is not the order's units + shipping)
     order_level = amount - sum(p.paid for p in parts)
-    if taken is None and order_level != await _order_level_left(conn, oid, order["shipping"]):
+    # (a refund of the rest after goodwill refunds is goodwill too: what it takes back is less
+    # than its units' paid amount, and the order it empties is closed, never settled)
+    if taken is None and (order_level < 0 or order_level != await _order_level_left(conn, oid, order["shipping"])):
         parts, order_level = [], amount
     if order_level < 0:
         raise ValueError(f"refund {refund['id']}: {amount} is less than its units' paid amount")

@@ -41,3 +41,35 @@ async def signed_object(request: Request, secret: str) -> dict | Response:
     if isinstance(body, Response):
         return body
     return body if isinstance(body, dict) else error("body is not an object", 400)
+
+
+# a sandbox's control knobs (partners, payouts): name → (type, lowest, highest); bools stored as "1"/"0"
+Controls = dict[str, tuple[type, float, float]]
+
+
+def control_changes(controls: Controls, body: dict) -> dict[str, str] | Response:
+    """A signed control call's changes as the config hash stores them, or the 400 answer."""
+    changes = {}
+    for name, value in body.items():
+        if name not in controls:
+            return error(f"unknown control {name!r}; known: {', '.join(controls)}", 400)
+        kind, low, high = controls[name]
+        if kind is bool:
+            if not isinstance(value, bool):
+                return error(f"{name} is true or false", 400)
+            changes[name] = "1" if value else "0"
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
+                or (kind is int and not isinstance(value, int)):
+            return error(f"{name} is a {kind.__name__} from {low} to {high}", 400)
+        changes[name] = str(value)
+    return changes
+
+
+def typed_config(controls: Controls, defaults: dict, stored: dict) -> dict:
+    """The defaults overlaid by the stored control values, each read back as its type."""
+    config = dict(defaults)
+    for name, raw in stored.items():
+        kind = controls[name][0]
+        config[name] = raw == "1" if kind is bool else kind(raw)
+    return config

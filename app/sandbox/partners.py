@@ -35,13 +35,13 @@ from starlette.routing import Mount, Route
 from app.config import Settings
 from app.sandbox import logistics
 from app.sandbox.deliveries import Delivery, Pacing, start_batch
-from app.sandbox.http import error, signed_object
+from app.sandbox.http import Controls, control_changes, error, signed_object, typed_config
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 CARRIER = "SBX"
 _running: set[asyncio.Task] = set()   # keeps background tasks referenced until they finish
 # control fields: name → (type, lowest, highest)
-CONTROLS: dict[str, tuple[type, float, float]] = {
+CONTROLS: Controls = {
     "latency_ms": (int, 0, 60_000), "failure_rate": (float, 0, 1), "fail_next": (int, 0, 1000),
     "ship_delay_ms": (int, 0, 600_000), "duplicates": (int, 0, 10), "late": (bool, 0, 1), "notices": (bool, 0, 1),
     "carrier_step_ms": (int, 0, 600_000),
@@ -70,10 +70,7 @@ def _defaults(settings: Settings) -> dict:
 async def _config(request: Request, code: str) -> dict:
     stored = await request.app.state.redis.hgetall(_key(code, "config"))
     config = _defaults(request.app.state.settings)
-    for name, raw in stored.items():
-        kind = CONTROLS[name][0]
-        config[name] = raw == "1" if kind is bool else kind(raw)
-    return config
+    return typed_config(CONTROLS, config, stored)
 
 
 async def control(request: Request) -> Response:
@@ -81,20 +78,9 @@ async def control(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     code = request.path_params["code"]
-    changes = {}
-    for name, value in body.items():
-        if name not in CONTROLS:
-            return error(f"unknown control {name!r}; known: {', '.join(CONTROLS)}", 400)
-        kind, low, high = CONTROLS[name]
-        if kind is bool:
-            if not isinstance(value, bool):
-                return error(f"{name} is true or false", 400)
-            changes[name] = "1" if value else "0"
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
-                or (kind is int and not isinstance(value, int)):
-            return error(f"{name} is a {kind.__name__} from {low} to {high}", 400)
-        changes[name] = str(value)
+    changes = control_changes(CONTROLS, body)
+    if isinstance(changes, Response):
+        return changes
     if changes:
         await request.app.state.redis.hset(_key(code, "config"), mapping=changes)
         await request.app.state.redis.expire(_key(code, "config"), STATE_TTL_SECONDS)

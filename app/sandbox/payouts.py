@@ -27,11 +27,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from app.sandbox.deliveries import Delivery, Pacing, start_batch
-from app.sandbox.http import error, signed_object, verified_body
+from app.sandbox.http import Controls, control_changes, error, signed_object, typed_config, verified_body
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 _running: set[asyncio.Task] = set()
-CONTROLS: dict[str, tuple[type, float, float]] = {
+CONTROLS: Controls = {
     "latency_ms": (int, 0, 60_000), "failure_rate": (float, 0, 1), "fail_next": (int, 0, 1000),
     "decline_rate": (float, 0, 1), "decline_next": (int, 0, 1000), "callback_delay_ms": (int, 0, 600_000),
     "duplicates": (int, 0, 10), "callbacks": (bool, 0, 1),
@@ -55,30 +55,16 @@ async def _config(request: Request) -> dict:
     config = {"latency_ms": settings.sandbox_payout_latency_ms, "failure_rate": 0.0, "fail_next": 0,
               "decline_rate": 0.0, "decline_next": 0, "callback_delay_ms": settings.sandbox_payout_callback_delay_ms,
               "duplicates": 0, "callbacks": True}
-    for name, raw in (await request.app.state.redis.hgetall(_key("config"))).items():
-        kind = CONTROLS[name][0]
-        config[name] = raw == "1" if kind is bool else kind(raw)
-    return config
+    return typed_config(CONTROLS, config, await request.app.state.redis.hgetall(_key("config")))
 
 
 async def control(request: Request) -> Response:
     body = await signed_object(request, _secret(request))
     if isinstance(body, Response):
         return body
-    changes = {}
-    for name, value in body.items():
-        if name not in CONTROLS:
-            return error(f"unknown control {name!r}; known: {', '.join(CONTROLS)}", 400)
-        kind, low, high = CONTROLS[name]
-        if kind is bool:
-            if not isinstance(value, bool):
-                return error(f"{name} is true or false", 400)
-            changes[name] = "1" if value else "0"
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
-                or (kind is int and not isinstance(value, int)):
-            return error(f"{name} is a {kind.__name__} from {low} to {high}", 400)
-        changes[name] = str(value)
+    changes = control_changes(CONTROLS, body)
+    if isinstance(changes, Response):
+        return changes
     if changes:
         await request.app.state.redis.hset(_key("config"), mapping=changes)
         await request.app.state.redis.expire(_key("config"), STATE_TTL_SECONDS)

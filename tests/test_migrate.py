@@ -70,7 +70,7 @@ def test_bad_file_name_is_refused(tmp_path):
 
 def _manifest_problems(directory: Path) -> list[str]:
     """What differs between the numbered files and their recorded checksums (sha256sum's format):
-    the frozen list `CHECKSUMS` (files up to 0014) and one `<file>.sha256` per later file, so
+    the frozen list `CHECKSUMS` (as it landed, up to 0021) and one `<file>.sha256` per later file, so
     adding a migration adds files and never edits a landed one."""
     listed = {}
     for record in [directory / "CHECKSUMS", *sorted(directory.glob("*.sql.sha256"))]:

@@ -57,23 +57,23 @@ async def create_payment(db: Database, buyer_id: int, payment_order_id: int, cha
 async def _pay_on_credit(db: Database, buyer_id: int, payment_order_id: int, periods: int | None, now: datetime,
                          settings: Settings, http: httpx.AsyncClient) -> OpenedPayment:
     """The credit system approves in real time and freezes the amount with the payment row; its
-    success is then stored and applied like any provider's callback (the worker's sweeper
-    applies it if this process dies first), so orders, fulfilment and merchants see a payment
+    success is stored in the same transaction and applied like any provider's callback (the
+    worker's sweeper applies it if this process dies first), so orders, fulfilment and merchants see a payment
     like any other. A refusal is logged and answered with its reason."""
     try:
-        async with db.transaction() as conn:
+        async with db.transaction() as conn:      # approval, freeze and its success commit together:
             payment = await open_payment(conn, buyer_id, payment_order_id, "CREDIT", now, CREDIT_PROVIDER)
             await credit.approve(conn, payment, buyer_id, periods, now)
+            txn_id = f"credit-{payment['id']}"    # a crash after it leaves the success to the sweeper
+            notification_id = await store_notification(conn, CREDIT_PROVIDER, {
+                "type": "PAYMENT", "txn_id": txn_id, "reference": str(payment["id"]), "status": "SUCCESS",
+                "amount": payment["amount"]})
     except DomainError as exc:
         if isinstance(exc.problems[0].code, CreditApprovalError):
             async with db.transaction() as conn:
                 await credit.log_decision(conn, buyer_id, None, "DENY", exc.problems[0].code.value, now,
                                           {"payment_order_id": payment_order_id})
         raise
-    txn_id = f"credit-{payment['id']}"
-    notification_id = await store_notification(db, CREDIT_PROVIDER, {
-        "type": "PAYMENT", "txn_id": txn_id, "reference": str(payment["id"]), "status": "SUCCESS",
-        "amount": payment["amount"]})
     if notification_id is not None:
         async with db.transaction() as conn:
             outcome = await callbacks.apply_notification(conn, notification_id, now)

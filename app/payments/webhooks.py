@@ -8,6 +8,7 @@ stored and applied on its own — answer at once, and enqueue the job that appli
 committed. A lost enqueue loses nothing: the sweeper job applies every notification left RECEIVED.
 """
 
+import asyncpg
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,8 +25,9 @@ log = structlog.get_logger(__name__)
 _TXN_FIELD = {"PAYMENT": "txn_id", "REFUND": "refund_id"}
 
 
-async def store_notification(db: Database, provider: str, body: dict) -> int | None:
-    """The new notification's id; None for a duplicate (nothing written)."""
+async def store_notification(db: Database | asyncpg.Connection, provider: str, body: dict) -> int | None:
+    """The new notification's id; None for a duplicate (nothing written). On a connection, inside
+    its transaction (the credit system stores its success with the payment it approves)."""
     kind = body["type"]
     return await db.fetchval(
         "INSERT INTO payment_notifications (provider, provider_txn_id, kind, body) VALUES ($1, $2, $3, $4)"
